@@ -1,0 +1,9 @@
+import { Migration20261125000001_foundation } from './Migration20261125000001_foundation';
+
+/**
+ * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
+ * and the TypeScript tests run exactly the same list.
+ */
+export const MIGRATIONS = [
+  { name: 'Migration20261125000001_foundation', class: Migration20261125000001_foundation },
+];

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { LIMITS } from '../config';
+import { Brand, LedgerEntry, User, type IBrand, type IUser, type Role } from '../db/entities';
+import { AppError, badInput, notFound, unauthenticated } from '../errors';
+import { type Auth, hashPassword, verifyPassword } from './auth';
+
+const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(LIMITS.emailCharsMax, `email: at most ${LIMITS.emailCharsMax} characters`)
+  .pipe(z.email('email: not a valid address'));
+const passwordSchema = z
+  .string()
+  .min(LIMITS.passwordCharsMin, `password: at least ${LIMITS.passwordCharsMin} characters`)
+  .max(LIMITS.passwordCharsMax, `password: at most ${LIMITS.passwordCharsMax} characters`);
+const optionalText = (max: number, field: string) =>
+  z.string().trim().max(max, `${field}: at most ${max} characters`).nullish();
+const brandSchema = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, 'name: required')
+    .max(LIMITS.shortInputCharsMax, `name: at most ${LIMITS.shortInputCharsMax} characters`),
+  description: optionalText(LIMITS.textInputCharsMax, 'description'),
+  industry: optionalText(LIMITS.shortInputCharsMax, 'industry'),
+  audience: optionalText(LIMITS.textInputCharsMax, 'audience'),
+});
+
+/** Parses input with a zod schema; the first problem becomes BAD_USER_INPUT. */
+export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw badInput(issue.message, issue.path.join('.') || undefined);
+}
+
+export interface SignedIn {
+  token: string;
+  user: IUser;
+}
+
+/**
+ * Accounts and brands. A new account's starting tokens are written as a GRANT ledger entry in the
+ * same transaction as the user row, so users.tokens == sum(ledger) holds from the first commit.
+ */
+export class AccountService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly auth: Auth,
+    private readonly opts: { adminEmails: ReadonlySet<string>; signupGrantTokens: number },
+  ) {}
+
+  async signUp(input: { email: string; password: string }): Promise<SignedIn> {
+    const email = parseInput(emailSchema, input.email);
+    const password = parseInput(passwordSchema, input.password);
+    const role: Role = this.opts.adminEmails.has(email) ? 'ADMIN' : 'USER';
+    const passwordHash = await hashPassword(password);
+    const em = this.orm.em.fork();
+    try {
+      const user = await em.transactional(async (tx) => {
+        const created = tx.create(User, { email, passwordHash, role, tokens: this.opts.signupGrantTokens });
+        tx.create(LedgerEntry, {
+          id: randomUUID(),
+          user: created,
+          kind: 'GRANT',
+          amount: this.opts.signupGrantTokens,
+          balanceAfter: this.opts.signupGrantTokens,
+          metadata: { reason: 'signup' },
+          createdAt: new Date(),
+        });
+        return created;
+      });
+      return { token: await this.auth.issue({ userId: user.id, role: user.role }), user };
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) throw badInput('email: already registered', 'email');
+      throw err;
+    }
+  }
+
+  async signIn(input: { email: string; password: string }): Promise<SignedIn> {
+    const email = emailSchema.safeParse(input.email);
+    const user = email.success
+      ? await this.orm.em.fork().findOne(User, { email: email.data })
+      : null;
+    // Verify against a real hash even for an unknown email, so timing does not reveal accounts.
+    const ok = await verifyPassword(user?.passwordHash ?? (await this.dummyHash()), input.password);
+    if (!user || !ok) throw unauthenticated('wrong email or password');
+    return { token: await this.auth.issue({ userId: user.id, role: user.role }), user };
+  }
+
+  async user(id: string): Promise<IUser> {
+    const user = await this.orm.em.fork().findOne(User, { id });
+    if (!user) throw unauthenticated('this account no longer exists');
+    return user;
+  }
+
+  async createBrand(ownerId: string, input: unknown): Promise<IBrand> {
+    const fields = parseInput(brandSchema, input);
+    const em = this.orm.em.fork();
+    const owned = await em.count(Brand, { owner: ownerId });
+    if (owned >= LIMITS.brandsPerUserMax) {
+      throw new AppError('BAD_USER_INPUT', `at most ${LIMITS.brandsPerUserMax} brands per account`);
+    }
+    const brand = em.create(Brand, { owner: ownerId, ...fields });
+    await em.flush();
+    return brand;
+  }
+
+  /** The brand if the viewer owns it; NOT_FOUND otherwise (never reveals other users' brands). */
+  async ownedBrand(ownerId: string, brandId: string): Promise<IBrand> {
+    if (!z.uuid().safeParse(brandId).success) throw notFound('brand');
+    const brand = await this.orm.em.fork().findOne(Brand, { id: brandId, owner: ownerId });
+    if (!brand) throw notFound('brand');
+    return brand;
+  }
+
+  private dummy: Promise<string> | null = null;
+  private dummyHash(): Promise<string> {
+    return (this.dummy ??= hashPassword(randomUUID()));
+  }
+}

@@ -1,0 +1,89 @@
+import type { JournalEntry } from './actor';
+
+/**
+ * Entries waiting to be committed, in the order the actors emitted them, cut into segments of at
+ * most `flushBatchMax` entries. One segment is one commit: everyone waiting on an entry waits on
+ * its segment's promise, so acknowledging a batch costs one promise, not one per entry.
+ */
+export class Segment {
+  readonly entries: JournalEntry[] = [];
+  /** Entries that will never commit (their balance was fenced off), with the reason. */
+  readonly failed = new Map<JournalEntry, Error>();
+  readonly committed: Promise<void>;
+  resolve!: () => void;
+
+  constructor() {
+    this.committed = new Promise<void>((resolve) => {
+      this.resolve = resolve;
+    });
+  }
+
+  /** Resolves once the entry is durable; rejects if it was dropped by a fence. */
+  async durable(entry: JournalEntry): Promise<void> {
+    await this.committed;
+    const err = this.failed.get(entry);
+    if (err) throw err;
+  }
+}
+
+export class Journal {
+  private readonly segments: Segment[] = [];
+  private depth = 0;
+  private wake: (() => void) | null = null;
+  private inFlight: Segment | null = null;
+
+  constructor(private readonly segmentEntriesMax: number) {}
+
+  /** Entries appended and not yet committed (or dropped). */
+  get size(): number {
+    return this.depth;
+  }
+
+  append(entry: JournalEntry): Segment {
+    let tail = this.segments[this.segments.length - 1];
+    // The head segment may be in flight already; new entries always open or fill a later one.
+    if (!tail || tail === this.inFlight || tail.entries.length >= this.segmentEntriesMax) {
+      tail = new Segment();
+      this.segments.push(tail);
+    }
+    tail.entries.push(entry);
+    this.depth++;
+    this.wake?.();
+    return tail;
+  }
+
+  /**
+   * The next segment to commit, marked in flight; waits until there is one. Returns null when
+   * `interrupt()` woke it with nothing to do.
+   */
+  async next(): Promise<Segment | null> {
+    if (this.segments.length === 0) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = null;
+    }
+    const head = this.segments[0];
+    if (!head) return null;
+    this.inFlight = head;
+    return head;
+  }
+
+  /** Every entry not yet committed, head first: used to fail a fenced actor's later entries. */
+  *pending(): Iterable<[Segment, JournalEntry]> {
+    for (const segment of this.segments) for (const entry of segment.entries) yield [segment, entry];
+  }
+
+  /** Removes the committed head segment. */
+  shift(segment: Segment): void {
+    const head = this.segments.shift();
+    if (head !== segment) throw new Error('journal: committed a segment that is not the head');
+    this.inFlight = null;
+    this.depth -= segment.entries.length;
+  }
+
+  /** Wakes a waiting `next()` so a stopping flusher can leave its loop. */
+  interrupt(): void {
+    this.wake?.();
+  }
+}

@@ -1,0 +1,63 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { LedgerEntry, type ILedgerEntry } from '../db/entities';
+import { badInput } from '../errors';
+import { LIMITS } from '../config';
+import { tokensFromDb } from './invariants';
+
+export interface LedgerPage {
+  entries: Array<Omit<ILedgerEntry, 'user'>>;
+  hasNextPage: boolean;
+}
+
+const CURSOR_PREFIX = 'seq:';
+
+export const encodeCursor = (seq: number): string => Buffer.from(`${CURSOR_PREFIX}${seq}`).toString('base64url');
+
+export function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const seq = Number(text.slice(CURSOR_PREFIX.length));
+  if (!text.startsWith(CURSOR_PREFIX) || !Number.isSafeInteger(seq) || seq < 0) throw badInput('after: not a cursor from this connection', 'after');
+  return seq;
+}
+
+/** A user's ledger, newest first, keyset-paginated on the commit sequence. */
+export async function ledgerPage(orm: MikroORM, userId: string, first: number, after: string | null | undefined): Promise<LedgerPage> {
+  if (!Number.isInteger(first) || first < 1 || first > LIMITS.pageSizeMax) {
+    throw badInput(`first: 1 to ${LIMITS.pageSizeMax}`, 'first');
+  }
+  const before = after ? decodeCursor(after) : undefined;
+  const rows = await orm.em
+    .fork()
+    .find(LedgerEntry, before === undefined ? { user: userId } : { user: userId, seq: { $lt: before } }, {
+      orderBy: { seq: 'desc' },
+      limit: first + 1,
+      exclude: ['user'],
+    });
+  return { entries: rows.slice(0, first), hasNextPage: rows.length > first };
+}
+
+export interface LedgerMismatch {
+  userId: string;
+  tokens: number;
+  ledgerSum: number;
+}
+
+/** Every user whose balance differs from the sum of their ledger. Empty means the books balance. */
+export async function verifyLedger(orm: MikroORM): Promise<{ users: number; mismatches: LedgerMismatch[] }> {
+  const em = orm.em.fork();
+  const [count] = await em.execute<Array<{ n: string }>>('select count(*) as n from users');
+  const rows = await em.execute<Array<{ id: string; tokens: string; ledger_sum: string }>>(
+    `select u.id, u.tokens, coalesce(l.total, 0) as ledger_sum
+       from users u
+       left join (select user_id, sum(amount) as total from token_ledger group by user_id) l on l.user_id = u.id
+      where u.tokens <> coalesce(l.total, 0)`,
+  );
+  return {
+    users: Number(count?.n ?? 0),
+    mismatches: rows.map((r) => ({
+      userId: r.id,
+      tokens: tokensFromDb(r.tokens, 'users.tokens'),
+      ledgerSum: tokensFromDb(r.ledger_sum, 'ledger sum'),
+    })),
+  };
+}

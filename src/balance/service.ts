@@ -1,0 +1,322 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { BalanceConfig } from '../config';
+import { BalanceActor, type BalanceSnapshot, type Hold, type HoldMeta, type JournalEntry, type SettleUsage } from './actor';
+import { BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError, UnknownUserError } from './errors';
+import { Flusher, type AttachmentWriter, type FlushObserver } from './flusher';
+import { tokensFromDb } from './invariants';
+import { badInput } from '../errors';
+import { Journal, type Segment } from './journal';
+
+/**
+ * Largest balance: token amounts travel as GraphQL Int (32-bit signed), so no balance may exceed it.
+ */
+export const BALANCE_TOKENS_MAX = 2_147_483_647;
+/** Cold balances loaded by one query. */
+const LOAD_BATCH_MAX = 1_000;
+/** Balances being loaded at once; past it new work is refused as unavailable. */
+const LOADS_IN_FLIGHT_MAX = 10_000;
+/** How often holds are checked for expiry and idle actors for eviction. */
+const SWEEP_INTERVAL_MS = 1_000;
+/** Actors examined per eviction pass, so a pass never stalls the event loop. */
+const EVICTION_SCAN_MAX = 10_000;
+
+export interface Committed {
+  /** Ledger entry id. */
+  entryId: string;
+  snapshot: BalanceSnapshot;
+}
+
+export interface SettleResult extends Committed {
+  charged: number;
+  overage: number;
+}
+
+/** Events for subscriptions, metrics and alerts. */
+export interface BalanceListener {
+  /** Coalesced: at most once per user per tick, always with the latest state. */
+  changed?(userId: string, snapshot: BalanceSnapshot): void;
+  /** After an entry is durable. */
+  committed?(entry: JournalEntry, snapshot: BalanceSnapshot): void;
+  holdExpired?(hold: Hold): void;
+  flushed?(entries: number, commitMs: number): void;
+}
+
+/**
+ * The balances of every user this process owns: one in-memory actor each, loaded lazily, evicted
+ * when idle, persisted by one group-commit flusher. Reserve and release are pure memory; settle,
+ * grant and adjust resolve only after the batch holding their ledger entry has committed.
+ */
+export class BalanceService {
+  private readonly actors = new Map<string, BalanceActor>();
+  private readonly loading = new Map<string, Promise<BalanceActor>>();
+  private loadQueue: Array<{ userId: string; resolve: (a: BalanceActor) => void; reject: (e: unknown) => void }> = [];
+  private readonly withHolds = new Set<BalanceActor>();
+  private readonly dirty = new Set<BalanceActor>();
+  private readonly idempotent = new Map<string, Promise<unknown>>();
+  private readonly listeners: BalanceListener[] = [];
+  private readonly journal: Journal;
+  private readonly flusher: Flusher;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private overflowEvictionScheduled = false;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly config: BalanceConfig,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.journal = new Journal(config.flushBatchMax);
+    const observer: FlushObserver = {
+      committed: (entries, ms) => this.listeners.forEach((l) => l.flushed?.(entries, ms)),
+      fenced: (actors) => actors.forEach((a) => this.drop(a)),
+    };
+    this.flusher = new Flusher(orm, this.journal, { flushIntervalMs: config.flushIntervalMs }, log, observer);
+  }
+
+  addListener(listener: BalanceListener): void {
+    this.listeners.push(listener);
+  }
+
+  addAttachmentWriter(writer: AttachmentWriter): void {
+    this.flusher.addWriter(writer);
+  }
+
+  start(): void {
+    this.flusher.start();
+    this.sweepTimer = setInterval(() => this.sweep(), Math.min(SWEEP_INTERVAL_MS, this.config.reservationTtlMs));
+    this.sweepTimer.unref();
+  }
+
+  /** Refuses new work, commits everything journaled, stops the flusher. */
+  async stop(): Promise<void> {
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.flusher.stop();
+  }
+
+  /** Holds tokens for work about to start. Waits only when the balance is not in memory yet. */
+  async reserve(userId: string, amount: number, meta: HoldMeta): Promise<Hold> {
+    this.refuseWhenSaturated();
+    const actor = await this.actorFor(userId);
+    const outcome = actor.reserve(amount, meta, this.now());
+    if (!outcome.ok) {
+      if (outcome.code === 'INSUFFICIENT_TOKENS') throw new InsufficientTokensError(outcome.available, outcome.required);
+      throw new TooManyHoldsError(`at most ${outcome.holdsMax} generations may run at once`);
+    }
+    this.withHolds.add(actor);
+    this.markDirty(actor);
+    return outcome.hold;
+  }
+
+  /** Charges the usage of a hold's work; resolves once the charge is durable. */
+  async settle(hold: Hold, usage: SettleUsage, attachments: Record<string, unknown> = {}): Promise<SettleResult> {
+    const actor = await this.actorFor(hold.userId);
+    const outcome = actor.settle(hold.id, usage, hold.meta, attachments);
+    this.afterHoldChange(actor);
+    await this.persist(outcome.entry);
+    return { entryId: outcome.entry.id, snapshot: actor.snapshot(), charged: outcome.charged, overage: outcome.overage };
+  }
+
+  /** Returns a hold's tokens (failure, cancel). Memory only; releasing twice is harmless. */
+  release(hold: Hold): void {
+    const actor = this.actors.get(hold.userId);
+    if (!actor || actor.fenced) return;
+    actor.release(hold.id);
+    this.afterHoldChange(actor);
+  }
+
+  async grant(
+    userId: string,
+    amount: number,
+    reason: string,
+    idempotencyKey?: string,
+    details: Record<string, unknown> = {},
+  ): Promise<Committed> {
+    this.refuseWhenSaturated();
+    const actor = await this.actorFor(userId);
+    if (actor.tokens + amount > BALANCE_TOKENS_MAX) {
+      throw badInput(`a balance may hold at most ${BALANCE_TOKENS_MAX} tokens`, 'amount');
+    }
+    const entry = actor.grant(amount, { ...details, reason }, idempotencyKey);
+    this.markDirty(actor);
+    await this.persist(entry);
+    return { entryId: entry.id, snapshot: actor.snapshot() };
+  }
+
+  async adjust(userId: string, delta: number, reason: string): Promise<Committed> {
+    this.refuseWhenSaturated();
+    const actor = await this.actorFor(userId);
+    const entry = actor.adjust(delta, reason);
+    this.markDirty(actor);
+    await this.persist(entry);
+    return { entryId: entry.id, snapshot: actor.snapshot() };
+  }
+
+  async snapshot(userId: string): Promise<BalanceSnapshot> {
+    return (await this.actorFor(userId)).snapshot();
+  }
+
+  /**
+   * Runs `work` at most once per (user, key): a concurrent call with the same key waits for the
+   * first one's result; a later call (also after a restart) gets what `lookup` finds stored. The
+   * key stays claimed in memory until the work's ledger entry is committed, so lookup sees it next.
+   */
+  async once<T>(userId: string, key: string, lookup: () => Promise<T | undefined>, work: () => Promise<T>): Promise<T> {
+    const claim = `${userId}\u0000${key}`;
+    const running = this.idempotent.get(claim);
+    if (running) return running as Promise<T>;
+    const run = (async () => (await lookup()) ?? (await work()))();
+    this.idempotent.set(claim, run);
+    try {
+      return await run;
+    } finally {
+      this.idempotent.delete(claim);
+    }
+  }
+
+  stats(): { liveActors: number; openHolds: number; journalDepth: number; healthy: boolean } {
+    let openHolds = 0;
+    for (const actor of this.withHolds) openHolds += actor.holdCount;
+    return { liveActors: this.actors.size, openHolds, journalDepth: this.journal.size, healthy: this.flusher.healthy };
+  }
+
+  /** The in-memory actor, for tests that check invariants directly. */
+  peek(userId: string): BalanceActor | undefined {
+    return this.actors.get(userId);
+  }
+
+  private refuseWhenSaturated(): void {
+    if (this.closed) throw new BalanceUnavailableError('the service is shutting down');
+    if (this.journal.size >= this.config.journalDepthMax) {
+      throw new BalanceUnavailableError('the ledger is not keeping up (database unavailable?); retry shortly');
+    }
+  }
+
+  private async persist(entry: JournalEntry): Promise<void> {
+    const segment: Segment = this.journal.append(entry);
+    await segment.durable(entry);
+    const snapshot = entry.actor.snapshot();
+    for (const l of this.listeners) l.committed?.(entry, snapshot);
+  }
+
+  private afterHoldChange(actor: BalanceActor): void {
+    if (actor.holdCount === 0) this.withHolds.delete(actor);
+    this.markDirty(actor);
+  }
+
+  private markDirty(actor: BalanceActor): void {
+    actor.lastUsedMs = this.now();
+    if (this.dirty.size === 0) setImmediate(() => this.emitChanges());
+    this.dirty.add(actor);
+  }
+
+  private emitChanges(): void {
+    const changed = [...this.dirty];
+    this.dirty.clear();
+    for (const actor of changed) {
+      const snapshot = actor.snapshot();
+      for (const l of this.listeners) l.changed?.(actor.userId, snapshot);
+    }
+  }
+
+  private async actorFor(userId: string): Promise<BalanceActor> {
+    const actor = this.actors.get(userId);
+    if (actor && !actor.fenced) return actor;
+    const pending = this.loading.get(userId);
+    if (pending) return pending;
+    if (this.loading.size >= LOADS_IN_FLIGHT_MAX) throw new BalanceUnavailableError('too many balances loading');
+    const load = new Promise<BalanceActor>((resolve, reject) => {
+      if (this.loadQueue.length === 0) setImmediate(() => void this.loadBatch());
+      this.loadQueue.push({ userId, resolve, reject });
+    });
+    this.loading.set(userId, load);
+    try {
+      return await load;
+    } finally {
+      this.loading.delete(userId);
+    }
+  }
+
+  /** Loads every balance asked for in the same tick with one query per LOAD_BATCH_MAX users. */
+  private async loadBatch(): Promise<void> {
+    const queue = this.loadQueue;
+    this.loadQueue = [];
+    for (let i = 0; i < queue.length; i += LOAD_BATCH_MAX) {
+      const batch = queue.slice(i, i + LOAD_BATCH_MAX);
+      try {
+        const rows: Array<{ id: string; tokens: string; balance_version: string; plan: string }> = await this.orm.em
+          .fork()
+          .execute(
+            `select id, tokens, balance_version, plan from users
+              where id in (select value::uuid from json_array_elements_text(?::json))`,
+            [JSON.stringify(batch.map((b) => b.userId))],
+          );
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        for (const { userId, resolve, reject } of batch) {
+          const row = byId.get(userId);
+          if (!row) reject(new UnknownUserError(userId));
+          else resolve(this.install(row));
+        }
+      } catch (err) {
+        for (const { reject } of batch) reject(err);
+      }
+    }
+  }
+
+  private install(row: { id: string; tokens: string; balance_version: string; plan: string }): BalanceActor {
+    const existing = this.actors.get(row.id);
+    if (existing && !existing.fenced) return existing;
+    const actor = new BalanceActor(
+      row.id,
+      tokensFromDb(row.tokens, 'users.tokens'),
+      tokensFromDb(row.balance_version, 'users.balance_version'),
+      row.plan,
+      this.config,
+    );
+    actor.lastUsedMs = this.now();
+    this.actors.set(row.id, actor);
+    if (this.actors.size > this.config.liveActorsMax && !this.overflowEvictionScheduled) {
+      // Not now: the caller awaiting this load has not run yet, and an actor must never be evicted
+      // between its load and its first use (a second copy would then be loaded). A macrotask runs
+      // after every awaiting continuation of this batch.
+      this.overflowEvictionScheduled = true;
+      setImmediate(() => {
+        this.overflowEvictionScheduled = false;
+        this.evict(this.actors.size - this.config.liveActorsMax, Infinity);
+      });
+    }
+    return actor;
+  }
+
+  private drop(actor: BalanceActor): void {
+    if (this.actors.get(actor.userId) === actor) this.actors.delete(actor.userId);
+    this.withHolds.delete(actor);
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const actor of [...this.withHolds]) {
+      for (const hold of actor.expireHolds(now)) {
+        this.log.warn({ userId: hold.userId, holdId: hold.id, amount: hold.amount }, 'hold expired and was released');
+        for (const l of this.listeners) l.holdExpired?.(hold);
+      }
+      this.afterHoldChange(actor);
+    }
+    this.evict(EVICTION_SCAN_MAX, now - this.config.actorIdleMs);
+  }
+
+  /** Evicts up to `count` idle actors last used before `usedBeforeMs`, oldest loaded first. */
+  private evict(count: number, usedBeforeMs: number): void {
+    let scanned = 0;
+    let evicted = 0;
+    for (const actor of this.actors.values()) {
+      if (evicted >= count || scanned++ >= EVICTION_SCAN_MAX) break;
+      if (actor.isIdle() && actor.lastUsedMs < usedBeforeMs && !this.dirty.has(actor)) {
+        this.actors.delete(actor.userId);
+        evicted++;
+      }
+    }
+  }
+}

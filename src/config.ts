@@ -1,0 +1,151 @@
+import { z } from 'zod';
+
+/**
+ * Every limit of the service, named with its unit last. Values here are defaults; `loadConfig`
+ * lets the environment override the ones a deployment needs to tune.
+ */
+export const LIMITS = {
+  /** Largest HTTP request body accepted; larger bodies get 413 before parsing. */
+  requestBodyBytesMax: 1_000_000,
+  /** Largest websocket message accepted. */
+  websocketPayloadBytesMax: 1_000_000,
+  /** Deepest selection set a document may have. */
+  queryDepthMax: 12,
+  /** Most aliases in one document. */
+  queryAliasesMax: 30,
+  /** Most lexical tokens in one document (parser refuses past it). */
+  queryTokensMax: 2_000,
+  /** Most directives in one document. */
+  queryDirectivesMax: 20,
+  /** Cost ceiling of one document (graphql-armor's estimate). */
+  queryCostMax: 5_000,
+  /** Most concurrent subscriptions on one websocket. */
+  subscriptionsPerSocketMax: 20,
+  /** Longest string accepted by free-text inputs (messages, briefs). */
+  textInputCharsMax: 8_000,
+  /** Longest short string input (names, reasons). */
+  shortInputCharsMax: 200,
+  emailCharsMax: 254,
+  passwordCharsMin: 8,
+  passwordCharsMax: 128,
+  idempotencyKeyCharsMax: 128,
+  /** Largest page of a connection. */
+  pageSizeMax: 100,
+  pageSizeDefault: 20,
+  /** Brands one user may own. */
+  brandsPerUserMax: 100,
+  /** Largest single admin grant. */
+  grantTokensMax: 100_000_000,
+  /** How long a request may take to drain at shutdown before the server closes it. */
+  shutdownDrainMs: 10_000,
+} as const;
+
+const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: intFromEnv(0, 65_535).default(4000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('./data'),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  JWT_TTL_SECONDS: intFromEnv(60, 30 * 24 * 3600).default(7 * 24 * 3600),
+  ADMIN_EMAILS: z.string().default(''),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SIGNUP_GRANT_TOKENS: intFromEnv(0, 1_000_000_000).default(10_000),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  PROVIDER_TIMEOUT_MS: intFromEnv(100, 600_000).default(60_000),
+  PROVIDER_RETRIES_MAX: intFromEnv(0, 5).default(2),
+  RESERVATION_TTL_MS: intFromEnv(1_000, 3_600_000).default(600_000),
+  FLUSH_BATCH_MAX: intFromEnv(1, 100_000).default(8_192),
+  FLUSH_INTERVAL_MS: intFromEnv(0, 10_000).default(0),
+  JOURNAL_DEPTH_MAX: intFromEnv(1, 10_000_000).default(200_000),
+  LIVE_ACTORS_MAX: intFromEnv(1, 10_000_000).default(100_000),
+  ACTOR_IDLE_MS: intFromEnv(1_000, 86_400_000).default(300_000),
+  HOLDS_PER_USER_MAX: intFromEnv(1, 100_000).default(1_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  /** Unset: an embedded PostgreSQL (PGlite) whose files live in dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  jwtSecret: string | undefined;
+  jwtTtlSeconds: number;
+  adminEmails: ReadonlySet<string>;
+  logLevel: Env['LOG_LEVEL'];
+  signupGrantTokens: number;
+  openai: { apiKey: string; baseURL: string | undefined } | undefined;
+  anthropic: { apiKey: string; baseURL: string | undefined } | undefined;
+  providerTimeoutMs: number;
+  providerRetriesMax: number;
+  balance: BalanceConfig;
+}
+
+export interface BalanceConfig {
+  /** A hold not settled or released within this time is released automatically. @default 600_000 */
+  reservationTtlMs: number;
+  /** Most journal entries written by one commit. @default 8_192 */
+  flushBatchMax: number;
+  /** Extra wait before a flush, to trade latency for larger batches. @default 0 */
+  flushIntervalMs: number;
+  /** Unflushed entries past which new reservations are refused (SERVICE_UNAVAILABLE). @default 200_000 */
+  journalDepthMax: number;
+  /** Balances kept in memory; the least recently used idle ones are evicted past it. @default 100_000 */
+  liveActorsMax: number;
+  /** An actor with no holds and nothing unflushed is evicted after this long unused. @default 300_000 */
+  actorIdleMs: number;
+  /** Open holds one user may have at once. @default 1_000 */
+  holdsPerUserMax: number;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once; a bad value throws a ConfigError that names the variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
+    throw new ConfigError('invalid environment:\n  JWT_SECRET: required when NODE_ENV=production');
+  }
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    jwtSecret: e.JWT_SECRET,
+    jwtTtlSeconds: e.JWT_TTL_SECONDS,
+    adminEmails: new Set(
+      e.ADMIN_EMAILS.split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+    logLevel: e.LOG_LEVEL,
+    signupGrantTokens: e.SIGNUP_GRANT_TOKENS,
+    openai: e.OPENAI_API_KEY ? { apiKey: e.OPENAI_API_KEY, baseURL: e.OPENAI_BASE_URL } : undefined,
+    anthropic: e.ANTHROPIC_API_KEY ? { apiKey: e.ANTHROPIC_API_KEY, baseURL: e.ANTHROPIC_BASE_URL } : undefined,
+    providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    providerRetriesMax: e.PROVIDER_RETRIES_MAX,
+    balance: {
+      reservationTtlMs: e.RESERVATION_TTL_MS,
+      flushBatchMax: e.FLUSH_BATCH_MAX,
+      flushIntervalMs: e.FLUSH_INTERVAL_MS,
+      journalDepthMax: e.JOURNAL_DEPTH_MAX,
+      liveActorsMax: e.LIVE_ACTORS_MAX,
+      actorIdleMs: e.ACTOR_IDLE_MS,
+      holdsPerUserMax: e.HOLDS_PER_USER_MAX,
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { defineEntity, type InferEntity } from '@mikro-orm/core';
+
+/**
+ * The entities MikroORM maps. Column types and constraints are owned by the migrations in
+ * ../../migrations; these definitions must agree with them (the schema test checks that
+ * `schema:update` would change nothing).
+ *
+ * Token amounts are `bigint` in PostgreSQL and safe-integer numbers here: they are asserted
+ * safe when read (see balance/invariants.ts).
+ */
+const p = defineEntity.properties;
+
+const timestamps = {
+  createdAt: p.datetime().defaultRaw('now()').onCreate(() => new Date()),
+  updatedAt: p
+    .datetime()
+    .defaultRaw('now()')
+    .onCreate(() => new Date())
+    .onUpdate(() => new Date()),
+};
+
+export const ROLES = ['USER', 'ADMIN'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const User = defineEntity({
+  name: 'User',
+  tableName: 'users',
+  properties: {
+    id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
+    email: p.string().unique(),
+    passwordHash: p.string().hidden(),
+    /** Settled balance. Written by the balance flusher only, fenced by balanceVersion. */
+    tokens: p.bigint('number').default(10_000),
+    /** Fence for balance writes: every flush must name the version it read. */
+    balanceVersion: p.bigint('number').default(0),
+    plan: p.string().default('free'),
+    role: p.enum([...ROLES]).default('USER'),
+    ...timestamps,
+  },
+});
+export type IUser = InferEntity<typeof User>;
+
+export const Brand = defineEntity({
+  name: 'Brand',
+  tableName: 'brands',
+  properties: {
+    id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
+    owner: p.manyToOne(User).index(),
+    name: p.string(),
+    description: p.text().nullable(),
+    industry: p.string().nullable(),
+    audience: p.text().nullable(),
+    ...timestamps,
+  },
+});
+export type IBrand = InferEntity<typeof Brand>;
+
+export const LEDGER_KINDS = ['GRANT', 'CHARGE', 'REFUND', 'ADJUST', 'EXPIRE'] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+
+/**
+ * The append-only token ledger. `amount` is signed (a GRANT adds, a CHARGE subtracts), so for every
+ * user `users.tokens == sum(amount)` at every commit. Rows are written in batches by the flusher.
+ */
+export const LedgerEntry = defineEntity({
+  name: 'LedgerEntry',
+  tableName: 'token_ledger',
+  properties: {
+    id: p.uuid().primary(),
+    /** Commit order; the ledger connection's cursor. */
+    seq: p.bigint('number').autoincrement().unique(),
+    user: p.manyToOne(User).index(),
+    kind: p.enum([...LEDGER_KINDS]),
+    amount: p.bigint('number'),
+    balanceAfter: p.bigint('number'),
+    brandId: p.uuid().nullable(),
+    taskType: p.string().nullable(),
+    model: p.string().nullable(),
+    promptTokens: p.integer().default(0),
+    completionTokens: p.integer().default(0),
+    costNanoUsd: p.bigint('number').default(0),
+    idempotencyKey: p.string().nullable(),
+    holdId: p.uuid().nullable(),
+    metadata: p.json<Record<string, unknown>>().default('{}'),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type ILedgerEntry = InferEntity<typeof LedgerEntry>;
+
+export const ENTITIES = [User, Brand, LedgerEntry];

@@ -1,0 +1,15 @@
+import type { Services } from '../services';
+import type { Role } from '../db/entities';
+import type { Loaders } from './loaders';
+
+export interface Viewer {
+  userId: string;
+  role: Role;
+}
+
+/** Built once per HTTP request or websocket operation. */
+export interface GraphQLContext {
+  viewer: Viewer | null;
+  services: Services;
+  loaders: Loaders;
+}

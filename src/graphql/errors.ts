@@ -1,0 +1,47 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
+import { BalanceFencedError } from '../balance/flusher';
+import { BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError, UnknownUserError } from '../balance/errors';
+import { AppError, type ErrorCode } from '../errors';
+
+/** The code and extra extensions of a refusal we give on purpose; undefined for anything else. */
+function known(err: unknown): { code: ErrorCode; message: string; extensions?: Record<string, unknown> } | undefined {
+  if (err instanceof AppError) return { code: err.code, message: err.message, extensions: err.extensions };
+  if (err instanceof InsufficientTokensError) {
+    return { code: 'INSUFFICIENT_TOKENS', message: err.message, extensions: { available: err.available, required: err.required } };
+  }
+  if (err instanceof TooManyHoldsError) return { code: 'RATE_LIMITED', message: err.message };
+  if (err instanceof BalanceUnavailableError || err instanceof BalanceFencedError) {
+    return { code: 'SERVICE_UNAVAILABLE', message: err.message, extensions: { retryable: true } };
+  }
+  if (err instanceof UnknownUserError) return { code: 'NOT_FOUND', message: 'user not found' };
+  return undefined;
+}
+
+const INTERNAL_MESSAGE = 'Internal server error';
+
+/**
+ * Shapes every error the clients see, for HTTP (Apollo's formatError) and the websocket alike:
+ * our refusals get their code; GraphQL's own errors (parse, validation, variables) pass through;
+ * anything else is a bug: logged in full, and its text hidden in production.
+ */
+export function createErrorFormatter(log: Logger, production: boolean) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const refusal = known(original);
+    if (refusal) {
+      return { message: refusal.message, path: formatted.path, extensions: { ...refusal.extensions, code: refusal.code } };
+    }
+    if (original instanceof GraphQLError || !(error instanceof GraphQLError) || !error.originalError) {
+      const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    log.error({ err: original, path: formatted.path }, 'unexpected error in resolver');
+    return {
+      message: production ? INTERNAL_MESSAGE : formatted.message,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
+  };
+}

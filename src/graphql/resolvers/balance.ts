@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { parseInput } from '../../accounts/service';
+import { encodeCursor, ledgerPage } from '../../balance/ledger';
+import { LIMITS } from '../../config';
+import { topics } from '../../realtime/pubsub';
+import type { Resolvers } from '../generated/resolvers-types';
+import type { BalanceModel } from '../models';
+import { requireAdmin, requireViewer } from '../guards';
+import { LedgerEntry } from '../../db/entities';
+
+const grantSchema = z.object({
+  userId: z.uuid('userId: not a user id'),
+  amount: z.number().int().min(1, 'amount: must be positive').max(LIMITS.grantTokensMax, `amount: at most ${LIMITS.grantTokensMax}`),
+  reason: z.string().trim().min(1, 'reason: required').max(LIMITS.shortInputCharsMax, `reason: at most ${LIMITS.shortInputCharsMax} characters`),
+});
+
+const NANO_USD_PER_USD = 1_000_000_000;
+
+export const balanceResolvers: Resolvers = {
+  Query: {
+    tokenBalance: (_, __, ctx) => ctx.services.balance.snapshot(requireViewer(ctx).userId),
+    tokenLedger: async (_, { first, after }, ctx) => {
+      const viewer = requireViewer(ctx);
+      const page = await ledgerPage(ctx.services.orm, viewer.userId, first ?? LIMITS.pageSizeDefault, after);
+      const edges = page.entries.map((node) => ({ cursor: encodeCursor(node.seq), node }));
+      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    },
+  },
+  Mutation: {
+    grantTokens: async (_, { input }, ctx) => {
+      const admin = requireAdmin(ctx);
+      const { userId, amount, reason } = parseInput(grantSchema, input);
+      const granted = await ctx.services.balance.grant(userId, amount, reason, undefined, { grantedBy: admin.userId });
+      const ledgerEntry = await ctx.services.orm.em.fork().findOneOrFail(LedgerEntry, { id: granted.entryId }, { exclude: ['user'] });
+      return { balance: granted.snapshot, ledgerEntry };
+    },
+  },
+  Subscription: {
+    balanceChanged: {
+      subscribe: async (_, __, ctx) => {
+        const viewer = requireViewer(ctx);
+        const initial = await ctx.services.balance.snapshot(viewer.userId);
+        return ctx.services.pubsub.subscribe<BalanceModel>(topics.balance(viewer.userId), { latestOnly: true, initial });
+      },
+      resolve: (snapshot: BalanceModel) => snapshot,
+    },
+  },
+  LedgerEntry: {
+    costUsd: (entry) => entry.costNanoUsd / NANO_USD_PER_USD,
+    details: (entry) => entry.metadata,
+  },
+};

@@ -1,0 +1,18 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { Auth } from './accounts/auth';
+import type { AccountService } from './accounts/service';
+import type { BalanceService } from './balance/service';
+import type { Config } from './config';
+import type { PubSub } from './realtime/pubsub';
+
+/** Everything a resolver may call. Built once by bootstrap() in app.ts. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  orm: MikroORM;
+  auth: Auth;
+  accounts: AccountService;
+  balance: BalanceService;
+  pubsub: PubSub;
+}

@@ -1,0 +1,312 @@
+import { AnthropicProvider } from '../src/ai/anthropic';
+import { OfflineProvider } from '../src/ai/offline';
+import { OpenAiProvider } from '../src/ai/openai';
+import { costNanoUsd, createPricing, nanoToUsd } from '../src/ai/pricing';
+import {
+  ProviderError,
+  type ChatMessage,
+  type CompletionRequest,
+  type Provider,
+  type StreamEvent,
+} from '../src/ai/provider';
+import { createProviders } from '../src/ai/providers';
+import { createModelRouter } from '../src/ai/router';
+import { countMessageTokens, countTokens } from '../src/metering/tokenizer';
+import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+
+/** Long enough that only the behaviour under test can make a call time out. */
+const GENEROUS_TIMEOUT_MS = 10_000;
+const SHORT_TIMEOUT_MS = 200;
+const FAKE_DELAY_MS = 2_000;
+
+const MESSAGES: ChatMessage[] = [
+  { role: 'system', content: 'You are terse.' },
+  { role: 'user', content: 'tell me about token ledgers' },
+];
+
+function request(overrides: Partial<CompletionRequest> = {}): CompletionRequest {
+  return { model: 'gpt-4o-mini', messages: MESSAGES, maxOutputTokens: 50, ...overrides };
+}
+
+async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
+  const seen: StreamEvent[] = [];
+  for await (const event of events) seen.push(event);
+  return seen;
+}
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
+}
+
+describe('tokenizer', () => {
+  it('counts o200k tokens for OpenAI models and the offline model', () => {
+    expect(countTokens('gpt-4o', 'hello world')).toBe(2);
+    expect(countTokens('offline', 'hello world')).toBe(2);
+    expect(countTokens('gpt-4o', '')).toBe(0);
+  });
+
+  it('adds the chat framing: 3 per message plus role, and 3 for the reply', () => {
+    expect(countMessageTokens('gpt-4o', [{ role: 'user', content: 'hello world' }])).toBe(3 + 1 + 2 + 3);
+  });
+
+  it('over-estimates Claude, whose tokenizer is not public', () => {
+    const text = 'The quick brown fox jumps over the lazy dog, twice.';
+    expect(countTokens('claude-haiku-4-5', text)).toBeGreaterThan(countTokens('gpt-4o', text));
+    expect(countMessageTokens('claude-haiku-4-5', MESSAGES)).toBeGreaterThan(countMessageTokens('gpt-4o', MESSAGES));
+  });
+
+  it('counts special-token text as plain text instead of throwing', () => {
+    expect(countTokens('gpt-4o', 'a <|endoftext|> b')).toBeGreaterThan(3);
+  });
+
+  it('refuses a model it has no tokenizer for', () => {
+    expect(() => countTokens('llama-3', 'hi')).toThrow(/no tokenizer/);
+  });
+});
+
+describe('pricing', () => {
+  it('prices in exact integer nano-USD', () => {
+    expect(costNanoUsd('gpt-4o', { promptTokens: 1_000_000, completionTokens: 1_000_000 })).toBe(12_500_000_000);
+    expect(nanoToUsd(12_500_000_000)).toBe(12.5);
+    expect(costNanoUsd('gpt-4o-mini', { promptTokens: 1_234, completionTokens: 567 })).toBe(1_234 * 150 + 567 * 600);
+    expect(costNanoUsd('claude-haiku-4-5', { promptTokens: 3, completionTokens: 7 })).toBe(3 * 1_000 + 7 * 5_000);
+    expect(costNanoUsd('offline', { promptTokens: 99, completionTokens: 99 })).toBe(0);
+  });
+
+  it('maps dated snapshots and aliases to one row', () => {
+    const usage = { promptTokens: 10, completionTokens: 10 };
+    expect(costNanoUsd('gpt-4o-2024-08-06', usage)).toBe(costNanoUsd('gpt-4o', usage));
+    expect(costNanoUsd('claude-sonnet-4-5-20250929', usage)).toBe(costNanoUsd('claude-sonnet-4-5', usage));
+    expect(costNanoUsd('claude-sonnet-4-20250514', usage)).toBe(10 * 3_000 + 10 * 15_000);
+  });
+
+  it('throws for unknown models, fractions and overflow; overrides add models', () => {
+    expect(() => costNanoUsd('gpt-9', { promptTokens: 1, completionTokens: 1 })).toThrow(/no price/);
+    expect(() => costNanoUsd('gpt-4o', { promptTokens: 1.5, completionTokens: 1 })).toThrow(/safe integer/);
+    const huge = { promptTokens: Number.MAX_SAFE_INTEGER, completionTokens: 0 };
+    expect(() => costNanoUsd('gpt-4o', huge)).toThrow(/safe integer/);
+    const pricing = createPricing({ 'gpt-9': { inputNanoUsdPerToken: 7, outputNanoUsdPerToken: 11 } });
+    expect(pricing.costNanoUsd('gpt-9', { promptTokens: 2, completionTokens: 3 })).toBe(47);
+    expect(() => createPricing({ x: { inputNanoUsdPerToken: 0.5, outputNanoUsdPerToken: 1 } })).toThrow();
+  });
+});
+
+describe('model router', () => {
+  it.each([
+    [true, true, 'cheap', 'openai', 'gpt-4o-mini'],
+    [true, false, 'strong', 'openai', 'gpt-4o'],
+    [false, true, 'cheap', 'anthropic', 'claude-haiku-4-5'],
+    [false, true, 'strong', 'anthropic', 'claude-sonnet-4-5'],
+    [false, false, 'strong', 'offline', 'offline'],
+  ] as const)('openai=%s anthropic=%s: %s goes to %s %s', (openai, anthropic, tier, provider, model) => {
+    expect(createModelRouter({ openai, anthropic }).route(tier)).toEqual({ provider, model });
+    expect(costNanoUsd(model, { promptTokens: 1, completionTokens: 1 })).toBeGreaterThanOrEqual(0);
+  });
+
+  it('creates only the configured providers, offline always', () => {
+    const providers = createProviders({ anthropic: { apiKey: 'k' }, timeoutMs: 1_000, maxRetries: 0 });
+    expect(providers.openai).toBeUndefined();
+    expect(providers.anthropic?.name).toBe('anthropic');
+    expect(providers.offline?.name).toBe('offline');
+  });
+});
+
+describe('offline provider', () => {
+  const offline = new OfflineProvider();
+  const req = request({ model: 'offline' });
+
+  it('is deterministic and its usage equals the tokenizer counts', async () => {
+    const first = await offline.complete(req);
+    expect(await offline.complete(req)).toEqual(first);
+    expect(first.text).toContain('tell me about token ledgers');
+    expect(first.usage).toEqual({
+      promptTokens: countMessageTokens('offline', MESSAGES),
+      completionTokens: countTokens('offline', first.text),
+    });
+  });
+
+  it('streams word deltas that add up to the completed text', async () => {
+    const events = await collect(offline.stream(req));
+    const done = events.at(-1);
+    const deltas = events.filter((e) => e.type === 'delta').map((e) => e.text);
+    expect(deltas.length).toBeGreaterThan(2);
+    const completed = await offline.complete(req);
+    expect(deltas.join('')).toBe(completed.text);
+    expect(done).toEqual({ type: 'done', ...completed });
+  });
+
+  it('keeps its output within maxOutputTokens', async () => {
+    const result = await offline.complete({ ...req, maxOutputTokens: 3 });
+    expect(result.usage.completionTokens).toBeLessThanOrEqual(3);
+    expect(result.text.length).toBeGreaterThan(0);
+  });
+});
+
+type Limits = { timeoutMs?: number; maxRetries?: number };
+
+/** Providers under test fail fast: no SDK retries unless a test asks for them. */
+function sdkOptions(baseURL: string, limits: Limits = {}) {
+  return { apiKey: 'test-key', baseURL, timeoutMs: GENEROUS_TIMEOUT_MS, maxRetries: 0, ...limits };
+}
+
+interface VendorCase {
+  vendor: 'openai' | 'anthropic';
+  model: string;
+  make(fake: FakeProvider, limits?: Limits): Provider;
+}
+
+const VENDORS: VendorCase[] = [
+  {
+    vendor: 'openai',
+    model: 'gpt-4o-mini',
+    make: (fake, limits) => new OpenAiProvider(sdkOptions(`${fake.url}/v1`, limits)),
+  },
+  {
+    vendor: 'anthropic',
+    model: 'claude-haiku-4-5',
+    make: (fake, limits) => new AnthropicProvider(sdkOptions(fake.url, limits)),
+  },
+];
+
+describe.each(VENDORS)('$vendor provider against the fake vendor', ({ vendor, model, make }) => {
+  let fake: FakeProvider;
+  const usage = { promptTokens: 1_234, completionTokens: 56 };
+
+  beforeEach(async () => {
+    fake = await startFakeProvider({ usageFor: () => usage });
+  });
+  afterEach(() => fake.close());
+
+  it('complete() returns the reported usage exactly and sends maxOutputTokens', async () => {
+    const result = await make(fake).complete(request({ model, maxOutputTokens: 77 }));
+    expect(result).toEqual({ text: 'Echo: tell me about token ledgers', usage, model });
+    expect(fake.requests).toHaveLength(1);
+    const [sent] = fake.requests;
+    expect(sent?.vendor).toBe(vendor);
+    expect(sent?.outputLimit).toEqual({ field: 'max_tokens', value: 77 });
+    expect(sent?.body.model).toBe(model);
+  });
+
+  it('stream() yields the deltas in order, then done with the exact usage', async () => {
+    const events = await collect(make(fake).stream(request({ model })));
+    expect(events).toEqual([
+      { type: 'delta', text: 'Echo:' },
+      ...[' tell', ' me', ' about', ' token', ' ledgers'].map((text) => ({ type: 'delta', text })),
+      { type: 'done', text: 'Echo: tell me about token ledgers', usage, model },
+    ]);
+    expect(fake.requests[0]?.body.stream).toBe(true);
+  });
+
+  it('maps 500 to a retryable error after exactly one request when maxRetries is 0', async () => {
+    fake.setBehavior({ status: 500 });
+    const err = await failure(make(fake).complete(request({ model })));
+    expect(err).toMatchObject({ provider: vendor, status: 500, retryable: true, kind: 'http' });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('lets the SDK retry a 429 itself: one call, two requests upstream', async () => {
+    fake.setBehavior({ status: 429, failCount: 1, retryAfterMs: 1, usageFor: () => usage });
+    const result = await make(fake, { maxRetries: 1 }).complete(request({ model }));
+    expect(result.usage).toEqual(usage);
+    expect(fake.requests.map((r) => r.headers['x-stainless-retry-count'])).toEqual(['0', '1']);
+  });
+
+  it('maps 400 to a non-retryable error', async () => {
+    fake.setBehavior({ status: 400 });
+    const err = await failure(make(fake).complete(request({ model })));
+    expect(err).toMatchObject({ status: 400, retryable: false, kind: 'http' });
+  });
+
+  it('reports a timeout when the vendor answers too late', async () => {
+    fake.setBehavior({ delayMs: FAKE_DELAY_MS });
+    const err = await failure(make(fake, { timeoutMs: SHORT_TIMEOUT_MS }).complete(request({ model })));
+    expect(err).toMatchObject({ kind: 'timeout', retryable: true });
+    await fake.waitForAborts(1);
+  });
+
+  it('reports a timeout when a stream stalls after its headers', async () => {
+    fake.setBehavior({ hangAfterChunks: 2, usageFor: () => usage });
+    const events: StreamEvent[] = [];
+    const provider = make(fake, { timeoutMs: SHORT_TIMEOUT_MS });
+    const consume = async () => {
+      for await (const event of provider.stream(request({ model }))) events.push(event);
+    };
+    const err = await failure(consume());
+    expect(err.kind).toBe('timeout');
+    expect(events).toHaveLength(2);
+    // Anthropic reports input tokens up front, so a failed stream still carries them.
+    if (vendor === 'anthropic') expect(err.usage?.promptTokens).toBe(usage.promptTokens);
+    await fake.waitForAborts(1);
+  });
+
+  it('aborts the upstream request when the consumer stops after 2 deltas', async () => {
+    fake.setBehavior({ hangAfterChunks: 3 });
+    const deltas: string[] = [];
+    for await (const event of make(fake).stream(request({ model }))) {
+      if (event.type === 'delta') deltas.push(event.text);
+      if (deltas.length === 2) break;
+    }
+    await fake.waitForAborts(1);
+    expect(fake.abortedCount).toBe(1);
+    expect(fake.requests[0]?.aborted).toBe(true);
+  });
+
+  it('aborts the upstream request and throws when the caller aborts the signal', async () => {
+    fake.setBehavior({ hangAfterChunks: 3 });
+    const controller = new AbortController();
+    const consume = async () => {
+      for await (const event of make(fake).stream(request({ model, signal: controller.signal }))) {
+        if (event.type === 'delta') controller.abort();
+      }
+    };
+    const err = await failure(consume());
+    expect(err).toMatchObject({ kind: 'aborted', retryable: false });
+    await fake.waitForAborts(1);
+  });
+
+  it('reports a connection lost mid-stream as a connection error', async () => {
+    fake.setBehavior({ destroyAfterChunks: 2 });
+    const err = await failure(collect(make(fake).stream(request({ model }))));
+    expect(err).toMatchObject({ kind: 'connection', retryable: true });
+  });
+
+  it('treats an answer without usage as a protocol error', async () => {
+    fake.setBehavior({ omitUsage: true });
+    const complete = await failure(make(fake).complete(request({ model })));
+    expect(complete.kind).toBe('protocol');
+    const stream = await failure(collect(make(fake).stream(request({ model }))));
+    expect(stream.kind).toBe('protocol');
+  });
+});
+
+describe('vendor specifics', () => {
+  let fake: FakeProvider;
+  beforeEach(async () => {
+    fake = await startFakeProvider();
+  });
+  afterEach(() => fake.close());
+
+  it('OpenAI asks for the usage chunk and sends max_completion_tokens to reasoning models', async () => {
+    const provider = new OpenAiProvider(sdkOptions(`${fake.url}/v1`));
+    await collect(provider.stream(request({ model: 'gpt-4o' })));
+    await provider.complete(request({ model: 'gpt-5', maxOutputTokens: 64 }));
+    expect(fake.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1/chat/completions']);
+    expect(fake.requests[0]?.body.stream_options).toEqual({ include_usage: true });
+    expect(fake.requests[1]?.outputLimit).toEqual({ field: 'max_completion_tokens', value: 64 });
+    expect(fake.requests[1]?.headers.authorization).toBe('Bearer test-key');
+  });
+
+  it('Anthropic gets system text as its own parameter, at /v1/messages', async () => {
+    const provider = new AnthropicProvider(sdkOptions(fake.url));
+    await provider.complete(request({ model: 'claude-haiku-4-5' }));
+    const [sent] = fake.requests;
+    expect(sent?.path).toBe('/v1/messages');
+    expect(sent?.body.system).toBe('You are terse.');
+    expect(sent?.body.messages).toEqual([{ role: 'user', content: 'tell me about token ledgers' }]);
+    // This SDK version sends the API key as a bearer token, not as x-api-key.
+    expect(sent?.headers.authorization).toBe('Bearer test-key');
+    expect(sent?.headers['x-api-key']).toBeUndefined();
+  });
+});

@@ -1,0 +1,370 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A vendor stand-in on a real socket, speaking the OpenAI and Anthropic wire formats the official
+ * SDKs parse (see STACK.md). Point the OpenAI SDK at `${url}/v1` and the Anthropic SDK at `${url}`.
+ */
+
+export type FakeVendor = 'openai' | 'anthropic';
+
+export interface FakeRequestBody {
+  model?: string;
+  messages?: Array<{ role?: string; content?: unknown }>;
+  system?: unknown;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  [key: string]: unknown;
+}
+
+export interface RecordedRequest {
+  vendor: FakeVendor;
+  path: string;
+  body: FakeRequestBody;
+  headers: http.IncomingHttpHeaders;
+  /** Which output cap the client sent; OpenAI reasoning models take max_completion_tokens. */
+  outputLimit: { field: 'max_tokens' | 'max_completion_tokens'; value: number } | undefined;
+  /** The client closed the connection before the response ended. */
+  aborted: boolean;
+}
+
+export interface FakeUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface FakeBehavior {
+  /** @default 'Echo: ' followed by the words of the last user message */
+  reply?: (body: FakeRequestBody) => string;
+  /** @default prompt = words in all messages and system text + 1 per message; completion = words in the reply */
+  usageFor?: (body: FakeRequestBody, reply: string) => FakeUsage;
+  /** Answer with this status and the vendor's JSON error body. */
+  status?: number;
+  /** How many requests get `status` before the fake answers normally again. @default Infinity */
+  failCount?: number;
+  /** Sent as `retry-after-ms` with failures, so SDK retries need not wait their 0.5-8 s backoff. */
+  retryAfterMs?: number;
+  /** Wait before sending response headers, e.g. to exceed a client timeout. @default 0 */
+  delayMs?: number;
+  /** Wait between stream events. @default 0 */
+  streamChunkDelayMs?: number;
+  /** Stop after this many text deltas and keep the socket open, so a client abort can be observed. */
+  hangAfterChunks?: number;
+  /** Destroy the socket after this many text deltas, as a crashing vendor or proxy would. */
+  destroyAfterChunks?: number;
+  /** Answer without usage, as a broken vendor might. @default false */
+  omitUsage?: boolean;
+  /** The model reported back. @default the requested model */
+  model?: string;
+}
+
+export interface FakeProvider {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  requests: RecordedRequest[];
+  readonly abortedCount: number;
+  /** Replaces the whole behavior and restarts the `failCount` count. */
+  setBehavior(behavior: FakeBehavior): void;
+  /** Resolves once at least `count` requests have been aborted by the client. */
+  waitForAborts(count: number): Promise<void>;
+  /** Resolves once at least `count` requests have arrived. */
+  waitForRequests(count: number): Promise<void>;
+  /** Stops listening and destroys open sockets, hanging streams included. */
+  close(): Promise<void>;
+}
+
+const OPENAI_PATHS = new Set(['/v1/chat/completions', '/chat/completions']);
+const ANTHROPIC_PATHS = new Set(['/v1/messages']);
+const REQUEST_ID = 'req_fake';
+
+export async function startFakeProvider(initial: FakeBehavior = {}): Promise<FakeProvider> {
+  let behavior = initial;
+  let failuresSent = 0;
+  let abortedCount = 0;
+  const requests: RecordedRequest[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
+
+  const notify = () => {
+    for (const waiter of waiters.filter((w) => w.ready())) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+  const waitFor = (ready: () => boolean) =>
+    new Promise<void>((resolve) => {
+      waiters.push({ ready, resolve });
+      notify();
+    });
+  const sleep = (ms: number | undefined) =>
+    new Promise<void>((resolve) => {
+      if (!ms) return resolve();
+      const timer = setTimeout(() => (timers.delete(timer), resolve()), ms);
+      timers.add(timer);
+    });
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const path = req.url ?? '/';
+    const pathname = new URL(path, 'http://fake').pathname;
+    const vendor: FakeVendor | undefined =
+      OPENAI_PATHS.has(pathname) ? 'openai' : ANTHROPIC_PATHS.has(pathname) ? 'anthropic' : undefined;
+    const raw = await readBody(req);
+    if (!vendor || req.method !== 'POST') return sendJson(res, 404, { error: { message: `no route ${path}` } });
+    const body = parseBody(raw);
+    if (!body) return sendError(res, vendor, 400, 'body is not JSON');
+    const record: RecordedRequest = {
+      vendor, path, body, headers: req.headers, outputLimit: outputLimitOf(body), aborted: false,
+    };
+    requests.push(record);
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      record.aborted = true;
+      abortedCount += 1;
+      notify();
+    });
+    notify();
+    if (!isAuthorized(req)) return sendError(res, vendor, 401, 'missing credentials');
+
+    const current = behavior;
+    await sleep(current.delayMs);
+    if (res.destroyed) return;
+    if (current.status !== undefined && failuresSent < (current.failCount ?? Infinity)) {
+      failuresSent += 1;
+      return sendError(res, vendor, current.status, 'fake failure', current.retryAfterMs);
+    }
+    const answer = answerFor(current, body);
+    if (!body.stream) return sendJson(res, 200, vendor === 'openai' ? openAiJson(answer) : anthropicJson(answer));
+    const events = vendor === 'openai' ? openAiEvents(answer, body) : anthropicEvents(answer);
+    await writeStream(res, events, current, sleep);
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    get abortedCount() {
+      return abortedCount;
+    },
+    setBehavior(next) {
+      behavior = next;
+      failuresSent = 0;
+    },
+    waitForAborts: (count) => waitFor(() => abortedCount >= count),
+    waitForRequests: (count) => waitFor(() => requests.length >= count),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        timers.forEach(clearTimeout);
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// ---- requests ----
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseBody(raw: string): FakeRequestBody | undefined {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as FakeRequestBody) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Anthropic SDK may send `Authorization: Bearer` instead of `x-api-key`: accept either. */
+function isAuthorized(req: http.IncomingMessage): boolean {
+  return Boolean(req.headers['x-api-key']) || /^Bearer \S+/.test(req.headers.authorization ?? '');
+}
+
+function outputLimitOf(body: FakeRequestBody): RecordedRequest['outputLimit'] {
+  const { max_completion_tokens: completionCap, max_tokens: cap } = body;
+  if (typeof completionCap === 'number') return { field: 'max_completion_tokens', value: completionCap };
+  if (typeof cap === 'number') return { field: 'max_tokens', value: cap };
+  return undefined;
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((part: { text?: unknown }) => (typeof part?.text === 'string' ? part.text : '')).join(' ');
+}
+
+function wordsOf(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean);
+}
+
+// ---- answers ----
+
+interface Answer {
+  text: string;
+  usage: FakeUsage | undefined;
+  model: string;
+}
+
+export function defaultReply(body: FakeRequestBody): string {
+  const lastUser = (body.messages ?? []).filter((m) => m.role === 'user').at(-1);
+  return ['Echo:', ...wordsOf(textOf(lastUser?.content))].join(' ');
+}
+
+export function defaultUsage(body: FakeRequestBody, reply: string): FakeUsage {
+  const messages = body.messages ?? [];
+  const texts = [textOf(body.system), ...messages.map((m) => textOf(m.content))];
+  const promptTokens = texts.reduce((n, text) => n + wordsOf(text).length, 0) + messages.length;
+  return { promptTokens, completionTokens: wordsOf(reply).length };
+}
+
+function answerFor(behavior: FakeBehavior, body: FakeRequestBody): Answer {
+  const text = (behavior.reply ?? defaultReply)(body);
+  const usage = behavior.omitUsage ? undefined : (behavior.usageFor ?? defaultUsage)(body, text);
+  return { text, usage, model: behavior.model ?? body.model ?? 'fake-model' };
+}
+
+/** Each piece is one word with its leading space, so the pieces concatenate to the text. */
+function piecesOf(text: string): string[] {
+  return text.match(/\s*\S+/g) ?? [];
+}
+
+function openAiJson({ text, usage, model }: Answer): object {
+  return {
+    id: 'chatcmpl-fake', object: 'chat.completion', created: nowSeconds(), model,
+    choices: [
+      { index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null },
+    ],
+    ...(usage ? { usage: openAiUsage(usage) } : {}),
+  };
+}
+
+function anthropicJson({ text, usage, model }: Answer): object {
+  return {
+    id: 'msg_fake', type: 'message', role: 'assistant', model,
+    content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null,
+    ...(usage ? { usage: { input_tokens: usage.promptTokens, output_tokens: usage.completionTokens } } : {}),
+  };
+}
+
+function openAiUsage(usage: FakeUsage): object {
+  const { promptTokens, completionTokens } = usage;
+  const totalTokens = promptTokens + completionTokens;
+  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: totalTokens };
+}
+
+interface SseEvent {
+  /** Anthropic needs the `event:` line (the SDK skips events without one); OpenAI sends none. */
+  event?: string;
+  data: string;
+  isDelta: boolean;
+}
+
+/** Chunks carry an id (without it the SDK helpers report zero usage); the usage chunk only on request. */
+function openAiEvents({ text, usage, model }: Answer, body: FakeRequestBody): SseEvent[] {
+  const includeUsage = body.stream_options?.include_usage === true;
+  const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: nowSeconds(), model };
+  const chunk = (choices: object[], extra: object = includeUsage ? { usage: null } : {}) =>
+    JSON.stringify({ ...base, choices, ...extra });
+  const choice = (delta: object, finish: string | null = null) => ({ index: 0, delta, finish_reason: finish });
+  return [
+    { data: chunk([choice({ role: 'assistant', content: '' })]), isDelta: false },
+    ...piecesOf(text).map((piece) => ({ data: chunk([choice({ content: piece })]), isDelta: true })),
+    { data: chunk([choice({}, 'stop')]), isDelta: false },
+    ...(includeUsage && usage ? [{ data: chunk([], { usage: openAiUsage(usage) }), isDelta: false }] : []),
+    { data: '[DONE]', isDelta: false },
+  ];
+}
+
+function anthropicEvents({ text, usage, model }: Answer): SseEvent[] {
+  const event = (type: string, payload: object, isDelta = false): SseEvent =>
+    ({ event: type, data: JSON.stringify({ type, ...payload }), isDelta });
+  const startUsage = usage ? { usage: { input_tokens: usage.promptTokens, output_tokens: 1 } } : {};
+  const endUsage = usage ? { usage: { output_tokens: usage.completionTokens } } : {};
+  const message = {
+    id: 'msg_fake', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null,
+  };
+  const textDelta = (piece: string) =>
+    event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } }, true);
+  return [
+    event('message_start', { message: { ...message, ...startUsage } }),
+    event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+    event('ping', {}),
+    ...piecesOf(text).map(textDelta),
+    event('content_block_stop', { index: 0 }),
+    event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, ...endUsage }),
+    event('message_stop', {}),
+  ];
+}
+
+// ---- responses ----
+
+async function writeStream(
+  res: http.ServerResponse,
+  events: SseEvent[],
+  behavior: FakeBehavior,
+  sleep: (ms: number | undefined) => Promise<void>,
+): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...requestIdHeaders() });
+  let deltasSent = 0;
+  for (const { event, data, isDelta } of events) {
+    if (res.destroyed) return;
+    // Hanging keeps the socket open without ending the response: only the client can end it now.
+    if (isDelta && behavior.hangAfterChunks !== undefined && deltasSent >= behavior.hangAfterChunks) return;
+    if (isDelta && behavior.destroyAfterChunks !== undefined && deltasSent >= behavior.destroyAfterChunks) {
+      return void res.socket?.destroy();
+    }
+    res.write(`${event ? `event: ${event}\n` : ''}data: ${data}\n\n`);
+    if (isDelta) deltasSent += 1;
+    await sleep(behavior.streamChunkDelayMs);
+  }
+  res.end();
+}
+
+/** OpenAI names it x-request-id, Anthropic request-id; the SDKs put it on their errors. */
+function requestIdHeaders(): http.OutgoingHttpHeaders {
+  return { 'x-request-id': REQUEST_ID, 'request-id': REQUEST_ID };
+}
+
+function sendJson(res: http.ServerResponse, status: number, payload: object, headers: http.OutgoingHttpHeaders = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...requestIdHeaders(), ...headers });
+  res.end(JSON.stringify(payload));
+}
+
+function sendError(
+  res: http.ServerResponse,
+  vendor: FakeVendor,
+  status: number,
+  message: string,
+  retryAfterMs?: number,
+): void {
+  const headers = retryAfterMs === undefined ? {} : { 'retry-after-ms': String(retryAfterMs) };
+  const type = errorType(status);
+  const payload = vendor === 'openai'
+    ? { error: { message, type, param: null, code: null } }
+    : { type: 'error', error: { type, message } };
+  sendJson(res, status, payload, headers);
+}
+
+function errorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status === 529) return 'overloaded_error';
+  if (status >= 500) return 'api_error';
+  return 'invalid_request_error';
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1_000);
+}

@@ -1,0 +1,83 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  status: number;
+  data?: T;
+  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, any> }>;
+}
+
+/** POSTs one operation over real HTTP, the way the clients do. */
+export async function gql<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<GraphQLResponse<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as Omit<GraphQLResponse<T>, 'status'>;
+  return { status: res.status, ...body };
+}
+
+/** The code of the first error, for assertions. */
+export const errorCode = (res: GraphQLResponse): string | undefined => res.errors?.[0]?.extensions?.code;
+
+/** A graphql-ws client over a real websocket, authenticated like the live widgets. */
+export function wsClient(url: string, token: string | undefined, opts: { onClose?: (code: number) => void } = {}): Client {
+  return createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+    lazy: true,
+    on: { closed: (event) => opts.onClose?.((event as { code: number }).code) },
+  });
+}
+
+export interface Subscription<T> {
+  /** The next value, waiting for it. */
+  next(): Promise<T>;
+  /** Values received and not yet taken by next(). */
+  buffered(): T[];
+  /** Errors the server sent for this operation. */
+  errors: unknown[];
+  stop(): void;
+  done: Promise<void>;
+}
+
+/** Subscribes and buffers values so a test can await them in order without sleeping. */
+export function subscribe<T = Record<string, any>>(client: Client, query: string, variables: Record<string, unknown> = {}): Subscription<T> {
+  const values: T[] = [];
+  const waiters: Array<(v: T) => void> = [];
+  const errors: unknown[] = [];
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const stop = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) errors.push(...result.errors);
+        if (!result.data) return;
+        const waiter = waiters.shift();
+        if (waiter) waiter(result.data as T);
+        else values.push(result.data as T);
+      },
+      error: (err) => {
+        errors.push(err);
+        finish();
+      },
+      complete: () => finish(),
+    },
+  );
+  return {
+    next: () => (values.length > 0 ? Promise.resolve(values.shift()!) : new Promise<T>((resolve) => waiters.push(resolve))),
+    buffered: () => values,
+    errors,
+    stop,
+    done,
+  };
+}

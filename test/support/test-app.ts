@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { bootstrap, type App } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { gql } from './graphql-client';
+
+/**
+ * Where a test's database lives. Unset TEST_DATABASE_URL: the embedded PGlite in a fresh temporary
+ * DATA_DIR. Set (CI's second pass): a fresh database created on that PostgreSQL server.
+ */
+export interface TestDatabase {
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'andora-test-'));
+  const server = process.env.TEST_DATABASE_URL;
+  if (!server) {
+    return { env: { DATA_DIR: dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const name = `andora_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(server, `create database ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() },
+    drop: async () => {
+      await adminQuery(server, `drop database if exists ${name} with (force)`);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
+export interface TestApp {
+  app: App;
+  url: string;
+  db: TestDatabase;
+  env: Record<string, string>;
+  /** Signs up a fresh user; returns its token and id. */
+  signUp(email?: string, password?: string): Promise<{ token: string; userId: string; email: string }>;
+  /** Stops the server; keeps the database unless `drop` is true. */
+  close(opts?: { drop?: boolean }): Promise<void>;
+}
+
+let counter = 0;
+
+export async function startTestApp(env: Record<string, string> = {}, db?: TestDatabase): Promise<TestApp> {
+  const database = db ?? (await createTestDatabase());
+  const fullEnv = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    JWT_SECRET: TEST_JWT_SECRET,
+    ...database.env,
+    ...env,
+  };
+  const app = await bootstrap(loadConfig(fullEnv));
+  return {
+    app,
+    url: app.url,
+    db: database,
+    env: fullEnv,
+    signUp: async (email = `user${++counter}-${randomBytes(4).toString('hex')}@example.com`, password = 'correct horse battery') => {
+      const res = await gql(app.url, 'mutation($e:String!,$p:String!){ signUp(input:{email:$e,password:$p}){ token user { id } } }', { e: email, p: password });
+      if (!res.data) throw new Error(`signUp failed: ${JSON.stringify(res.errors)}`);
+      return { token: res.data.signUp.token, userId: res.data.signUp.user.id, email };
+    },
+    close: async (opts = {}) => {
+      await app.close();
+      if (opts.drop ?? true) await database.drop();
+    },
+  };
+}
