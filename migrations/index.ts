@@ -1,4 +1,5 @@
 import { Migration20261125000001_foundation } from './Migration20261125000001_foundation';
+import { Migration20261125000002_generations } from './Migration20261125000002_generations';
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
@@ -6,4 +7,5 @@ import { Migration20261125000001_foundation } from './Migration20261125000001_fo
  */
 export const MIGRATIONS = [
   { name: 'Migration20261125000001_foundation', class: Migration20261125000001_foundation },
+  { name: 'Migration20261125000002_generations', class: Migration20261125000002_generations },
 ];

@@ -10,6 +10,14 @@ import { startHttpServer } from './graphql/server';
 import { createLogger, type Logger } from './logger';
 import { PubSub, topics } from './realtime/pubsub';
 import type { Services } from './services';
+import { createPricing } from './ai/pricing';
+import { createProviders } from './ai/providers';
+import { createModelRouter } from './ai/router';
+import { GenerationService } from './generation/service';
+import { generationWriter } from './generation/store';
+import { Meter } from './metering/meter';
+import { loadTokenizer } from './metering/tokenizer';
+import { brandUsageWriter } from './monitoring/usage-writer';
 
 export interface App {
   /** http://host:port/graphql — also the websocket endpoint (ws://). */
@@ -38,8 +46,12 @@ export async function bootstrap(config: Config, opts: { log?: Logger } = {}): Pr
     balance.addListener({ changed: (userId, snapshot) => pubsub.publish(topics.balance(userId), snapshot) });
     balance.start();
     cleanups.push(() => balance.stop());
+    balance.addAttachmentWriter(generationWriter);
+    balance.addAttachmentWriter(brandUsageWriter);
     const accounts = new AccountService(orm, auth, config);
-    const services: Services = { config, log, orm, auth, accounts, balance, pubsub };
+    const meter = createMeter(config, balance, log);
+    const generation = new GenerationService(orm, accounts, balance, meter);
+    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation };
     const http = await startHttpServer(services);
     cleanups.push(() => http.close());
     return { url: http.url, port: http.port, services, close: closeAll };
@@ -47,6 +59,21 @@ export async function bootstrap(config: Config, opts: { log?: Logger } = {}): Pr
     await closeAll();
     throw err;
   }
+}
+
+function createMeter(config: Config, balance: BalanceService, log: Logger): Meter {
+  const providers = createProviders({
+    openai: config.openai,
+    anthropic: config.anthropic,
+    timeoutMs: config.providerTimeoutMs,
+    maxRetries: config.providerRetriesMax,
+  });
+  const router = createModelRouter({ openai: !!providers.openai, anthropic: !!providers.anthropic });
+  if (!providers.openai && !providers.anthropic) {
+    log.warn('no OPENAI_API_KEY or ANTHROPIC_API_KEY: generations use the offline provider (deterministic, model "offline")');
+  }
+  loadTokenizer();
+  return new Meter(balance, providers, router, createPricing(config.pricing), log);
 }
 
 async function openDatabase(config: Config, log: Logger, cleanups: Array<() => Promise<void>>): Promise<MikroORM> {

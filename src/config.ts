@@ -66,7 +66,26 @@ const envSchema = z.object({
   LIVE_ACTORS_MAX: intFromEnv(1, 10_000_000).default(100_000),
   ACTOR_IDLE_MS: intFromEnv(1_000, 86_400_000).default(300_000),
   HOLDS_PER_USER_MAX: intFromEnv(1, 100_000).default(1_000),
+  /** JSON object: model id → { inputNanoUsdPerToken, outputNanoUsdPerToken }, over the built-in table. */
+  PRICING_JSON: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return {};
+      try {
+        return pricingSchema.parse(JSON.parse(text));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not a pricing table: ${(err as Error).message.slice(0, 200)}` });
+        return z.NEVER;
+      }
+    }),
 });
+
+const priceSchema = z.object({
+  inputNanoUsdPerToken: z.number().int().nonnegative(),
+  outputNanoUsdPerToken: z.number().int().nonnegative(),
+});
+const pricingSchema = z.record(z.string().min(1), priceSchema);
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -86,6 +105,8 @@ export interface Config {
   anthropic: { apiKey: string; baseURL: string | undefined } | undefined;
   providerTimeoutMs: number;
   providerRetriesMax: number;
+  /** Price overrides in integer nano-USD per token, by model id. */
+  pricing: Record<string, { inputNanoUsdPerToken: number; outputNanoUsdPerToken: number }>;
   balance: BalanceConfig;
 }
 
@@ -138,6 +159,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     anthropic: e.ANTHROPIC_API_KEY ? { apiKey: e.ANTHROPIC_API_KEY, baseURL: e.ANTHROPIC_BASE_URL } : undefined,
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     providerRetriesMax: e.PROVIDER_RETRIES_MAX,
+    pricing: e.PRICING_JSON,
     balance: {
       reservationTtlMs: e.RESERVATION_TTL_MS,
       flushBatchMax: e.FLUSH_BATCH_MAX,

@@ -5,6 +5,8 @@ import type { AccountService } from './accounts/service';
 import type { BalanceService } from './balance/service';
 import type { Config } from './config';
 import type { PubSub } from './realtime/pubsub';
+import type { GenerationService } from './generation/service';
+import type { Meter } from './metering/meter';
 
 /** Everything a resolver may call. Built once by bootstrap() in app.ts. */
 export interface Services {
@@ -15,4 +17,6 @@ export interface Services {
   accounts: AccountService;
   balance: BalanceService;
   pubsub: PubSub;
+  meter: Meter;
+  generation: GenerationService;
 }

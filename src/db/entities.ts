@@ -87,4 +87,45 @@ export const LedgerEntry = defineEntity({
 });
 export type ILedgerEntry = InferEntity<typeof LedgerEntry>;
 
-export const ENTITIES = [User, Brand, LedgerEntry];
+export const GENERATION_STATUSES = ['COMPLETED', 'PARTIAL'] as const;
+export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
+
+/** What a generation produced, linked to the ledger entry that charged for it. */
+export const Generation = defineEntity({
+  name: 'Generation',
+  tableName: 'generations',
+  properties: {
+    id: p.uuid().primary(),
+    userId: p.uuid().index(),
+    brandId: p.uuid(),
+    ledgerEntryId: p.uuid(),
+    taskType: p.string(),
+    status: p.enum([...GENERATION_STATUSES]),
+    model: p.string(),
+    promptTokens: p.integer(),
+    completionTokens: p.integer(),
+    costNanoUsd: p.bigint('number'),
+    idempotencyKey: p.string().nullable(),
+    output: p.json<unknown>(),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type IGeneration = InferEntity<typeof Generation>;
+
+/** Tokens charged per brand, day and task: written in the ledger's commit, read by analytics. */
+export const BrandTokenUsage = defineEntity({
+  name: 'BrandTokenUsage',
+  tableName: 'brand_token_usage',
+  properties: {
+    brandId: p.uuid().primary(),
+    usageDate: p.string().primary().columnType('date'),
+    taskType: p.string().primary(),
+    tokens: p.bigint('number').default(0),
+    requests: p.integer().default(0),
+    costNanoUsd: p.bigint('number').default(0),
+    metadata: p.json<Record<string, unknown>>().default('{}'),
+  },
+});
+export type IBrandTokenUsage = InferEntity<typeof BrandTokenUsage>;
+
+export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage];

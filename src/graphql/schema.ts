@@ -5,6 +5,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Resolvers } from './generated/resolvers-types';
 import { accountResolvers } from './resolvers/accounts';
 import { balanceResolvers } from './resolvers/balance';
+import { generationResolvers } from './resolvers/generation';
 import { DateTime, JSONScalar } from './scalars';
 
 /** schema.graphql sits at the project root, both beside src/ and beside dist/src/. */
@@ -23,8 +24,26 @@ export function loadTypeDefs(): string {
   return readFileSync(schemaPath(), 'utf8');
 }
 
-const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers];
+const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, generationResolvers];
 
 export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never, resolverValidationOptions: { requireResolversToMatchSchema: 'error' } });
+  const schema = makeExecutableSchema({
+    typeDefs: loadTypeDefs(),
+    resolvers: resolvers as never,
+    resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
+  });
+  assertRootFieldsResolved(schema);
+  return schema;
+}
+
+/** A root field without a resolver would answer null: refuse to start instead. */
+function assertRootFieldsResolved(schema: GraphQLSchema): void {
+  const unresolved: string[] = [];
+  for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+    for (const field of Object.values(type?.getFields() ?? {})) {
+      const resolved = type === schema.getSubscriptionType() ? field.subscribe : field.resolve;
+      if (!resolved) unresolved.push(`${type!.name}.${field.name}`);
+    }
+  }
+  if (unresolved.length > 0) throw new Error(`schema fields without resolvers: ${unresolved.join(', ')}`);
 }

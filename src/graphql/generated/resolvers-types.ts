@@ -35,6 +35,80 @@ export type Brand = {
   name: Scalars['String']['output'];
 };
 
+export type BuyerProfile = {
+  __typename?: 'BuyerProfile';
+  buyingTriggers: Array<Scalars['String']['output']>;
+  needs: Array<Scalars['String']['output']>;
+  objections: Array<Scalars['String']['output']>;
+  segment: Scalars['String']['output'];
+  summary: Scalars['String']['output'];
+};
+
+export type CalendarEntry = {
+  __typename?: 'CalendarEntry';
+  channel: Scalars['String']['output'];
+  /** YYYY-MM-DD, as the model wrote it. */
+  date: Scalars['String']['output'];
+  summary: Scalars['String']['output'];
+  title: Scalars['String']['output'];
+};
+
+export type CastMember = {
+  __typename?: 'CastMember';
+  name: Scalars['String']['output'];
+  reason: Scalars['String']['output'];
+  /** The character's part in the scene. */
+  role: Scalars['String']['output'];
+};
+
+export type Character = {
+  __typename?: 'Character';
+  backstory: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  role: Scalars['String']['output'];
+  traits: Array<Scalars['String']['output']>;
+};
+
+export type ChatWithAndoraInput = {
+  brandId: Scalars['ID']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** 1 to 8,000 characters. */
+  message: Scalars['String']['input'];
+};
+
+export type ChatWithAndoraPayload = {
+  __typename?: 'ChatWithAndoraPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  generationId: Scalars['ID']['output'];
+  /** Under about 250 words. */
+  reply: Scalars['String']['output'];
+  usage: GenerationUsage;
+};
+
+export type ChatWithAndoraStreamInput = {
+  brandId: Scalars['ID']['input'];
+  /** 1 to 8,000 characters. */
+  message: Scalars['String']['input'];
+};
+
+export type ContentBrief = {
+  __typename?: 'ContentBrief';
+  callToAction: Scalars['String']['output'];
+  keyMessages: Array<Scalars['String']['output']>;
+  objective: Scalars['String']['output'];
+  title: Scalars['String']['output'];
+};
+
+export type ContentStrategy = {
+  __typename?: 'ContentStrategy';
+  cadence: Scalars['String']['output'];
+  channels: Array<Scalars['String']['output']>;
+  pillars: Array<Scalars['String']['output']>;
+  summary: Scalars['String']['output'];
+};
+
 export type CreateBrandInput = {
   audience?: InputMaybe<Scalars['String']['input']>;
   description?: InputMaybe<Scalars['String']['input']>;
@@ -45,6 +119,311 @@ export type CreateBrandInput = {
 export type CreateBrandPayload = {
   __typename?: 'CreateBrandPayload';
   brand: Brand;
+};
+
+export type ExpandBriefInput = {
+  brandId: Scalars['ID']['input'];
+  /** 1 to 8,000 characters. */
+  brief: Scalars['String']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type ExpandBriefPayload = {
+  __typename?: 'ExpandBriefPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  /** A full creative brief in markdown, under about 800 words. */
+  expandedBrief: Scalars['String']['output'];
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+};
+
+export type ExpandBriefStreamInput = {
+  brandId: Scalars['ID']['input'];
+  /** 1 to 8,000 characters. */
+  brief: Scalars['String']['input'];
+};
+
+export type GenerateBuyerProfileInput = {
+  brandId: Scalars['ID']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Optional. The customer segment to profile; the model picks the most valuable one without it. At most 200 characters. */
+  segment?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type GenerateBuyerProfilePayload = {
+  __typename?: 'GenerateBuyerProfilePayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  buyerProfile: BuyerProfile;
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+};
+
+export type GenerateCalendarEntryInput = {
+  brandId: Scalars['ID']['input'];
+  /** Optional. At most 200 characters. */
+  channel?: InputMaybe<Scalars['String']['input']>;
+  /** YYYY-MM-DD, a real day. */
+  date: Scalars['String']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Optional. At most 200 characters. */
+  topic?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type GenerateCalendarEntryPayload = {
+  __typename?: 'GenerateCalendarEntryPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  entry: CalendarEntry;
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+};
+
+export type GenerateCalendarInput = {
+  brandId: Scalars['ID']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** YYYY-MM. */
+  month: Scalars['String']['input'];
+  /** 1 to 14. */
+  postsPerWeek?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type GenerateCalendarPayload = {
+  __typename?: 'GenerateCalendarPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  /** The month's posts in date order; summaries get shorter as the post count grows. */
+  entries: Array<CalendarEntry>;
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+};
+
+export type GenerateCharactersInput = {
+  brandId: Scalars['ID']['input'];
+  /** How many characters: 1 to 8. */
+  count?: InputMaybe<Scalars['Int']['input']>;
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type GenerateCharactersPayload = {
+  __typename?: 'GenerateCharactersPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  characters: Array<Character>;
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+};
+
+export type GenerateContentBriefInput = {
+  brandId: Scalars['ID']['input'];
+  /** Optional, e.g. instagram or blog. At most 200 characters. */
+  channel?: InputMaybe<Scalars['String']['input']>;
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** 1 to 200 characters. */
+  topic: Scalars['String']['input'];
+};
+
+export type GenerateContentBriefPayload = {
+  __typename?: 'GenerateContentBriefPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  brief: ContentBrief;
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+};
+
+export type GenerateContentStrategyInput = {
+  brandId: Scalars['ID']['input'];
+  /** Optional. The goal the strategy serves. At most 200 characters. */
+  goal?: InputMaybe<Scalars['String']['input']>;
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type GenerateContentStrategyPayload = {
+  __typename?: 'GenerateContentStrategyPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  contentStrategy: ContentStrategy;
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+};
+
+export type GenerateMissionInput = {
+  brandId: Scalars['ID']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type GenerateMissionPayload = {
+  __typename?: 'GenerateMissionPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  generationId: Scalars['ID']['output'];
+  /** One or two sentences. */
+  mission: Scalars['String']['output'];
+  usage: GenerationUsage;
+};
+
+export type GenerateMonthlyPlotInput = {
+  brandId: Scalars['ID']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** YYYY-MM. */
+  month: Scalars['String']['input'];
+  /** Optional. At most 200 characters. */
+  theme?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type GenerateMonthlyPlotPayload = {
+  __typename?: 'GenerateMonthlyPlotPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  generationId: Scalars['ID']['output'];
+  plot: Plot;
+  usage: GenerationUsage;
+};
+
+export type GenerateMonthlyThemeInput = {
+  brandId: Scalars['ID']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** YYYY-MM. */
+  month: Scalars['String']['input'];
+};
+
+export type GenerateMonthlyThemePayload = {
+  __typename?: 'GenerateMonthlyThemePayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  generationId: Scalars['ID']['output'];
+  theme: MonthlyTheme;
+  usage: GenerationUsage;
+};
+
+export type GenerateNarrativePrefillInput = {
+  brandId: Scalars['ID']['input'];
+  /** Optional. What the draft should take into account. At most 8,000 characters. */
+  context?: InputMaybe<Scalars['String']['input']>;
+  /** The narrative field to draft, e.g. tagline. 1 to 200 characters. */
+  field: Scalars['String']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type GenerateNarrativePrefillPayload = {
+  __typename?: 'GenerateNarrativePrefillPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  generationId: Scalars['ID']['output'];
+  /** A draft of under about 120 words. */
+  prefill: Scalars['String']['output'];
+  usage: GenerationUsage;
+};
+
+export type GeneratePersonaInput = {
+  brandId: Scalars['ID']['input'];
+  /** Optional. What the persona should centre on, e.g. a customer type. At most 200 characters. */
+  focus?: InputMaybe<Scalars['String']['input']>;
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type GeneratePersonaPayload = {
+  __typename?: 'GeneratePersonaPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  generationId: Scalars['ID']['output'];
+  persona: Persona;
+  usage: GenerationUsage;
+};
+
+export type GenerateVisionInput = {
+  brandId: Scalars['ID']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type GenerateVisionPayload = {
+  __typename?: 'GenerateVisionPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+  /** One or two sentences. */
+  vision: Scalars['String']['output'];
+};
+
+export type GenerateWeeklySubplotInput = {
+  brandId: Scalars['ID']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** YYYY-MM. */
+  month: Scalars['String']['input'];
+  /** Optional. The month's plot, so the subplot fits it. At most 8,000 characters. */
+  plotSynopsis?: InputMaybe<Scalars['String']['input']>;
+  /** Week of the month: 1 to 5. */
+  week: Scalars['Int']['input'];
+};
+
+export type GenerateWeeklySubplotPayload = {
+  __typename?: 'GenerateWeeklySubplotPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  generationId: Scalars['ID']['output'];
+  subplot: Plot;
+  usage: GenerationUsage;
+};
+
+/** One event of a streamed generation. The last has done: true, the exact usage and the balance after it. */
+export type GenerationStreamEvent = {
+  __typename?: 'GenerationStreamEvent';
+  balance?: Maybe<TokenBalance>;
+  /** The next piece of the reply; empty on the last event. */
+  delta: Scalars['String']['output'];
+  done: Scalars['Boolean']['output'];
+  generationId?: Maybe<Scalars['ID']['output']>;
+  usage?: Maybe<GenerationUsage>;
+};
+
+/** The kinds of generation; a ledger entry's taskType is one of these. */
+export type GenerationTask =
+  | 'BUYER_PROFILE'
+  | 'CALENDAR'
+  | 'CALENDAR_ENTRY'
+  | 'CHARACTERS'
+  | 'CHAT'
+  | 'CONTENT_BRIEF'
+  | 'CONTENT_STRATEGY'
+  | 'EXPAND_BRIEF'
+  | 'MISSION'
+  | 'MONTHLY_PLOT'
+  | 'MONTHLY_THEME'
+  | 'NARRATIVE_PREFILL'
+  | 'PERSONA'
+  | 'REFINE_CHARACTER_FIELD'
+  | 'REFINE_CONTENT'
+  | 'RESOLVE_CAST'
+  | 'VISION'
+  | 'WEEKLY_SUBPLOT';
+
+/** Exact usage of one generation as the provider reported it. */
+export type GenerationUsage = {
+  __typename?: 'GenerationUsage';
+  completionTokens: Scalars['Int']['output'];
+  costUsd: Scalars['Float']['output'];
+  /** The model the provider ran. */
+  model: Scalars['String']['output'];
+  promptTokens: Scalars['Int']['output'];
+  /** promptTokens + completionTokens: what the generation was charged. */
+  totalTokens: Scalars['Int']['output'];
 };
 
 export type GrantTokensInput = {
@@ -97,13 +476,43 @@ export type LedgerEntryKind =
   | 'GRANT'
   | 'REFUND';
 
+export type MonthlyTheme = {
+  __typename?: 'MonthlyTheme';
+  description: Scalars['String']['output'];
+  keywords: Array<Scalars['String']['output']>;
+  title: Scalars['String']['output'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
+  chatWithAndora: ChatWithAndoraPayload;
   createBrand: CreateBrandPayload;
+  expandBrief: ExpandBriefPayload;
+  generateBuyerProfile: GenerateBuyerProfilePayload;
+  generateCalendar: GenerateCalendarPayload;
+  generateCalendarEntry: GenerateCalendarEntryPayload;
+  generateCharacters: GenerateCharactersPayload;
+  generateContentBrief: GenerateContentBriefPayload;
+  generateContentStrategy: GenerateContentStrategyPayload;
+  generateMission: GenerateMissionPayload;
+  generateMonthlyPlot: GenerateMonthlyPlotPayload;
+  generateMonthlyTheme: GenerateMonthlyThemePayload;
+  generateNarrativePrefill: GenerateNarrativePrefillPayload;
+  generatePersona: GeneratePersonaPayload;
+  generateVision: GenerateVisionPayload;
+  generateWeeklySubplot: GenerateWeeklySubplotPayload;
   /** ADMIN only. */
   grantTokens: GrantTokensPayload;
+  refineCharacterField: RefineCharacterFieldPayload;
+  refineContent: RefineContentPayload;
+  resolveCast: ResolveCastPayload;
   signIn: AuthPayload;
   signUp: AuthPayload;
+};
+
+
+export type MutationChatWithAndoraArgs = {
+  input: ChatWithAndoraInput;
 };
 
 
@@ -112,8 +521,93 @@ export type MutationCreateBrandArgs = {
 };
 
 
+export type MutationExpandBriefArgs = {
+  input: ExpandBriefInput;
+};
+
+
+export type MutationGenerateBuyerProfileArgs = {
+  input: GenerateBuyerProfileInput;
+};
+
+
+export type MutationGenerateCalendarArgs = {
+  input: GenerateCalendarInput;
+};
+
+
+export type MutationGenerateCalendarEntryArgs = {
+  input: GenerateCalendarEntryInput;
+};
+
+
+export type MutationGenerateCharactersArgs = {
+  input: GenerateCharactersInput;
+};
+
+
+export type MutationGenerateContentBriefArgs = {
+  input: GenerateContentBriefInput;
+};
+
+
+export type MutationGenerateContentStrategyArgs = {
+  input: GenerateContentStrategyInput;
+};
+
+
+export type MutationGenerateMissionArgs = {
+  input: GenerateMissionInput;
+};
+
+
+export type MutationGenerateMonthlyPlotArgs = {
+  input: GenerateMonthlyPlotInput;
+};
+
+
+export type MutationGenerateMonthlyThemeArgs = {
+  input: GenerateMonthlyThemeInput;
+};
+
+
+export type MutationGenerateNarrativePrefillArgs = {
+  input: GenerateNarrativePrefillInput;
+};
+
+
+export type MutationGeneratePersonaArgs = {
+  input: GeneratePersonaInput;
+};
+
+
+export type MutationGenerateVisionArgs = {
+  input: GenerateVisionInput;
+};
+
+
+export type MutationGenerateWeeklySubplotArgs = {
+  input: GenerateWeeklySubplotInput;
+};
+
+
 export type MutationGrantTokensArgs = {
   input: GrantTokensInput;
+};
+
+
+export type MutationRefineCharacterFieldArgs = {
+  input: RefineCharacterFieldInput;
+};
+
+
+export type MutationRefineContentArgs = {
+  input: RefineContentInput;
+};
+
+
+export type MutationResolveCastArgs = {
+  input: ResolveCastInput;
 };
 
 
@@ -130,6 +624,23 @@ export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
   hasNextPage: Scalars['Boolean']['output'];
+};
+
+export type Persona = {
+  __typename?: 'Persona';
+  goals: Array<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  occupation: Scalars['String']['output'];
+  painPoints: Array<Scalars['String']['output']>;
+  summary: Scalars['String']['output'];
+};
+
+export type Plot = {
+  __typename?: 'Plot';
+  /** Story beats, in order. */
+  beats: Array<Scalars['String']['output']>;
+  synopsis: Scalars['String']['output'];
+  title: Scalars['String']['output'];
 };
 
 export type Query = {
@@ -153,6 +664,70 @@ export type QueryTokenLedgerArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+export type RefineCharacterFieldInput = {
+  brandId: Scalars['ID']['input'];
+  /** 1 to 200 characters. */
+  characterName: Scalars['String']['input'];
+  /** 1 to 8,000 characters. */
+  currentValue: Scalars['String']['input'];
+  /** The field to improve, e.g. backstory. 1 to 200 characters. */
+  field: Scalars['String']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Optional, e.g. make it darker. At most 200 characters. */
+  instruction?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type RefineCharacterFieldPayload = {
+  __typename?: 'RefineCharacterFieldPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+  /** The field's new value. */
+  value: Scalars['String']['output'];
+};
+
+export type RefineContentInput = {
+  brandId: Scalars['ID']['input'];
+  /** The content to rewrite. 1 to 8,000 characters. */
+  content: Scalars['String']['input'];
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** How to rewrite it, e.g. make it shorter. 1 to 200 characters. */
+  instruction: Scalars['String']['input'];
+};
+
+export type RefineContentPayload = {
+  __typename?: 'RefineContentPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  /** The rewritten content, under about 1,000 words. */
+  content: Scalars['String']['output'];
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+};
+
+export type ResolveCastInput = {
+  brandId: Scalars['ID']['input'];
+  /** The characters to choose from: 1 to 20 names of 1 to 200 characters each. */
+  characterNames: Array<Scalars['String']['input']>;
+  /** At most 128 characters; a retry with the same key is not charged twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The scene to cast. 1 to 8,000 characters. */
+  scene: Scalars['String']['input'];
+};
+
+export type ResolveCastPayload = {
+  __typename?: 'ResolveCastPayload';
+  /** The balance after this generation was charged. */
+  balance: TokenBalance;
+  /** The chosen characters, named as in characterNames. */
+  cast: Array<CastMember>;
+  generationId: Scalars['ID']['output'];
+  usage: GenerationUsage;
+};
+
 export type Role =
   | 'ADMIN'
   | 'USER';
@@ -172,6 +747,27 @@ export type Subscription = {
   __typename?: 'Subscription';
   /** The signed-in user's balance, on every change (coalesced under bursts; the latest state always arrives). */
   balanceChanged: TokenBalance;
+  chatWithAndoraStream: GenerationStreamEvent;
+  expandBriefStream: GenerationStreamEvent;
+  /** Any task, streamed: input holds the task's own fields as JSON (validated like the mutation's input). Deltas are the raw reply, so structured tasks stream JSON (the calendar, lines). */
+  generationStream: GenerationStreamEvent;
+};
+
+
+export type SubscriptionChatWithAndoraStreamArgs = {
+  input: ChatWithAndoraStreamInput;
+};
+
+
+export type SubscriptionExpandBriefStreamArgs = {
+  input: ExpandBriefStreamInput;
+};
+
+
+export type SubscriptionGenerationStreamArgs = {
+  brandId: Scalars['ID']['input'];
+  input?: InputMaybe<Scalars['JSON']['input']>;
+  task: GenerationTask;
 };
 
 /** A user's tokens. available = tokens - reserved. */
@@ -273,10 +869,51 @@ export type ResolversTypes = {
   AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'user'> & { user: ResolversTypes['User'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Brand: ResolverTypeWrapper<BrandModel>;
+  BuyerProfile: ResolverTypeWrapper<BuyerProfile>;
+  CalendarEntry: ResolverTypeWrapper<CalendarEntry>;
+  CastMember: ResolverTypeWrapper<CastMember>;
+  Character: ResolverTypeWrapper<Character>;
+  ChatWithAndoraInput: ChatWithAndoraInput;
+  ChatWithAndoraPayload: ResolverTypeWrapper<Omit<ChatWithAndoraPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  ChatWithAndoraStreamInput: ChatWithAndoraStreamInput;
+  ContentBrief: ResolverTypeWrapper<ContentBrief>;
+  ContentStrategy: ResolverTypeWrapper<ContentStrategy>;
   CreateBrandInput: CreateBrandInput;
   CreateBrandPayload: ResolverTypeWrapper<Omit<CreateBrandPayload, 'brand'> & { brand: ResolversTypes['Brand'] }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  ExpandBriefInput: ExpandBriefInput;
+  ExpandBriefPayload: ResolverTypeWrapper<Omit<ExpandBriefPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  ExpandBriefStreamInput: ExpandBriefStreamInput;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  GenerateBuyerProfileInput: GenerateBuyerProfileInput;
+  GenerateBuyerProfilePayload: ResolverTypeWrapper<Omit<GenerateBuyerProfilePayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateCalendarEntryInput: GenerateCalendarEntryInput;
+  GenerateCalendarEntryPayload: ResolverTypeWrapper<Omit<GenerateCalendarEntryPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateCalendarInput: GenerateCalendarInput;
+  GenerateCalendarPayload: ResolverTypeWrapper<Omit<GenerateCalendarPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateCharactersInput: GenerateCharactersInput;
+  GenerateCharactersPayload: ResolverTypeWrapper<Omit<GenerateCharactersPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateContentBriefInput: GenerateContentBriefInput;
+  GenerateContentBriefPayload: ResolverTypeWrapper<Omit<GenerateContentBriefPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateContentStrategyInput: GenerateContentStrategyInput;
+  GenerateContentStrategyPayload: ResolverTypeWrapper<Omit<GenerateContentStrategyPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateMissionInput: GenerateMissionInput;
+  GenerateMissionPayload: ResolverTypeWrapper<Omit<GenerateMissionPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateMonthlyPlotInput: GenerateMonthlyPlotInput;
+  GenerateMonthlyPlotPayload: ResolverTypeWrapper<Omit<GenerateMonthlyPlotPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateMonthlyThemeInput: GenerateMonthlyThemeInput;
+  GenerateMonthlyThemePayload: ResolverTypeWrapper<Omit<GenerateMonthlyThemePayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateNarrativePrefillInput: GenerateNarrativePrefillInput;
+  GenerateNarrativePrefillPayload: ResolverTypeWrapper<Omit<GenerateNarrativePrefillPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GeneratePersonaInput: GeneratePersonaInput;
+  GeneratePersonaPayload: ResolverTypeWrapper<Omit<GeneratePersonaPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateVisionInput: GenerateVisionInput;
+  GenerateVisionPayload: ResolverTypeWrapper<Omit<GenerateVisionPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerateWeeklySubplotInput: GenerateWeeklySubplotInput;
+  GenerateWeeklySubplotPayload: ResolverTypeWrapper<Omit<GenerateWeeklySubplotPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  GenerationStreamEvent: ResolverTypeWrapper<Omit<GenerationStreamEvent, 'balance'> & { balance?: Maybe<ResolversTypes['TokenBalance']> }>;
+  GenerationTask: GenerationTask;
+  GenerationUsage: ResolverTypeWrapper<GenerationUsage>;
   GrantTokensInput: GrantTokensInput;
   GrantTokensPayload: ResolverTypeWrapper<Omit<GrantTokensPayload, 'balance' | 'ledgerEntry'> & { balance: ResolversTypes['TokenBalance'], ledgerEntry: ResolversTypes['LedgerEntry'] }>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
@@ -286,9 +923,18 @@ export type ResolversTypes = {
   LedgerEntryConnection: ResolverTypeWrapper<Omit<LedgerEntryConnection, 'edges'> & { edges: Array<ResolversTypes['LedgerEntryEdge']> }>;
   LedgerEntryEdge: ResolverTypeWrapper<Omit<LedgerEntryEdge, 'node'> & { node: ResolversTypes['LedgerEntry'] }>;
   LedgerEntryKind: LedgerEntryKind;
+  MonthlyTheme: ResolverTypeWrapper<MonthlyTheme>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  Persona: ResolverTypeWrapper<Persona>;
+  Plot: ResolverTypeWrapper<Plot>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RefineCharacterFieldInput: RefineCharacterFieldInput;
+  RefineCharacterFieldPayload: ResolverTypeWrapper<Omit<RefineCharacterFieldPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  RefineContentInput: RefineContentInput;
+  RefineContentPayload: ResolverTypeWrapper<Omit<RefineContentPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  ResolveCastInput: ResolveCastInput;
+  ResolveCastPayload: ResolverTypeWrapper<Omit<ResolveCastPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   Role: Role;
   SignInInput: SignInInput;
   SignUpInput: SignUpInput;
@@ -303,10 +949,50 @@ export type ResolversParentTypes = {
   AuthPayload: Omit<AuthPayload, 'user'> & { user: ResolversParentTypes['User'] };
   Boolean: Scalars['Boolean']['output'];
   Brand: BrandModel;
+  BuyerProfile: BuyerProfile;
+  CalendarEntry: CalendarEntry;
+  CastMember: CastMember;
+  Character: Character;
+  ChatWithAndoraInput: ChatWithAndoraInput;
+  ChatWithAndoraPayload: Omit<ChatWithAndoraPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  ChatWithAndoraStreamInput: ChatWithAndoraStreamInput;
+  ContentBrief: ContentBrief;
+  ContentStrategy: ContentStrategy;
   CreateBrandInput: CreateBrandInput;
   CreateBrandPayload: Omit<CreateBrandPayload, 'brand'> & { brand: ResolversParentTypes['Brand'] };
   DateTime: Scalars['DateTime']['output'];
+  ExpandBriefInput: ExpandBriefInput;
+  ExpandBriefPayload: Omit<ExpandBriefPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  ExpandBriefStreamInput: ExpandBriefStreamInput;
   Float: Scalars['Float']['output'];
+  GenerateBuyerProfileInput: GenerateBuyerProfileInput;
+  GenerateBuyerProfilePayload: Omit<GenerateBuyerProfilePayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateCalendarEntryInput: GenerateCalendarEntryInput;
+  GenerateCalendarEntryPayload: Omit<GenerateCalendarEntryPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateCalendarInput: GenerateCalendarInput;
+  GenerateCalendarPayload: Omit<GenerateCalendarPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateCharactersInput: GenerateCharactersInput;
+  GenerateCharactersPayload: Omit<GenerateCharactersPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateContentBriefInput: GenerateContentBriefInput;
+  GenerateContentBriefPayload: Omit<GenerateContentBriefPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateContentStrategyInput: GenerateContentStrategyInput;
+  GenerateContentStrategyPayload: Omit<GenerateContentStrategyPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateMissionInput: GenerateMissionInput;
+  GenerateMissionPayload: Omit<GenerateMissionPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateMonthlyPlotInput: GenerateMonthlyPlotInput;
+  GenerateMonthlyPlotPayload: Omit<GenerateMonthlyPlotPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateMonthlyThemeInput: GenerateMonthlyThemeInput;
+  GenerateMonthlyThemePayload: Omit<GenerateMonthlyThemePayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateNarrativePrefillInput: GenerateNarrativePrefillInput;
+  GenerateNarrativePrefillPayload: Omit<GenerateNarrativePrefillPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GeneratePersonaInput: GeneratePersonaInput;
+  GeneratePersonaPayload: Omit<GeneratePersonaPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateVisionInput: GenerateVisionInput;
+  GenerateVisionPayload: Omit<GenerateVisionPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerateWeeklySubplotInput: GenerateWeeklySubplotInput;
+  GenerateWeeklySubplotPayload: Omit<GenerateWeeklySubplotPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  GenerationStreamEvent: Omit<GenerationStreamEvent, 'balance'> & { balance?: Maybe<ResolversParentTypes['TokenBalance']> };
+  GenerationUsage: GenerationUsage;
   GrantTokensInput: GrantTokensInput;
   GrantTokensPayload: Omit<GrantTokensPayload, 'balance' | 'ledgerEntry'> & { balance: ResolversParentTypes['TokenBalance'], ledgerEntry: ResolversParentTypes['LedgerEntry'] };
   ID: Scalars['ID']['output'];
@@ -315,9 +1001,18 @@ export type ResolversParentTypes = {
   LedgerEntry: LedgerEntryModel;
   LedgerEntryConnection: Omit<LedgerEntryConnection, 'edges'> & { edges: Array<ResolversParentTypes['LedgerEntryEdge']> };
   LedgerEntryEdge: Omit<LedgerEntryEdge, 'node'> & { node: ResolversParentTypes['LedgerEntry'] };
+  MonthlyTheme: MonthlyTheme;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
+  Persona: Persona;
+  Plot: Plot;
   Query: Record<PropertyKey, never>;
+  RefineCharacterFieldInput: RefineCharacterFieldInput;
+  RefineCharacterFieldPayload: Omit<RefineCharacterFieldPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  RefineContentInput: RefineContentInput;
+  RefineContentPayload: Omit<RefineContentPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  ResolveCastInput: ResolveCastInput;
+  ResolveCastPayload: Omit<ResolveCastPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   SignInInput: SignInInput;
   SignUpInput: SignUpInput;
   String: Scalars['String']['output'];
@@ -340,6 +1035,55 @@ export type BrandResolvers<ContextType = GraphQLContext, ParentType extends Reso
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type BuyerProfileResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BuyerProfile'] = ResolversParentTypes['BuyerProfile']> = {
+  buyingTriggers?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  needs?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  objections?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  segment?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CalendarEntryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CalendarEntry'] = ResolversParentTypes['CalendarEntry']> = {
+  channel?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  date?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CastMemberResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CastMember'] = ResolversParentTypes['CastMember']> = {
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CharacterResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Character'] = ResolversParentTypes['Character']> = {
+  backstory?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  traits?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type ChatWithAndoraPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChatWithAndoraPayload'] = ResolversParentTypes['ChatWithAndoraPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reply?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type ContentBriefResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ContentBrief'] = ResolversParentTypes['ContentBrief']> = {
+  callToAction?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  keyMessages?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  objective?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ContentStrategyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ContentStrategy'] = ResolversParentTypes['ContentStrategy']> = {
+  cadence?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  channels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  pillars?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type CreateBrandPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateBrandPayload'] = ResolversParentTypes['CreateBrandPayload']> = {
   brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType>;
 };
@@ -347,6 +1091,120 @@ export type CreateBrandPayloadResolvers<ContextType = GraphQLContext, ParentType
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type ExpandBriefPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ExpandBriefPayload'] = ResolversParentTypes['ExpandBriefPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  expandedBrief?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateBuyerProfilePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateBuyerProfilePayload'] = ResolversParentTypes['GenerateBuyerProfilePayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  buyerProfile?: Resolver<ResolversTypes['BuyerProfile'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateCalendarEntryPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateCalendarEntryPayload'] = ResolversParentTypes['GenerateCalendarEntryPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  entry?: Resolver<ResolversTypes['CalendarEntry'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateCalendarPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateCalendarPayload'] = ResolversParentTypes['GenerateCalendarPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  entries?: Resolver<Array<ResolversTypes['CalendarEntry']>, ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateCharactersPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateCharactersPayload'] = ResolversParentTypes['GenerateCharactersPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  characters?: Resolver<Array<ResolversTypes['Character']>, ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateContentBriefPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateContentBriefPayload'] = ResolversParentTypes['GenerateContentBriefPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  brief?: Resolver<ResolversTypes['ContentBrief'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateContentStrategyPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateContentStrategyPayload'] = ResolversParentTypes['GenerateContentStrategyPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  contentStrategy?: Resolver<ResolversTypes['ContentStrategy'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateMissionPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateMissionPayload'] = ResolversParentTypes['GenerateMissionPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  mission?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateMonthlyPlotPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateMonthlyPlotPayload'] = ResolversParentTypes['GenerateMonthlyPlotPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  plot?: Resolver<ResolversTypes['Plot'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateMonthlyThemePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateMonthlyThemePayload'] = ResolversParentTypes['GenerateMonthlyThemePayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  theme?: Resolver<ResolversTypes['MonthlyTheme'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateNarrativePrefillPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateNarrativePrefillPayload'] = ResolversParentTypes['GenerateNarrativePrefillPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  prefill?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GeneratePersonaPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GeneratePersonaPayload'] = ResolversParentTypes['GeneratePersonaPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  persona?: Resolver<ResolversTypes['Persona'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerateVisionPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateVisionPayload'] = ResolversParentTypes['GenerateVisionPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+  vision?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type GenerateWeeklySubplotPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateWeeklySubplotPayload'] = ResolversParentTypes['GenerateWeeklySubplotPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  subplot?: Resolver<ResolversTypes['Plot'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerationStreamEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerationStreamEvent'] = ResolversParentTypes['GenerationStreamEvent']> = {
+  balance?: Resolver<Maybe<ResolversTypes['TokenBalance']>, ParentType, ContextType>;
+  delta?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  done?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  generationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  usage?: Resolver<Maybe<ResolversTypes['GenerationUsage']>, ParentType, ContextType>;
+};
+
+export type GenerationUsageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerationUsage'] = ResolversParentTypes['GenerationUsage']> = {
+  completionTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  costUsd?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  promptTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
 
 export type GrantTokensPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GrantTokensPayload'] = ResolversParentTypes['GrantTokensPayload']> = {
   balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
@@ -383,9 +1241,33 @@ export type LedgerEntryEdgeResolvers<ContextType = GraphQLContext, ParentType ex
   node?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType>;
 };
 
+export type MonthlyThemeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MonthlyTheme'] = ResolversParentTypes['MonthlyTheme']> = {
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  keywords?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  chatWithAndora?: Resolver<ResolversTypes['ChatWithAndoraPayload'], ParentType, ContextType, RequireFields<MutationChatWithAndoraArgs, 'input'>>;
   createBrand?: Resolver<ResolversTypes['CreateBrandPayload'], ParentType, ContextType, RequireFields<MutationCreateBrandArgs, 'input'>>;
+  expandBrief?: Resolver<ResolversTypes['ExpandBriefPayload'], ParentType, ContextType, RequireFields<MutationExpandBriefArgs, 'input'>>;
+  generateBuyerProfile?: Resolver<ResolversTypes['GenerateBuyerProfilePayload'], ParentType, ContextType, RequireFields<MutationGenerateBuyerProfileArgs, 'input'>>;
+  generateCalendar?: Resolver<ResolversTypes['GenerateCalendarPayload'], ParentType, ContextType, RequireFields<MutationGenerateCalendarArgs, 'input'>>;
+  generateCalendarEntry?: Resolver<ResolversTypes['GenerateCalendarEntryPayload'], ParentType, ContextType, RequireFields<MutationGenerateCalendarEntryArgs, 'input'>>;
+  generateCharacters?: Resolver<ResolversTypes['GenerateCharactersPayload'], ParentType, ContextType, RequireFields<MutationGenerateCharactersArgs, 'input'>>;
+  generateContentBrief?: Resolver<ResolversTypes['GenerateContentBriefPayload'], ParentType, ContextType, RequireFields<MutationGenerateContentBriefArgs, 'input'>>;
+  generateContentStrategy?: Resolver<ResolversTypes['GenerateContentStrategyPayload'], ParentType, ContextType, RequireFields<MutationGenerateContentStrategyArgs, 'input'>>;
+  generateMission?: Resolver<ResolversTypes['GenerateMissionPayload'], ParentType, ContextType, RequireFields<MutationGenerateMissionArgs, 'input'>>;
+  generateMonthlyPlot?: Resolver<ResolversTypes['GenerateMonthlyPlotPayload'], ParentType, ContextType, RequireFields<MutationGenerateMonthlyPlotArgs, 'input'>>;
+  generateMonthlyTheme?: Resolver<ResolversTypes['GenerateMonthlyThemePayload'], ParentType, ContextType, RequireFields<MutationGenerateMonthlyThemeArgs, 'input'>>;
+  generateNarrativePrefill?: Resolver<ResolversTypes['GenerateNarrativePrefillPayload'], ParentType, ContextType, RequireFields<MutationGenerateNarrativePrefillArgs, 'input'>>;
+  generatePersona?: Resolver<ResolversTypes['GeneratePersonaPayload'], ParentType, ContextType, RequireFields<MutationGeneratePersonaArgs, 'input'>>;
+  generateVision?: Resolver<ResolversTypes['GenerateVisionPayload'], ParentType, ContextType, RequireFields<MutationGenerateVisionArgs, 'input'>>;
+  generateWeeklySubplot?: Resolver<ResolversTypes['GenerateWeeklySubplotPayload'], ParentType, ContextType, RequireFields<MutationGenerateWeeklySubplotArgs, 'input'>>;
   grantTokens?: Resolver<ResolversTypes['GrantTokensPayload'], ParentType, ContextType, RequireFields<MutationGrantTokensArgs, 'input'>>;
+  refineCharacterField?: Resolver<ResolversTypes['RefineCharacterFieldPayload'], ParentType, ContextType, RequireFields<MutationRefineCharacterFieldArgs, 'input'>>;
+  refineContent?: Resolver<ResolversTypes['RefineContentPayload'], ParentType, ContextType, RequireFields<MutationRefineContentArgs, 'input'>>;
+  resolveCast?: Resolver<ResolversTypes['ResolveCastPayload'], ParentType, ContextType, RequireFields<MutationResolveCastArgs, 'input'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'input'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
 };
@@ -395,6 +1277,20 @@ export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends R
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type PersonaResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Persona'] = ResolversParentTypes['Persona']> = {
+  goals?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  occupation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  painPoints?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PlotResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Plot'] = ResolversParentTypes['Plot']> = {
+  beats?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  synopsis?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType, RequireFields<QueryBrandArgs, 'id'>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
@@ -402,8 +1298,32 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   tokenLedger?: Resolver<ResolversTypes['LedgerEntryConnection'], ParentType, ContextType, RequireFields<QueryTokenLedgerArgs, 'first'>>;
 };
 
+export type RefineCharacterFieldPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RefineCharacterFieldPayload'] = ResolversParentTypes['RefineCharacterFieldPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type RefineContentPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RefineContentPayload'] = ResolversParentTypes['RefineContentPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  content?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type ResolveCastPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ResolveCastPayload'] = ResolversParentTypes['ResolveCastPayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  cast?: Resolver<Array<ResolversTypes['CastMember']>, ParentType, ContextType>;
+  generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   balanceChanged?: SubscriptionResolver<ResolversTypes['TokenBalance'], "balanceChanged", ParentType, ContextType>;
+  chatWithAndoraStream?: SubscriptionResolver<ResolversTypes['GenerationStreamEvent'], "chatWithAndoraStream", ParentType, ContextType, RequireFields<SubscriptionChatWithAndoraStreamArgs, 'input'>>;
+  expandBriefStream?: SubscriptionResolver<ResolversTypes['GenerationStreamEvent'], "expandBriefStream", ParentType, ContextType, RequireFields<SubscriptionExpandBriefStreamArgs, 'input'>>;
+  generationStream?: SubscriptionResolver<ResolversTypes['GenerationStreamEvent'], "generationStream", ParentType, ContextType, RequireFields<SubscriptionGenerationStreamArgs, 'brandId' | 'task'>>;
 };
 
 export type TokenBalanceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenBalance'] = ResolversParentTypes['TokenBalance']> = {
@@ -426,16 +1346,45 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
 export type Resolvers<ContextType = GraphQLContext> = {
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   Brand?: BrandResolvers<ContextType>;
+  BuyerProfile?: BuyerProfileResolvers<ContextType>;
+  CalendarEntry?: CalendarEntryResolvers<ContextType>;
+  CastMember?: CastMemberResolvers<ContextType>;
+  Character?: CharacterResolvers<ContextType>;
+  ChatWithAndoraPayload?: ChatWithAndoraPayloadResolvers<ContextType>;
+  ContentBrief?: ContentBriefResolvers<ContextType>;
+  ContentStrategy?: ContentStrategyResolvers<ContextType>;
   CreateBrandPayload?: CreateBrandPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  ExpandBriefPayload?: ExpandBriefPayloadResolvers<ContextType>;
+  GenerateBuyerProfilePayload?: GenerateBuyerProfilePayloadResolvers<ContextType>;
+  GenerateCalendarEntryPayload?: GenerateCalendarEntryPayloadResolvers<ContextType>;
+  GenerateCalendarPayload?: GenerateCalendarPayloadResolvers<ContextType>;
+  GenerateCharactersPayload?: GenerateCharactersPayloadResolvers<ContextType>;
+  GenerateContentBriefPayload?: GenerateContentBriefPayloadResolvers<ContextType>;
+  GenerateContentStrategyPayload?: GenerateContentStrategyPayloadResolvers<ContextType>;
+  GenerateMissionPayload?: GenerateMissionPayloadResolvers<ContextType>;
+  GenerateMonthlyPlotPayload?: GenerateMonthlyPlotPayloadResolvers<ContextType>;
+  GenerateMonthlyThemePayload?: GenerateMonthlyThemePayloadResolvers<ContextType>;
+  GenerateNarrativePrefillPayload?: GenerateNarrativePrefillPayloadResolvers<ContextType>;
+  GeneratePersonaPayload?: GeneratePersonaPayloadResolvers<ContextType>;
+  GenerateVisionPayload?: GenerateVisionPayloadResolvers<ContextType>;
+  GenerateWeeklySubplotPayload?: GenerateWeeklySubplotPayloadResolvers<ContextType>;
+  GenerationStreamEvent?: GenerationStreamEventResolvers<ContextType>;
+  GenerationUsage?: GenerationUsageResolvers<ContextType>;
   GrantTokensPayload?: GrantTokensPayloadResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   LedgerEntry?: LedgerEntryResolvers<ContextType>;
   LedgerEntryConnection?: LedgerEntryConnectionResolvers<ContextType>;
   LedgerEntryEdge?: LedgerEntryEdgeResolvers<ContextType>;
+  MonthlyTheme?: MonthlyThemeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Persona?: PersonaResolvers<ContextType>;
+  Plot?: PlotResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RefineCharacterFieldPayload?: RefineCharacterFieldPayloadResolvers<ContextType>;
+  RefineContentPayload?: RefineContentPayloadResolvers<ContextType>;
+  ResolveCastPayload?: ResolveCastPayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   TokenBalance?: TokenBalanceResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

@@ -1,0 +1,34 @@
+/**
+ * `npm run ledger:verify`: checks that every user's balance equals the sum of their ledger, on the
+ * database the environment names (DATABASE_URL, or the embedded one in DATA_DIR — stop the server
+ * first: the embedded database admits one process). Exits 1 on any mismatch.
+ */
+import { loadConfig } from '../config';
+import { startEmbeddedPostgres } from '../db/embedded';
+import { openOrm } from '../db/orm';
+import { createLogger } from '../logger';
+import { verifyLedger } from './ledger';
+
+async function main(): Promise<number> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
+  const orm = await openOrm({ url: config.databaseUrl ?? embedded!.url, singleConnection: !!embedded, log });
+  try {
+    const { users, mismatches } = await verifyLedger(orm);
+    process.stdout.write(`${JSON.stringify({ users, mismatches: mismatches.length, examples: mismatches.slice(0, 10) })}\n`);
+    process.stdout.write(mismatches.length === 0 ? `ledger OK: ${users} users, every balance equals its ledger sum\n` : `ledger MISMATCH for ${mismatches.length} user(s)\n`);
+    return mismatches.length === 0 ? 0 : 1;
+  } finally {
+    await orm.close();
+    await embedded?.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`ledger:verify failed: ${String(err?.stack ?? err)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import type { AccountService } from '../accounts/service';
+import { parseInput } from '../accounts/service';
+import type { BalanceSnapshot } from '../balance/actor';
+import type { BalanceService } from '../balance/service';
+import type { BrandContext, TaskDefinition } from '../ai/tasks';
+import { LIMITS } from '../config';
+import type { IBrand, IGeneration } from '../db/entities';
+import { badInput } from '../errors';
+import type { Meter, MeteredCall, MeteredUsage } from '../metering/meter';
+import { GENERATION_ATTACHMENT, findGenerationByKey, type GenerationAttachment } from './store';
+
+export interface GenerationOutcome {
+  generationId: string;
+  output: unknown;
+  usage: MeteredUsage;
+  balance: BalanceSnapshot;
+}
+
+export interface GenerationStreamEvent {
+  delta: string;
+  done: boolean;
+  usage: MeteredUsage | null;
+  balance: BalanceSnapshot | null;
+  generationId: string | null;
+}
+
+const idempotencyKeySchema = z
+  .string()
+  .min(1, 'idempotencyKey: must not be empty')
+  .max(LIMITS.idempotencyKeyCharsMax, `idempotencyKey: at most ${LIMITS.idempotencyKeyCharsMax} characters`)
+  .nullish();
+
+/**
+ * Runs a task for a user on one of their brands: checks ownership and input, builds the prompt
+ * from the brand's context, and goes through the meter. What was generated is stored in the same
+ * commit as its charge; an idempotency key replays the stored result without a second call.
+ */
+export class GenerationService {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly accounts: AccountService,
+    private readonly balance: BalanceService,
+    private readonly meter: Meter,
+  ) {}
+
+  async run(userId: string, task: TaskDefinition, input: Record<string, unknown>): Promise<GenerationOutcome> {
+    const { brandId, idempotencyKey, ...fields } = input;
+    const key = parseInput(idempotencyKeySchema, idempotencyKey) ?? undefined;
+    const brand = await this.accounts.ownedBrand(userId, String(brandId));
+    const params = parseInput(task.input, fields);
+    const work = () => this.generate(userId, task, brand, params, key);
+    if (!key) return work();
+    return this.balance.once(userId, key, () => this.replay(userId, task, key), work);
+  }
+
+  /** A streamed run of any task; the last event carries the exact usage and the balance after it. */
+  async stream(userId: string, task: TaskDefinition, brandId: string, fields: Record<string, unknown>): Promise<AsyncIterableIterator<GenerationStreamEvent>> {
+    const brand = await this.accounts.ownedBrand(userId, brandId);
+    const params = parseInput(task.input, fields);
+    const generationId = randomUUID();
+    const events = this.meter.stream(this.call(userId, task, brand, params, undefined, generationId));
+    const iterator: AsyncIterableIterator<GenerationStreamEvent> = {
+      next: async () => {
+        const r = await events.next();
+        if (r.done) return { done: true, value: undefined };
+        const e = r.value;
+        return e.type === 'delta'
+          ? { done: false, value: { delta: e.text, done: false, usage: null, balance: null, generationId: null } }
+          : { done: false, value: { delta: '', done: true, usage: e.usage, balance: e.balance, generationId } };
+      },
+      return: async () => {
+        await events.return?.();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  private async generate(userId: string, task: TaskDefinition, brand: IBrand, params: unknown, key: string | undefined): Promise<GenerationOutcome> {
+    const generationId = randomUUID();
+    let output: unknown;
+    const call = this.call(userId, task, brand, params, key, generationId, (o) => (output = o));
+    const result = await this.meter.complete(call);
+    return { generationId, output, usage: result.usage, balance: result.balance };
+  }
+
+  private call(
+    userId: string,
+    task: TaskDefinition,
+    brand: IBrand,
+    params: unknown,
+    key: string | undefined,
+    generationId: string,
+    onOutput?: (output: unknown) => void,
+  ): MeteredCall {
+    return {
+      userId,
+      brandId: brand.id,
+      taskType: task.task,
+      tier: task.tier,
+      messages: task.messages(brandContext(brand), params),
+      outputTokensMax: task.outputTokensMax,
+      idempotencyKey: key,
+      attach: (text, { model, partial }) => {
+        const output = task.parse(text);
+        onOutput?.(output);
+        const generation: GenerationAttachment = {
+          id: generationId,
+          brandId: brand.id,
+          taskType: task.task,
+          status: partial ? 'PARTIAL' : 'COMPLETED',
+          model,
+          output,
+        };
+        return { [GENERATION_ATTACHMENT]: generation };
+      },
+    };
+  }
+
+  /** The result already paid for under this key, with today's balance. */
+  private async replay(userId: string, task: TaskDefinition, key: string): Promise<GenerationOutcome | undefined> {
+    const stored = await findGenerationByKey(this.orm, userId, key);
+    if (!stored) return undefined;
+    if (stored.taskType !== task.task) {
+      throw badInput(`idempotencyKey: already used for a ${stored.taskType} generation`, 'idempotencyKey');
+    }
+    return { generationId: stored.id, output: stored.output, usage: storedUsage(stored), balance: await this.balance.snapshot(userId) };
+  }
+}
+
+function storedUsage(g: IGeneration): MeteredUsage {
+  return {
+    promptTokens: g.promptTokens,
+    completionTokens: g.completionTokens,
+    totalTokens: g.promptTokens + g.completionTokens,
+    model: g.model,
+    costNanoUsd: g.costNanoUsd,
+  };
+}
+
+/** The brand fields a prompt may use; nothing else about the account reaches a provider. */
+export function brandContext(brand: IBrand): BrandContext {
+  return { name: brand.name, description: brand.description ?? null, industry: brand.industry ?? null, audience: brand.audience ?? null };
+}

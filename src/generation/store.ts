@@ -1,0 +1,61 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { JournalEntry } from '../balance/actor';
+import type { AttachmentWriter } from '../balance/flusher';
+import { Generation, type GenerationStatus, type IGeneration } from '../db/entities';
+
+/** Carried on a CHARGE's journal entry; written in the same commit as the charge. */
+export interface GenerationAttachment {
+  id: string;
+  brandId: string;
+  taskType: string;
+  status: GenerationStatus;
+  model: string;
+  output: unknown;
+}
+
+export const GENERATION_ATTACHMENT = 'generation';
+
+export function generationOf(entry: JournalEntry): GenerationAttachment | undefined {
+  return entry.attachments[GENERATION_ATTACHMENT] as GenerationAttachment | undefined;
+}
+
+/** Writes what each paid generation produced, so a user can see what they paid for. */
+export const generationWriter: AttachmentWriter = {
+  name: 'generations',
+  async write(em: EntityManager, entries: readonly JournalEntry[]): Promise<void> {
+    const rows = [];
+    for (const entry of entries) {
+      const g = generationOf(entry);
+      if (!g) continue;
+      rows.push({
+        id: g.id,
+        user_id: entry.actor.userId,
+        brand_id: g.brandId,
+        ledger_entry_id: entry.id,
+        task_type: g.taskType,
+        status: g.status,
+        model: g.model,
+        prompt_tokens: entry.promptTokens,
+        completion_tokens: entry.completionTokens,
+        cost_nano_usd: entry.costNanoUsd,
+        idempotency_key: entry.idempotencyKey,
+        output: g.output,
+        created_at: entry.createdAt.toISOString(),
+      });
+    }
+    if (rows.length === 0) return;
+    await em.execute(
+      `insert into generations (id, user_id, brand_id, ledger_entry_id, task_type, status, model, prompt_tokens,
+              completion_tokens, cost_nano_usd, idempotency_key, output, created_at)
+       select * from json_to_recordset(?::json) as r(id uuid, user_id uuid, brand_id uuid, ledger_entry_id uuid,
+              task_type text, status text, model text, prompt_tokens int, completion_tokens int, cost_nano_usd bigint,
+              idempotency_key text, output jsonb, created_at timestamptz)`,
+      [JSON.stringify(rows)],
+    );
+  },
+};
+
+/** The stored generation a user already paid for under this idempotency key, if any. */
+export async function findGenerationByKey(orm: MikroORM, userId: string, idempotencyKey: string): Promise<IGeneration | null> {
+  return orm.em.fork().findOne(Generation, { userId, idempotencyKey });
+}

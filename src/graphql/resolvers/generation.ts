@@ -1,0 +1,56 @@
+import { TASKS, taskByMutation, taskByType, type TaskDefinition, type TaskType } from '../../ai/tasks';
+import type { GenerationStreamEvent } from '../../generation/service';
+import type { MeteredUsage } from '../../metering/meter';
+import type { GraphQLContext } from '../context';
+import type { Resolvers } from '../generated/resolvers-types';
+import { requireViewer } from '../guards';
+
+const NANO_USD_PER_USD = 1_000_000_000;
+
+/** GenerationUsage as the schema shows it: cost in USD, computed once from integer nano-USD. */
+export function usageView(usage: MeteredUsage) {
+  return {
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    totalTokens: usage.totalTokens,
+    model: usage.model,
+    costUsd: usage.costNanoUsd / NANO_USD_PER_USD,
+  };
+}
+
+/** One resolver per task: parse, run through the meter, map the outcome onto the task's payload. */
+function mutationFor(task: TaskDefinition) {
+  return async (_parent: unknown, args: { input: Record<string, unknown> }, ctx: GraphQLContext) => {
+    const viewer = requireViewer(ctx);
+    const outcome = await ctx.services.generation.run(viewer.userId, task, { ...args.input });
+    return {
+      [task.resultField]: outcome.output,
+      usage: usageView(outcome.usage),
+      balance: outcome.balance,
+      generationId: outcome.generationId,
+    };
+  };
+}
+
+function streamOf(resolveTask: (args: any) => { task: TaskDefinition; brandId: string; fields: Record<string, unknown> }) {
+  return {
+    subscribe: async (_parent: unknown, args: any, ctx: GraphQLContext) => {
+      const viewer = requireViewer(ctx);
+      const { task, brandId, fields } = resolveTask(args);
+      return ctx.services.generation.stream(viewer.userId, task, brandId, fields);
+    },
+    resolve: (event: GenerationStreamEvent) => ({ ...event, usage: event.usage && usageView(event.usage) }),
+  };
+}
+
+const chat = taskByMutation('chatWithAndora')!;
+const expand = taskByMutation('expandBrief')!;
+
+export const generationResolvers: Resolvers = {
+  Mutation: Object.fromEntries(TASKS.map((task) => [task.mutation, mutationFor(task)])) as Resolvers['Mutation'],
+  Subscription: {
+    chatWithAndoraStream: streamOf(({ input }) => ({ task: chat, brandId: input.brandId, fields: { message: input.message } })),
+    expandBriefStream: streamOf(({ input }) => ({ task: expand, brandId: input.brandId, fields: { brief: input.brief } })),
+    generationStream: streamOf(({ task, brandId, input }) => ({ task: taskByType(task as TaskType), brandId, fields: input ?? {} })),
+  } as Resolvers['Subscription'],
+};

@@ -1,0 +1,215 @@
+import type { Logger } from 'pino';
+import type { BalanceSnapshot, Hold } from '../balance/actor';
+import type { BalanceService, SettleResult } from '../balance/service';
+import type { Pricing } from '../ai/pricing';
+import { ProviderError, type ChatMessage, type Provider, type ProviderName, type Usage } from '../ai/provider';
+import type { ModelRouter, ModelTier } from '../ai/router';
+import { AppError } from '../errors';
+import { countMessageTokens, countTokens } from './tokenizer';
+
+/** One metered model call: who pays, for what, and how much output it may produce. */
+export interface MeteredCall {
+  userId: string;
+  brandId: string;
+  taskType: string;
+  tier: ModelTier;
+  messages: ChatMessage[];
+  /** The task's output cap; sent as max_tokens and covered by the hold. */
+  outputTokensMax: number;
+  idempotencyKey?: string | undefined;
+  /** Builds what is stored with the charge (the generation row), from the text produced. */
+  attach?: (text: string, meta: { model: string; partial: boolean }) => Record<string, unknown>;
+}
+
+export interface MeteredUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  model: string;
+  costNanoUsd: number;
+}
+
+export interface MeteredResult {
+  text: string;
+  usage: MeteredUsage;
+  balance: BalanceSnapshot;
+  ledgerEntryId: string;
+}
+
+export type MeteredStreamEvent =
+  | { type: 'delta'; text: string }
+  | ({ type: 'done' } & MeteredResult);
+
+/** Observes the metering path (metrics, logs). */
+export interface MeterObserver {
+  called?(provider: ProviderName, model: string, ms: number, outcome: 'ok' | 'error'): void;
+  charged?(call: MeteredCall, usage: MeteredUsage, result: SettleResult): void;
+}
+
+/**
+ * The only way to call a model. Every call, streamed or not:
+ *   count the prompt's tokens → reserve prompt + output cap (refused before any provider call when
+ *   the balance cannot cover it) → call with max_tokens = the cap the hold covers → settle exactly
+ *   the usage the provider reports → the rest of the hold goes back. A failure releases the hold,
+ *   unless the provider reported usage for it, which is then charged.
+ */
+export class Meter {
+  private readonly observers: MeterObserver[] = [];
+
+  constructor(
+    private readonly balance: BalanceService,
+    private readonly providers: Record<ProviderName, Provider | undefined>,
+    private readonly router: ModelRouter,
+    private readonly pricing: Pricing,
+    private readonly log: Logger,
+  ) {}
+
+  addObserver(observer: MeterObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** What a call would reserve, for refusing a flow up front. */
+  estimate(tier: ModelTier, messages: ChatMessage[], outputTokensMax: number): number {
+    const { model } = this.router.route(tier);
+    return countMessageTokens(model, messages) + outputTokensMax;
+  }
+
+  async complete(call: MeteredCall, signal?: AbortSignal): Promise<MeteredResult> {
+    const { provider, model, hold } = await this.prepare(call);
+    const started = performance.now();
+    let result;
+    try {
+      result = await provider.complete({ model, messages: call.messages, maxOutputTokens: call.outputTokensMax, signal });
+    } catch (err) {
+      this.observe(provider.name, model, started, 'error');
+      throw await this.failed(call, hold, model, err, '');
+    }
+    this.observe(provider.name, model, started, 'ok');
+    return this.settle(call, hold, model, result.text, result.usage, false);
+  }
+
+  /**
+   * Streams deltas, then one 'done' with the exact usage once its charge is durable. Stopping the
+   * iteration early (unsubscribe, disconnect) aborts the upstream request at once and charges the
+   * prompt plus the tokens produced so far, counted with the tokenizer.
+   */
+  stream(call: MeteredCall): AsyncIterableIterator<MeteredStreamEvent> {
+    const abort = new AbortController();
+    const inner = this.streamInner(call, abort.signal);
+    return {
+      next: () => inner.next(),
+      // An async generator only sees return() at its next yield; aborting first makes a stalled
+      // upstream read fail now, so the generator reaches its cleanup without waiting on the vendor.
+      return: async (value?: unknown) => {
+        abort.abort(new StreamStopped());
+        return inner.return(value as never);
+      },
+      throw: (err?: unknown) => {
+        abort.abort(new StreamStopped());
+        return inner.throw(err);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  private async *streamInner(call: MeteredCall, signal: AbortSignal): AsyncGenerator<MeteredStreamEvent, void, undefined> {
+    const { provider, model, hold, promptEstimate } = await this.prepare(call);
+    const started = performance.now();
+    let text = '';
+    let finished = false;
+    let reportedBeforeStop: Usage | undefined;
+    try {
+      for await (const event of provider.stream({ model, messages: call.messages, maxOutputTokens: call.outputTokensMax, signal })) {
+        if (event.type === 'delta') {
+          text += event.text;
+          yield { type: 'delta', text: event.text };
+          continue;
+        }
+        finished = true;
+        this.observe(provider.name, model, started, 'ok');
+        yield { type: 'done', ...(await this.settle(call, hold, model, event.text || text, event.usage, false)) };
+        return;
+      }
+      throw new ProviderError('stream ended without a final usage report', provider.name, undefined, false, undefined, 'protocol');
+    } catch (err) {
+      if (finished) throw err;
+      if (signal.aborted) {
+        // Stopped by the consumer: charged in finally, with the vendor's prompt count if it sent one.
+        reportedBeforeStop = err instanceof ProviderError ? err.usage : undefined;
+        return;
+      }
+      this.observe(provider.name, model, started, 'error');
+      finished = true;
+      throw await this.failed(call, hold, model, err, text);
+    } finally {
+      if (!finished) {
+        // The consumer went away mid-stream: the vendor did the work up to here, so it is charged.
+        const usage = {
+          promptTokens: reportedBeforeStop?.promptTokens || promptEstimate,
+          completionTokens: countTokens(model, text),
+        };
+        await this.settle(call, hold, model, text, usage, true).catch((err) =>
+          this.log.error({ err, userId: call.userId, holdId: hold.id }, 'could not charge a stopped stream'),
+        );
+      }
+    }
+  }
+
+  private async prepare(call: MeteredCall): Promise<{ provider: Provider; model: string; hold: Hold; promptEstimate: number }> {
+    const route = this.router.route(call.tier);
+    const provider = this.providers[route.provider];
+    if (!provider) throw new Error(`router chose ${route.provider}, which is not configured`);
+    const promptEstimate = countMessageTokens(route.model, call.messages);
+    const hold = await this.balance.reserve(call.userId, promptEstimate + call.outputTokensMax, {
+      brandId: call.brandId,
+      taskType: call.taskType,
+      model: route.model,
+      idempotencyKey: call.idempotencyKey,
+    });
+    return { provider, model: route.model, hold, promptEstimate };
+  }
+
+  private async settle(call: MeteredCall, hold: Hold, model: string, text: string, usage: Usage, partial: boolean): Promise<MeteredResult> {
+    const costNanoUsd = this.pricing.costNanoUsd(model, usage);
+    const tokens = usage.promptTokens + usage.completionTokens;
+    const attachments = call.attach?.(text, { model, partial }) ?? {};
+    const result = await this.balance.settle(hold, { tokens, ...usage, costNanoUsd, model }, attachments);
+    const metered: MeteredUsage = { ...usage, totalTokens: tokens, model, costNanoUsd };
+    for (const o of this.observers) o.charged?.(call, metered, result);
+    return { text, usage: metered, balance: result.snapshot, ledgerEntryId: result.entryId };
+  }
+
+  /** Releases the hold, or charges what the vendor reported before failing; returns the client's error. */
+  private async failed(call: MeteredCall, hold: Hold, model: string, err: unknown, text: string): Promise<Error> {
+    if (!(err instanceof ProviderError)) {
+      this.balance.release(hold);
+      return err instanceof Error ? err : new Error(String(err));
+    }
+    if (err.usage && err.usage.promptTokens + err.usage.completionTokens > 0) {
+      // A failed attempt must not claim the idempotency key: the client's retry should run again.
+      const unkeyed = { ...hold, meta: { ...hold.meta, idempotencyKey: undefined } };
+      const usage = { promptTokens: err.usage.promptTokens, completionTokens: Math.max(err.usage.completionTokens, countTokens(model, text)) };
+      await this.settle({ ...call, attach: undefined, idempotencyKey: undefined }, unkeyed, model, text, usage, true);
+    } else {
+      this.balance.release(hold);
+    }
+    this.log.warn({ userId: call.userId, task: call.taskType, provider: err.provider, kind: err.kind, status: err.status }, 'provider call failed');
+    return new AppError('UPSTREAM_FAILED', `the AI provider failed (${err.kind}${err.status ? ` ${err.status}` : ''}); nothing was charged beyond reported usage`, {
+      provider: err.provider,
+      retryable: err.retryable,
+    });
+  }
+
+  private observe(provider: ProviderName, model: string, started: number, outcome: 'ok' | 'error'): void {
+    for (const o of this.observers) o.called?.(provider, model, performance.now() - started, outcome);
+  }
+}
+
+/** The abort reason when our consumer stops a stream. */
+export class StreamStopped extends Error {
+  constructor() {
+    super('stream stopped by the client');
+  }
+}
