@@ -17,6 +17,7 @@ const config: CodegenConfig = {
           Brand: '../models#BrandModel',
           TokenBalance: '../models#BalanceModel',
           LedgerEntry: '../models#LedgerEntryModel',
+          TokenAlert: '../models#AlertModel',
         },
       },
     },

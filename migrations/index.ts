@@ -1,5 +1,6 @@
 import { Migration20261125000001_foundation } from './Migration20261125000001_foundation';
 import { Migration20261125000002_generations } from './Migration20261125000002_generations';
+import { Migration20261125000003_alerts } from './Migration20261125000003_alerts';
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
@@ -8,4 +9,5 @@ import { Migration20261125000002_generations } from './Migration20261125000002_g
 export const MIGRATIONS = [
   { name: 'Migration20261125000001_foundation', class: Migration20261125000001_foundation },
   { name: 'Migration20261125000002_generations', class: Migration20261125000002_generations },
+  { name: 'Migration20261125000003_alerts', class: Migration20261125000003_alerts },
 ];

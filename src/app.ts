@@ -18,6 +18,8 @@ import { generationWriter } from './generation/store';
 import { Meter } from './metering/meter';
 import { loadTokenizer } from './metering/tokenizer';
 import { brandUsageWriter } from './monitoring/usage-writer';
+import { AlertService } from './monitoring/alerts';
+import { Metrics } from './monitoring/metrics';
 
 export interface App {
   /** http://host:port/graphql — also the websocket endpoint (ws://). */
@@ -43,15 +45,38 @@ export async function bootstrap(config: Config, opts: { log?: Logger } = {}): Pr
     const auth = Auth.create({ secret: config.jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
     const pubsub = new PubSub();
     const balance = new BalanceService(orm, config.balance, log);
-    balance.addListener({ changed: (userId, snapshot) => pubsub.publish(topics.balance(userId), snapshot) });
-    balance.start();
-    cleanups.push(() => balance.stop());
+    const metrics = new Metrics(balance);
+    const alerts = new AlertService(orm, pubsub, config.monitoring, log);
+    alerts.start();
+    cleanups.push(() => alerts.stop());
     balance.addAttachmentWriter(generationWriter);
     balance.addAttachmentWriter(brandUsageWriter);
+    balance.addListener({
+      changed: (userId, snapshot) => pubsub.publish(topics.balance(userId), snapshot),
+      committed: (entry) => alerts.onCommitted(entry),
+      flushed: (entries, ms) => {
+        metrics.flushBatch.observe(entries);
+        metrics.flushSeconds.observe(ms / 1_000);
+      },
+      holdExpired: () => metrics.holdsExpired.inc(),
+    });
+    alerts.addObserver({ raised: (alert) => metrics.alertsRaised.inc({ type: alert.type }) });
+    balance.start();
+    cleanups.push(() => balance.stop());
     const accounts = new AccountService(orm, auth, config);
     const meter = createMeter(config, balance, log);
+    meter.addObserver({
+      called: (provider, model, ms, outcome) => {
+        metrics.providerSeconds.observe({ provider, model, outcome }, ms / 1_000);
+        if (outcome === 'error') metrics.providerErrors.inc({ provider });
+      },
+      charged: (call, usage, result) => {
+        metrics.tokensCharged.inc({ task: call.taskType, model: usage.model }, result.charged);
+        log.info({ userId: call.userId, task: call.taskType, model: usage.model, tokens: usage.totalTokens, charged: result.charged, overage: result.overage, ledgerEntryId: result.entryId }, 'charge');
+      },
+    });
     const generation = new GenerationService(orm, accounts, balance, meter);
-    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation };
+    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation, alerts, metrics };
     const http = await startHttpServer(services);
     cleanups.push(() => http.close());
     return { url: http.url, port: http.port, services, close: closeAll };

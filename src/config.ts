@@ -66,6 +66,13 @@ const envSchema = z.object({
   LIVE_ACTORS_MAX: intFromEnv(1, 10_000_000).default(100_000),
   ACTOR_IDLE_MS: intFromEnv(1_000, 86_400_000).default(300_000),
   HOLDS_PER_USER_MAX: intFromEnv(1, 100_000).default(1_000),
+  ALERT_RETENTION_HOURS: intFromEnv(1, 24 * 366).default(24),
+  LOW_BALANCE_THRESHOLD: intFromEnv(0, 1_000_000_000).default(1_000),
+  HIGH_USAGE_THRESHOLD: intFromEnv(1, 1_000_000_000).default(5_000),
+  SPIKE_FACTOR: z.coerce.number().min(1).max(1_000).default(5),
+  SPIKE_MIN_TOKENS: intFromEnv(1, 1_000_000_000).default(2_000),
+  SPIKE_MIN_HISTORY_TOKENS: intFromEnv(0, 1_000_000_000).default(5_000),
+  SPIKE_CHECK_INTERVAL_MS: intFromEnv(0, 3_600_000).default(60_000),
   /** JSON object: model id → { inputNanoUsdPerToken, outputNanoUsdPerToken }, over the built-in table. */
   PRICING_JSON: z
     .string()
@@ -108,6 +115,24 @@ export interface Config {
   /** Price overrides in integer nano-USD per token, by model id. */
   pricing: Record<string, { inputNanoUsdPerToken: number; outputNanoUsdPerToken: number }>;
   balance: BalanceConfig;
+  monitoring: MonitoringConfig;
+}
+
+export interface MonitoringConfig {
+  /** Alerts older than this are no longer active and are deleted. @default 24 */
+  alertRetentionHours: number;
+  /** LOW_BALANCE when a balance crosses below it (once per crossing). @default 1_000 */
+  lowBalanceThreshold: number;
+  /** HIGH_USAGE for one operation using more tokens than this. @default 5_000 */
+  highUsageThreshold: number;
+  /** SUSPICIOUS_PATTERN when the last hour's usage exceeds this many times the trailing 7-day hourly average. @default 5 */
+  spikeFactor: number;
+  /** ... and the last hour used at least this many tokens. @default 2_000 */
+  spikeMinTokens: number;
+  /** ... and the 7 days before it used at least this many (new users are not flagged). @default 5_000 */
+  spikeMinHistoryTokens: number;
+  /** A user's usage pattern is checked at most this often. @default 60_000 */
+  spikeCheckIntervalMs: number;
 }
 
 export interface BalanceConfig {
@@ -160,6 +185,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     providerRetriesMax: e.PROVIDER_RETRIES_MAX,
     pricing: e.PRICING_JSON,
+    monitoring: {
+      alertRetentionHours: e.ALERT_RETENTION_HOURS,
+      lowBalanceThreshold: e.LOW_BALANCE_THRESHOLD,
+      highUsageThreshold: e.HIGH_USAGE_THRESHOLD,
+      spikeFactor: e.SPIKE_FACTOR,
+      spikeMinTokens: e.SPIKE_MIN_TOKENS,
+      spikeMinHistoryTokens: e.SPIKE_MIN_HISTORY_TOKENS,
+      spikeCheckIntervalMs: e.SPIKE_CHECK_INTERVAL_MS,
+    },
     balance: {
       reservationTtlMs: e.RESERVATION_TTL_MS,
       flushBatchMax: e.FLUSH_BATCH_MAX,

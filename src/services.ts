@@ -7,6 +7,8 @@ import type { Config } from './config';
 import type { PubSub } from './realtime/pubsub';
 import type { GenerationService } from './generation/service';
 import type { Meter } from './metering/meter';
+import type { AlertService } from './monitoring/alerts';
+import type { Metrics } from './monitoring/metrics';
 
 /** Everything a resolver may call. Built once by bootstrap() in app.ts. */
 export interface Services {
@@ -19,4 +21,6 @@ export interface Services {
   pubsub: PubSub;
   meter: Meter;
   generation: GenerationService;
+  alerts: AlertService;
+  metrics: Metrics;
 }

@@ -128,4 +128,24 @@ export const BrandTokenUsage = defineEntity({
 });
 export type IBrandTokenUsage = InferEntity<typeof BrandTokenUsage>;
 
-export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage];
+export const ALERT_TYPES = ['NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN'] as const;
+export type AlertType = (typeof ALERT_TYPES)[number];
+export const ALERT_SEVERITIES = ['INFO', 'WARNING', 'CRITICAL'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+export const TokenAlert = defineEntity({
+  name: 'TokenAlert',
+  tableName: 'token_alerts',
+  properties: {
+    id: p.uuid().primary(),
+    userId: p.uuid(),
+    type: p.enum([...ALERT_TYPES]),
+    severity: p.enum([...ALERT_SEVERITIES]),
+    message: p.text(),
+    details: p.json<Record<string, unknown>>().default('{}'),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type ITokenAlert = InferEntity<typeof TokenAlert>;
+
+export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage, TokenAlert];

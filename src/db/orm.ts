@@ -33,8 +33,9 @@ export function ormConfig(opts: OrmOptions): Options {
     allowGlobalContext: false,
     // PGlite's CommonJS build and the dialect load modules with import(); jest needs the require path.
     dynamicImportProvider: (id: string) => import(id),
+    // Every SQL statement at LOG_LEVEL=debug (tests count them to prove batching).
     logger: (message: string) => opts.log.debug({ orm: message }),
-    debug: false,
+    debug: opts.log.isLevelEnabled('debug') ? ['query'] : false,
   };
 }
 

@@ -6,6 +6,10 @@ import { BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError, Un
 import { AppError, type ErrorCode } from '../errors';
 
 /** The code and extra extensions of a refusal we give on purpose; undefined for anything else. */
+export function refusalOf(error: unknown) {
+  return known(unwrapResolverError(error));
+}
+
 function known(err: unknown): { code: ErrorCode; message: string; extensions?: Record<string, unknown> } | undefined {
   if (err instanceof AppError) return { code: err.code, message: err.message, extensions: err.extensions };
   if (err instanceof InsufficientTokensError) {
@@ -26,11 +30,12 @@ const INTERNAL_MESSAGE = 'Internal server error';
  * our refusals get their code; GraphQL's own errors (parse, validation, variables) pass through;
  * anything else is a bug: logged in full, and its text hidden in production.
  */
-export function createErrorFormatter(log: Logger, production: boolean) {
+export function createErrorFormatter(log: Logger, production: boolean, refused: (code: ErrorCode) => void = () => {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const refusal = known(original);
     if (refusal) {
+      refused(refusal.code);
       return { message: refusal.message, path: formatted.path, extensions: { ...refusal.extensions, code: refusal.code } };
     }
     if (original instanceof GraphQLError || !(error instanceof GraphQLError) || !error.originalError) {
@@ -44,4 +49,14 @@ export function createErrorFormatter(log: Logger, production: boolean) {
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
   };
+}
+
+/** One structured line per refusal, with who was refused and for what (the operation's root field). */
+export function logRefusals(log: Logger, errors: readonly unknown[], userId: string | undefined): void {
+  for (const error of errors) {
+    const refusal = refusalOf(error);
+    if (!refusal) continue;
+    const path = error instanceof GraphQLError ? error.path : undefined;
+    log.info({ code: refusal.code, userId, operation: path?.[0], ...refusal.extensions }, `refused: ${refusal.message}`);
+  }
 }

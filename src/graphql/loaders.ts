@@ -2,10 +2,12 @@ import DataLoader from 'dataloader';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Brand } from '../db/entities';
 import type { BrandModel } from './models';
+import { brandUsageLoader, type TokenUsageView } from '../monitoring/usage';
 
 /** Per-request batching: the number of queries does not grow with the number of parents. */
 export interface Loaders {
   brandsByOwner: DataLoader<string, BrandModel[]>;
+  brandUsage: DataLoader<{ brandId: string; days: number }, TokenUsageView, string>;
 }
 
 export function createLoaders(orm: MikroORM): Loaders {
@@ -16,5 +18,6 @@ export function createLoaders(orm: MikroORM): Loaders {
       for (const brand of brands) byOwner.get(brand.owner.id)?.push(brand);
       return ownerIds.map((id) => byOwner.get(id) ?? []);
     }),
+    brandUsage: brandUsageLoader(orm),
   };
 }

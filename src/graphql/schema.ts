@@ -6,6 +6,7 @@ import type { Resolvers } from './generated/resolvers-types';
 import { accountResolvers } from './resolvers/accounts';
 import { balanceResolvers } from './resolvers/balance';
 import { generationResolvers } from './resolvers/generation';
+import { monitoringResolvers } from './resolvers/monitoring';
 import { DateTime, JSONScalar } from './scalars';
 
 /** schema.graphql sits at the project root, both beside src/ and beside dist/src/. */
@@ -24,7 +25,7 @@ export function loadTypeDefs(): string {
   return readFileSync(schemaPath(), 'utf8');
 }
 
-const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, generationResolvers];
+const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, generationResolvers, monitoringResolvers];
 
 export function buildSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({

@@ -12,7 +12,7 @@ import { LIMITS } from '../config';
 import { isReady } from '../db/orm';
 import type { Services } from '../services';
 import type { GraphQLContext, Viewer } from './context';
-import { createErrorFormatter } from './errors';
+import { createErrorFormatter, logRefusals } from './errors';
 import { createLoaders } from './loaders';
 import { maxAliasesRule } from './limits';
 import { buildSchema } from './schema';
@@ -49,7 +49,7 @@ export async function startHttpServer(services: Services): Promise<HttpServer> {
   const production = config.env === 'production';
   const schema = buildSchema();
   const protection = armor();
-  const formatError = createErrorFormatter(log, production);
+  const formatError = createErrorFormatter(log, production, (code) => services.metrics.refusals.inc({ code }));
   const app = express();
   const server = createServer(app);
 
@@ -87,6 +87,7 @@ export async function startHttpServer(services: Services): Promise<HttpServer> {
         const errors = validate(schema, document, [...specifiedRules, ...protection.validationRules]);
         if (errors.length > 0) return errors;
         open.add(id);
+        services.metrics.subscriptionsOpen.inc();
         const contextValue: GraphQLContext = {
           viewer: ctx.extra.viewer ?? null,
           services,
@@ -94,11 +95,14 @@ export async function startHttpServer(services: Services): Promise<HttpServer> {
         };
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined,
+      onNext: (ctx, _id, _payload, _args, result) => {
+        if (!result.errors) return undefined;
+        logRefusals(log, result.errors, ctx.extra.viewer?.userId);
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+      },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
       onComplete: (ctx, id) => {
-        ctx.extra.subscriptions?.delete(id);
+        if (ctx.extra.subscriptions?.delete(id)) services.metrics.subscriptionsOpen.dec();
       },
     },
     wsServer,
@@ -110,6 +114,11 @@ export async function startHttpServer(services: Services): Promise<HttpServer> {
       ...protection.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
+      {
+        requestDidStart: async () => ({
+          didEncounterErrors: async ({ errors, contextValue }) => logRefusals(log, errors, contextValue?.viewer?.userId),
+        }),
+      },
     ],
     validationRules: protection.validationRules,
     allowBatchedHttpRequests: false,
@@ -127,6 +136,9 @@ export async function startHttpServer(services: Services): Promise<HttpServer> {
     const ledger = services.balance.stats();
     const ready = db && ledger.healthy;
     res.status(ready ? 200 : 503).json({ ready, database: db, ledger });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics());
   });
   app.use(
     '/graphql',

@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { bootstrap, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { gql } from './graphql-client';
+import type { Logger } from '../../src/logger';
 
 /**
  * Where a test's database lives. Unset TEST_DATABASE_URL: the embedded PGlite in a fresh temporary
@@ -60,7 +61,7 @@ export interface TestApp {
 
 let counter = 0;
 
-export async function startTestApp(env: Record<string, string> = {}, db?: TestDatabase): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, db?: TestDatabase, opts: { log?: Logger } = {}): Promise<TestApp> {
   const database = db ?? (await createTestDatabase());
   const fullEnv = {
     NODE_ENV: 'test',
@@ -70,7 +71,7 @@ export async function startTestApp(env: Record<string, string> = {}, db?: TestDa
     ...database.env,
     ...env,
   };
-  const app = await bootstrap(loadConfig(fullEnv));
+  const app = await bootstrap(loadConfig(fullEnv), opts);
   return {
     app,
     url: app.url,

@@ -1,5 +1,5 @@
 import { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import { UserModel, BrandModel, BalanceModel, LedgerEntryModel } from '../models';
+import { UserModel, BrandModel, BalanceModel, LedgerEntryModel, AlertModel } from '../models';
 import { GraphQLContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -18,6 +18,21 @@ export type Scalars = {
   JSON: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
+export type AlertSeverity =
+  | 'CRITICAL'
+  | 'INFO'
+  | 'WARNING';
+
+export type AlertType =
+  /** One operation used more tokens than the high-usage threshold. */
+  | 'HIGH_USAGE'
+  /** The balance crossed below the low-balance threshold. */
+  | 'LOW_BALANCE'
+  /** Usage the balance could not cover was recorded (the balance itself never goes below zero). */
+  | 'NEGATIVE_BALANCE'
+  /** The last hour's usage is far above the user's usual hourly average. */
+  | 'SUSPICIOUS_PATTERN';
+
 export type AuthPayload = {
   __typename?: 'AuthPayload';
   /** A bearer token for the Authorization header and the websocket's connectionParams. */
@@ -33,6 +48,13 @@ export type Brand = {
   id: Scalars['ID']['output'];
   industry?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
+  /** Tokens this brand's generations used over the last days (1 to 366, default 7), UTC days. */
+  tokenUsage: TokenUsage;
+};
+
+
+export type BrandTokenUsageArgs = {
+  days?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type BuyerProfile = {
@@ -119,6 +141,13 @@ export type CreateBrandInput = {
 export type CreateBrandPayload = {
   __typename?: 'CreateBrandPayload';
   brand: Brand;
+};
+
+export type DailyUsage = {
+  __typename?: 'DailyUsage';
+  /** YYYY-MM-DD (UTC). */
+  date: Scalars['String']['output'];
+  tokens: Scalars['Int']['output'];
 };
 
 export type ExpandBriefInput = {
@@ -648,9 +677,15 @@ export type Query = {
   brand: Brand;
   /** The signed-in user. */
   me: User;
+  /** ADMIN only. */
+  systemTokenStats: SystemTokenStats;
+  /** The signed-in user's active alerts, newest first. */
+  tokenAlerts: Array<TokenAlert>;
   tokenBalance: TokenBalance;
   /** Newest first. first: 1 to 100 (default 20). */
   tokenLedger: LedgerEntryConnection;
+  /** The signed-in user's usage over all their brands: days 1 to 366 (default 7). */
+  tokenUsage: TokenUsage;
 };
 
 
@@ -662,6 +697,11 @@ export type QueryBrandArgs = {
 export type QueryTokenLedgerArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryTokenUsageArgs = {
+  days?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type RefineCharacterFieldInput = {
@@ -751,6 +791,8 @@ export type Subscription = {
   expandBriefStream: GenerationStreamEvent;
   /** Any task, streamed: input holds the task's own fields as JSON (validated like the mutation's input). Deltas are the raw reply, so structured tasks stream JSON (the calendar, lines). */
   generationStream: GenerationStreamEvent;
+  /** Alerts as they are raised: the signed-in user's own, or everyone's with allUsers (ADMIN only). */
+  tokenAlertRaised: TokenAlert;
 };
 
 
@@ -770,6 +812,42 @@ export type SubscriptionGenerationStreamArgs = {
   task: GenerationTask;
 };
 
+
+export type SubscriptionTokenAlertRaisedArgs = {
+  allUsers?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** The whole system at a glance (ADMIN only). */
+export type SystemTokenStats = {
+  __typename?: 'SystemTokenStats';
+  /** Alerts raised within the retention window. */
+  activeAlerts: Scalars['Int']['output'];
+  avgBalancePerUser: Scalars['Float']['output'];
+  /** Users below the low-balance threshold. */
+  lowBalanceUsers: Scalars['Int']['output'];
+  /** Tokens charged today (UTC). */
+  totalTokensUsedToday: Scalars['Int']['output'];
+  /** Users whose balance is above zero. */
+  totalUsersWithTokens: Scalars['Int']['output'];
+};
+
+export type TaskTypeUsage = {
+  __typename?: 'TaskTypeUsage';
+  taskType: Scalars['String']['output'];
+  tokens: Scalars['Int']['output'];
+};
+
+export type TokenAlert = {
+  __typename?: 'TokenAlert';
+  createdAt: Scalars['DateTime']['output'];
+  details: Scalars['JSON']['output'];
+  id: Scalars['ID']['output'];
+  message: Scalars['String']['output'];
+  severity: AlertSeverity;
+  type: AlertType;
+  userId: Scalars['ID']['output'];
+};
+
 /** A user's tokens. available = tokens - reserved. */
 export type TokenBalance = {
   __typename?: 'TokenBalance';
@@ -780,6 +858,17 @@ export type TokenBalance = {
   reserved: Scalars['Int']['output'];
   /** Settled balance. */
   tokens: Scalars['Int']['output'];
+};
+
+/** Where tokens went over a window of UTC days ending today. */
+export type TokenUsage = {
+  __typename?: 'TokenUsage';
+  avgPerDay: Scalars['Float']['output'];
+  /** Every day of the window, oldest first; days without usage have 0. */
+  byDate: Array<DailyUsage>;
+  /** Most used first. */
+  byTaskType: Array<TaskTypeUsage>;
+  totalTokens: Scalars['Int']['output'];
 };
 
 export type User = {
@@ -866,6 +955,8 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AlertSeverity: AlertSeverity;
+  AlertType: AlertType;
   AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'user'> & { user: ResolversTypes['User'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Brand: ResolverTypeWrapper<BrandModel>;
@@ -880,6 +971,7 @@ export type ResolversTypes = {
   ContentStrategy: ResolverTypeWrapper<ContentStrategy>;
   CreateBrandInput: CreateBrandInput;
   CreateBrandPayload: ResolverTypeWrapper<Omit<CreateBrandPayload, 'brand'> & { brand: ResolversTypes['Brand'] }>;
+  DailyUsage: ResolverTypeWrapper<DailyUsage>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ExpandBriefInput: ExpandBriefInput;
   ExpandBriefPayload: ResolverTypeWrapper<Omit<ExpandBriefPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
@@ -940,7 +1032,11 @@ export type ResolversTypes = {
   SignUpInput: SignUpInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SystemTokenStats: ResolverTypeWrapper<SystemTokenStats>;
+  TaskTypeUsage: ResolverTypeWrapper<TaskTypeUsage>;
+  TokenAlert: ResolverTypeWrapper<AlertModel>;
   TokenBalance: ResolverTypeWrapper<BalanceModel>;
+  TokenUsage: ResolverTypeWrapper<TokenUsage>;
   User: ResolverTypeWrapper<UserModel>;
 };
 
@@ -960,6 +1056,7 @@ export type ResolversParentTypes = {
   ContentStrategy: ContentStrategy;
   CreateBrandInput: CreateBrandInput;
   CreateBrandPayload: Omit<CreateBrandPayload, 'brand'> & { brand: ResolversParentTypes['Brand'] };
+  DailyUsage: DailyUsage;
   DateTime: Scalars['DateTime']['output'];
   ExpandBriefInput: ExpandBriefInput;
   ExpandBriefPayload: Omit<ExpandBriefPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
@@ -1017,7 +1114,11 @@ export type ResolversParentTypes = {
   SignUpInput: SignUpInput;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  SystemTokenStats: SystemTokenStats;
+  TaskTypeUsage: TaskTypeUsage;
+  TokenAlert: AlertModel;
   TokenBalance: BalanceModel;
+  TokenUsage: TokenUsage;
   User: UserModel;
 };
 
@@ -1033,6 +1134,7 @@ export type BrandResolvers<ContextType = GraphQLContext, ParentType extends Reso
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   industry?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tokenUsage?: Resolver<ResolversTypes['TokenUsage'], ParentType, ContextType, RequireFields<BrandTokenUsageArgs, 'days'>>;
 };
 
 export type BuyerProfileResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BuyerProfile'] = ResolversParentTypes['BuyerProfile']> = {
@@ -1086,6 +1188,11 @@ export type ContentStrategyResolvers<ContextType = GraphQLContext, ParentType ex
 
 export type CreateBrandPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateBrandPayload'] = ResolversParentTypes['CreateBrandPayload']> = {
   brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType>;
+};
+
+export type DailyUsageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DailyUsage'] = ResolversParentTypes['DailyUsage']> = {
+  date?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1294,8 +1401,11 @@ export type PlotResolvers<ContextType = GraphQLContext, ParentType extends Resol
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType, RequireFields<QueryBrandArgs, 'id'>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  systemTokenStats?: Resolver<ResolversTypes['SystemTokenStats'], ParentType, ContextType>;
+  tokenAlerts?: Resolver<Array<ResolversTypes['TokenAlert']>, ParentType, ContextType>;
   tokenBalance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
   tokenLedger?: Resolver<ResolversTypes['LedgerEntryConnection'], ParentType, ContextType, RequireFields<QueryTokenLedgerArgs, 'first'>>;
+  tokenUsage?: Resolver<ResolversTypes['TokenUsage'], ParentType, ContextType, RequireFields<QueryTokenUsageArgs, 'days'>>;
 };
 
 export type RefineCharacterFieldPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RefineCharacterFieldPayload'] = ResolversParentTypes['RefineCharacterFieldPayload']> = {
@@ -1324,6 +1434,30 @@ export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType exten
   chatWithAndoraStream?: SubscriptionResolver<ResolversTypes['GenerationStreamEvent'], "chatWithAndoraStream", ParentType, ContextType, RequireFields<SubscriptionChatWithAndoraStreamArgs, 'input'>>;
   expandBriefStream?: SubscriptionResolver<ResolversTypes['GenerationStreamEvent'], "expandBriefStream", ParentType, ContextType, RequireFields<SubscriptionExpandBriefStreamArgs, 'input'>>;
   generationStream?: SubscriptionResolver<ResolversTypes['GenerationStreamEvent'], "generationStream", ParentType, ContextType, RequireFields<SubscriptionGenerationStreamArgs, 'brandId' | 'task'>>;
+  tokenAlertRaised?: SubscriptionResolver<ResolversTypes['TokenAlert'], "tokenAlertRaised", ParentType, ContextType, RequireFields<SubscriptionTokenAlertRaisedArgs, 'allUsers'>>;
+};
+
+export type SystemTokenStatsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SystemTokenStats'] = ResolversParentTypes['SystemTokenStats']> = {
+  activeAlerts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  avgBalancePerUser?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  lowBalanceUsers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalTokensUsedToday?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalUsersWithTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TaskTypeUsageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TaskTypeUsage'] = ResolversParentTypes['TaskTypeUsage']> = {
+  taskType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TokenAlertResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenAlert'] = ResolversParentTypes['TokenAlert']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  details?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  severity?: Resolver<ResolversTypes['AlertSeverity'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['AlertType'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type TokenBalanceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenBalance'] = ResolversParentTypes['TokenBalance']> = {
@@ -1331,6 +1465,13 @@ export type TokenBalanceResolvers<ContextType = GraphQLContext, ParentType exten
   plan?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   reserved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   tokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TokenUsageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenUsage'] = ResolversParentTypes['TokenUsage']> = {
+  avgPerDay?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  byDate?: Resolver<Array<ResolversTypes['DailyUsage']>, ParentType, ContextType>;
+  byTaskType?: Resolver<Array<ResolversTypes['TaskTypeUsage']>, ParentType, ContextType>;
+  totalTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
@@ -1354,6 +1495,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ContentBrief?: ContentBriefResolvers<ContextType>;
   ContentStrategy?: ContentStrategyResolvers<ContextType>;
   CreateBrandPayload?: CreateBrandPayloadResolvers<ContextType>;
+  DailyUsage?: DailyUsageResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   ExpandBriefPayload?: ExpandBriefPayloadResolvers<ContextType>;
   GenerateBuyerProfilePayload?: GenerateBuyerProfilePayloadResolvers<ContextType>;
@@ -1386,7 +1528,11 @@ export type Resolvers<ContextType = GraphQLContext> = {
   RefineContentPayload?: RefineContentPayloadResolvers<ContextType>;
   ResolveCastPayload?: ResolveCastPayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  SystemTokenStats?: SystemTokenStatsResolvers<ContextType>;
+  TaskTypeUsage?: TaskTypeUsageResolvers<ContextType>;
+  TokenAlert?: TokenAlertResolvers<ContextType>;
   TokenBalance?: TokenBalanceResolvers<ContextType>;
+  TokenUsage?: TokenUsageResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 

@@ -1,0 +1,202 @@
+import { z } from 'zod';
+import {
+  defineTask,
+  intInRange,
+  intWithDefault,
+  month,
+  monthName,
+  optionalShort,
+  optionalText,
+  prompt,
+  quoted,
+  replyAsJson,
+  requiredShort,
+  requiredText,
+} from './define';
+import { asText, asTextList, fieldsIn, singleValue, structured, structuredList, type Fields } from './lenient';
+
+/** The brand's storytelling: recurring characters and the plots they play out month by month. */
+
+export const CHARACTERS_COUNT_MIN = 1;
+export const CHARACTERS_COUNT_MAX = 8;
+export const CHARACTERS_COUNT_DEFAULT = 3;
+/** Most candidate characters one scene may be cast from. */
+export const CAST_CANDIDATES_MAX = 20;
+export const WEEK_OF_MONTH_MAX = 5;
+
+/** Eight characters with a 60-word backstory each come to about 1,100 tokens of JSON. */
+export const CHARACTERS_OUTPUT_TOKENS_MAX = 1_500;
+/** Twenty cast members with a one-sentence reason each come to about 700 tokens of JSON. */
+export const CAST_OUTPUT_TOKENS_MAX = 800;
+export const MONTHLY_PLOT_OUTPUT_TOKENS_MAX = 1_200;
+export const WEEKLY_SUBPLOT_OUTPUT_TOKENS_MAX = 1_000;
+export const FIELD_TEXT_OUTPUT_TOKENS_MAX = 400;
+
+const STORYTELLER = 'a brand storyteller who turns a brand into an ongoing story told through its content.';
+
+export interface Character {
+  name: string;
+  role: string;
+  traits: string[];
+  backstory: string;
+}
+
+export interface CastMember {
+  name: string;
+  role: string;
+  reason: string;
+}
+
+export interface Plot {
+  title: string;
+  synopsis: string;
+  beats: string[];
+}
+
+const PLOT_SHAPE = '{"title": "...", "synopsis": "under 120 words", "beats": ["BEATS one-sentence story beats, in order"]}';
+
+function readPlot(reply: string): Plot {
+  return structured(
+    reply,
+    (r) => {
+      const f = fieldsIn(r, 'plot');
+      return f && { title: asText(f('title')), synopsis: asText(f('synopsis')), beats: asTextList(f('beats')) };
+    },
+    (raw) => ({ title: '', synopsis: raw, beats: [] }),
+  );
+}
+
+export const characters = defineTask({
+  task: 'CHARACTERS',
+  mutation: 'generateCharacters',
+  resultField: 'characters',
+  tier: 'strong',
+  outputTokensMax: CHARACTERS_OUTPUT_TOKENS_MAX,
+  input: z.strictObject({
+    count: intWithDefault('count', CHARACTERS_COUNT_MIN, CHARACTERS_COUNT_MAX, CHARACTERS_COUNT_DEFAULT),
+  }),
+  messages: (brand, { count }) =>
+    prompt(
+      STORYTELLER,
+      brand,
+      `Create ${count} distinct recurring character${count === 1 ? '' : 's'} for the brand's stories.` +
+        replyAsJson('{"characters": [{"name": "...", "role": "their part in the brand story", "traits": ["3 to 5 traits"], "backstory": "under 60 words"}]}'),
+    ),
+  parse: (reply): Character[] =>
+    structuredList(
+      reply,
+      'characters',
+      (f: Fields) => ({ name: asText(f('name')), role: asText(f('role')), traits: asTextList(f('traits')), backstory: asText(f('backstory')) }),
+      (raw) => ({ name: '', role: '', traits: [], backstory: raw }),
+    ).slice(0, CHARACTERS_COUNT_MAX),
+});
+
+export const resolveCast = defineTask({
+  task: 'RESOLVE_CAST',
+  mutation: 'resolveCast',
+  resultField: 'cast',
+  tier: 'cheap',
+  outputTokensMax: CAST_OUTPUT_TOKENS_MAX,
+  input: z.strictObject({
+    scene: requiredText('scene'),
+    characterNames: z
+      .array(requiredShort('characterNames'))
+      .min(1, 'characterNames: at least 1')
+      .max(CAST_CANDIDATES_MAX, `characterNames: at most ${CAST_CANDIDATES_MAX}`),
+  }),
+  messages: (brand, { scene, characterNames }) =>
+    prompt(
+      STORYTELLER,
+      brand,
+      'Choose which of these characters appear in the scene, using their names exactly as listed.' +
+        quoted('Characters', characterNames.join('\n')) +
+        quoted('Scene', scene) +
+        replyAsJson('{"cast": [{"name": "...", "role": "their part in this scene", "reason": "one sentence"}]}'),
+    ),
+  parse: (reply): CastMember[] =>
+    structuredList(
+      reply,
+      'cast',
+      (f: Fields) => ({ name: asText(f('name')), role: asText(f('role')), reason: asText(f('reason')) }),
+      (raw) => ({ name: '', role: '', reason: raw }),
+    ).slice(0, CAST_CANDIDATES_MAX),
+});
+
+export const monthlyPlot = defineTask({
+  task: 'MONTHLY_PLOT',
+  mutation: 'generateMonthlyPlot',
+  resultField: 'plot',
+  tier: 'strong',
+  outputTokensMax: MONTHLY_PLOT_OUTPUT_TOKENS_MAX,
+  input: z.strictObject({ month: month('month'), theme: optionalShort('theme') }),
+  messages: (brand, input) =>
+    prompt(
+      STORYTELLER,
+      brand,
+      `Outline the brand's story for ${monthName(input.month)}${input.theme ? `, on the theme: ${input.theme}` : ''}.` +
+        replyAsJson(PLOT_SHAPE.replace('BEATS', '4 to 6')),
+    ),
+  parse: readPlot,
+});
+
+export const weeklySubplot = defineTask({
+  task: 'WEEKLY_SUBPLOT',
+  mutation: 'generateWeeklySubplot',
+  resultField: 'subplot',
+  tier: 'strong',
+  outputTokensMax: WEEKLY_SUBPLOT_OUTPUT_TOKENS_MAX,
+  input: z.strictObject({
+    month: month('month'),
+    week: intInRange('week', 1, WEEK_OF_MONTH_MAX),
+    plotSynopsis: optionalText('plotSynopsis'),
+  }),
+  messages: (brand, input) =>
+    prompt(
+      STORYTELLER,
+      brand,
+      `Outline the subplot for week ${input.week} of ${monthName(input.month)}, as one episode of the month's story.` +
+        quoted("The month's plot", input.plotSynopsis) +
+        replyAsJson(PLOT_SHAPE.replace('BEATS', '3 to 5')),
+    ),
+  parse: readPlot,
+});
+
+export const narrativePrefill = defineTask({
+  task: 'NARRATIVE_PREFILL',
+  mutation: 'generateNarrativePrefill',
+  resultField: 'prefill',
+  tier: 'cheap',
+  outputTokensMax: FIELD_TEXT_OUTPUT_TOKENS_MAX,
+  input: z.strictObject({ field: requiredShort('field'), context: optionalText('context') }),
+  messages: (brand, { field, context }) =>
+    prompt(
+      STORYTELLER,
+      brand,
+      `Draft the "${field}" field of the brand's narrative, under 120 words. Reply with the text only.` + quoted('Context', context),
+    ),
+  parse: singleValue,
+});
+
+export const refineCharacterField = defineTask({
+  task: 'REFINE_CHARACTER_FIELD',
+  mutation: 'refineCharacterField',
+  resultField: 'value',
+  tier: 'cheap',
+  outputTokensMax: FIELD_TEXT_OUTPUT_TOKENS_MAX,
+  input: z.strictObject({
+    characterName: requiredShort('characterName'),
+    field: requiredShort('field'),
+    currentValue: requiredText('currentValue'),
+    instruction: optionalShort('instruction'),
+  }),
+  messages: (brand, input) =>
+    prompt(
+      STORYTELLER,
+      brand,
+      `Improve the "${input.field}" of the character ${input.characterName}` +
+        `${input.instruction ? `, following this instruction: ${input.instruction}` : ''}. ` +
+        'Keep it under 150 words. Reply with the new value only.' +
+        quoted('Current value', input.currentValue),
+    ),
+  parse: singleValue,
+});

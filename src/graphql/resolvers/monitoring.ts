@@ -1,0 +1,29 @@
+import { alertTopics } from '../../monitoring/alerts';
+import { checkDays, systemStats, userUsage } from '../../monitoring/usage';
+import type { Resolvers } from '../generated/resolvers-types';
+import type { AlertModel } from '../models';
+import { requireAdmin, requireViewer } from '../guards';
+
+export const monitoringResolvers: Resolvers = {
+  Query: {
+    tokenUsage: (_, { days }, ctx) => userUsage(ctx.services.orm, requireViewer(ctx).userId, checkDays(days)),
+    tokenAlerts: (_, __, ctx) => ctx.services.alerts.active(requireViewer(ctx).userId),
+    systemTokenStats: (_, __, ctx) => {
+      requireAdmin(ctx);
+      const { config, alerts, orm } = ctx.services;
+      return systemStats(orm, config.monitoring.lowBalanceThreshold, alerts.retentionStart());
+    },
+  },
+  Brand: {
+    tokenUsage: (brand, { days }, ctx) => ctx.loaders.brandUsage.load({ brandId: brand.id, days: checkDays(days) }),
+  },
+  Subscription: {
+    tokenAlertRaised: {
+      subscribe: (_, { allUsers }, ctx) => {
+        const viewer = allUsers ? requireAdmin(ctx) : requireViewer(ctx);
+        return ctx.services.pubsub.subscribe<AlertModel>(allUsers ? alertTopics.all : alertTopics.user(viewer.userId));
+      },
+      resolve: (alert: AlertModel) => alert,
+    },
+  },
+};

@@ -1,0 +1,44 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BalanceService } from '../balance/service';
+
+/**
+ * Prometheus metrics, served at GET /metrics. One registry per app instance, so several instances
+ * in one process (tests) never share counters.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly tokensCharged = new Counter({ name: 'andora_tokens_charged_total', help: 'Tokens charged, by task and model', labelNames: ['task', 'model'], registers: [this.registry] });
+  readonly refusals = new Counter({ name: 'andora_refusals_total', help: 'Requests refused, by error code', labelNames: ['code'], registers: [this.registry] });
+  readonly flushBatch = new Histogram({
+    name: 'andora_flush_batch_entries',
+    help: 'Ledger entries per group commit',
+    buckets: [1, 4, 16, 64, 256, 1_024, 4_096, 16_384],
+    registers: [this.registry],
+  });
+  readonly flushSeconds = new Histogram({
+    name: 'andora_flush_commit_seconds',
+    help: 'Time of one group commit',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly providerSeconds = new Histogram({
+    name: 'andora_provider_request_seconds',
+    help: 'Provider call latency, by provider, model and outcome',
+    labelNames: ['provider', 'model', 'outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly providerErrors = new Counter({ name: 'andora_provider_errors_total', help: 'Failed provider calls', labelNames: ['provider'], registers: [this.registry] });
+  readonly alertsRaised = new Counter({ name: 'andora_alerts_raised_total', help: 'Alerts raised, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly subscriptionsOpen = new Gauge({ name: 'andora_websocket_subscriptions', help: 'Open websocket operations', registers: [this.registry] });
+  readonly holdsExpired = new Counter({ name: 'andora_holds_expired_total', help: 'Holds released by the TTL sweeper', registers: [this.registry] });
+
+  constructor(balance: BalanceService) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'andora_' });
+    const stat = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+    stat('andora_reservations_in_flight', 'Open holds', () => balance.stats().openHolds);
+    stat('andora_live_actors', 'Balances held in memory', () => balance.stats().liveActors);
+    stat('andora_journal_depth', 'Ledger entries waiting for their commit', () => balance.stats().journalDepth);
+  }
+}
