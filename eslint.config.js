@@ -2,7 +2,7 @@
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/graphql/generated/**', 'data/**', 'coverage/**'] },
+  { ignores: ['.tmp/**', 'dist/**', 'node_modules/**', 'src/graphql/generated/**', 'data/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

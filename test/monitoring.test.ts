@@ -13,7 +13,7 @@ let fake: FakeProvider;
 let t: TestApp;
 let admin: { token: string; userId: string };
 /** Usages the fake reports, in order, one per request. */
-let usages: Array<{ promptTokens: number; completionTokens: number }> = [];
+const usages: Array<{ promptTokens: number; completionTokens: number }> = [];
 
 beforeAll(async () => {
   fake = await startFakeProvider({ usageFor: () => usages.shift() ?? { promptTokens: 10, completionTokens: 1 } });

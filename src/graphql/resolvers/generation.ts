@@ -2,7 +2,12 @@ import { TASKS, taskByMutation, taskByType, type TaskDefinition, type TaskType }
 import type { GenerationStreamEvent } from '../../generation/service';
 import type { MeteredUsage } from '../../metering/meter';
 import type { GraphQLContext } from '../context';
-import type { Resolvers } from '../generated/resolvers-types';
+import type {
+  Resolvers,
+  SubscriptionChatWithAndoraStreamArgs,
+  SubscriptionExpandBriefStreamArgs,
+  SubscriptionGenerationStreamArgs,
+} from '../generated/resolvers-types';
 import { requireViewer } from '../guards';
 
 const NANO_USD_PER_USD = 1_000_000_000;
@@ -32,9 +37,15 @@ function mutationFor(task: TaskDefinition) {
   };
 }
 
-function streamOf(resolveTask: (args: any) => { task: TaskDefinition; brandId: string; fields: Record<string, unknown> }) {
+interface StreamTarget {
+  task: TaskDefinition;
+  brandId: string;
+  fields: Record<string, unknown>;
+}
+
+function streamOf<Args>(resolveTask: (args: Args) => StreamTarget) {
   return {
-    subscribe: async (_parent: unknown, args: any, ctx: GraphQLContext) => {
+    subscribe: async (_parent: unknown, args: Args, ctx: GraphQLContext) => {
       const viewer = requireViewer(ctx);
       const { task, brandId, fields } = resolveTask(args);
       return ctx.services.generation.stream(viewer.userId, task, brandId, fields);
@@ -49,8 +60,20 @@ const expand = taskByMutation('expandBrief')!;
 export const generationResolvers: Resolvers = {
   Mutation: Object.fromEntries(TASKS.map((task) => [task.mutation, mutationFor(task)])) as Resolvers['Mutation'],
   Subscription: {
-    chatWithAndoraStream: streamOf(({ input }) => ({ task: chat, brandId: input.brandId, fields: { message: input.message } })),
-    expandBriefStream: streamOf(({ input }) => ({ task: expand, brandId: input.brandId, fields: { brief: input.brief } })),
-    generationStream: streamOf(({ task, brandId, input }) => ({ task: taskByType(task as TaskType), brandId, fields: input ?? {} })),
+    chatWithAndoraStream: streamOf(({ input }: SubscriptionChatWithAndoraStreamArgs) => ({
+      task: chat,
+      brandId: input.brandId,
+      fields: { message: input.message },
+    })),
+    expandBriefStream: streamOf(({ input }: SubscriptionExpandBriefStreamArgs) => ({
+      task: expand,
+      brandId: input.brandId,
+      fields: { brief: input.brief },
+    })),
+    generationStream: streamOf(({ task, brandId, input }: SubscriptionGenerationStreamArgs) => ({
+      task: taskByType(task as TaskType),
+      brandId,
+      fields: input ?? {},
+    })),
   } as Resolvers['Subscription'],
 };
