@@ -46,7 +46,6 @@ export class Migration20261125000001_foundation extends Migration {
         metadata jsonb not null default '{}',
         created_at timestamptz not null default now()
       );`);
-    this.addSql(`create index token_ledger_user_id_index on token_ledger (user_id);`);
     this.addSql(`create index token_ledger_user_seq_index on token_ledger (user_id, seq desc);`);
     this.addSql(
       `create unique index token_ledger_user_idempotency_unique on token_ledger (user_id, idempotency_key) where idempotency_key is not null;`,

@@ -15,7 +15,5 @@ export class Migration20261125000003_alerts extends Migration {
       );`);
     this.addSql(`create index token_alerts_user_created_index on token_alerts (user_id, created_at desc);`);
     this.addSql(`create index token_alerts_created_index on token_alerts (created_at);`);
-    this.addSql(`create index users_tokens_index on users (tokens);`);
-    this.addSql(`create index token_ledger_charge_created_index on token_ledger (created_at) where kind = 'CHARGE';`);
   }
 }

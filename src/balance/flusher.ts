@@ -2,14 +2,24 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { BalanceActor, JournalEntry } from './actor';
 import type { Journal, Segment } from './journal';
+import { executeBound } from '../db/sql';
 
 /**
- * Rows another module writes in the same transaction as the ledger (generations, usage analytics),
- * from the entries' `attachments`. Runs inside the flush transaction: throwing rolls the batch back.
+ * Rows another module writes in the same commit as the ledger (generations, usage analytics), from
+ * the entries' `attachments`. `statement` returns one data-modifying SQL statement (insert, update or
+ * upsert, `?` placeholders) that the flusher runs as part of the ledger's own statement, so a whole
+ * batch is one round trip; `write` runs its own statements inside the flush transaction instead.
+ * Either way, failing rolls the batch back.
  */
 export interface AttachmentWriter {
   readonly name: string;
-  write(em: EntityManager, entries: readonly JournalEntry[]): Promise<void>;
+  statement?(entries: readonly JournalEntry[]): BoundStatement | null;
+  write?(em: EntityManager, entries: readonly JournalEntry[]): Promise<void>;
+}
+
+export interface BoundStatement {
+  sql: string;
+  params: unknown[];
 }
 
 export interface FlusherOptions {
@@ -97,9 +107,14 @@ export class Flusher {
   private async commitWithRetry(segment: Segment): Promise<void> {
     const min = this.opts.retryBackoffMsMin ?? RETRY_BACKOFF_MS_MIN;
     const max = this.opts.retryBackoffMsMax ?? RETRY_BACKOFF_MS_MAX;
+    // A commit that failed may have landed all the same (the connection broke after COMMIT was
+    // sent): then the next attempt finds its entries, which are written all or none, and must
+    // acknowledge them rather than write them again (the fence would call that another writer).
+    let mayHaveLanded = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.commit(segment);
+        if (mayHaveLanded && (await this.landed(segment))) this.acknowledge(segment, performance.now());
+        else await this.commit(segment);
         this.healthy = true;
         return;
       } catch (err) {
@@ -107,6 +122,7 @@ export class Flusher {
           this.failFenced(err.actors);
           continue;
         }
+        mayHaveLanded = true;
         this.healthy = false;
         this.observer.failed?.(err, attempt);
         this.log.error({ err, attempt, entries: segment.entries.length }, 'ledger flush failed; retrying');
@@ -119,18 +135,34 @@ export class Flusher {
     const entries = segment.entries.filter((e) => !segment.failed.has(e));
     const started = performance.now();
     if (entries.length > 0) {
-      const balances = lastBalances(entries);
       await this.orm.em.fork().transactional(async (em) => {
-        await writeBalances(em, balances);
-        await insertLedger(em, entries);
-        for (const writer of this.writers) await writer.write(em, entries);
+        // A key already used would fail the insert on every retry and stall every balance behind it.
+        const duplicates = await duplicateKeys(em, entries);
+        if (duplicates.length > 0) throw new FenceViolation([...new Set(duplicates.map((e) => e.actor))]);
+        const attached = this.writers.map((w) => w.statement?.(entries)).filter((st): st is BoundStatement => !!st);
+        await writeBatch(em, lastBalances(entries), entries, attached);
+        for (const writer of this.writers) await writer.write?.(em, entries);
       });
-      for (const [actor] of balances) actor.persistedVersion++;
-      for (const entry of entries) entry.actor.unflushed--;
     }
+    this.acknowledge(segment, started);
+  }
+
+  /** The segment is durable: versions move on, entries leave the journal, waiters are released. */
+  private acknowledge(segment: Segment, started: number): void {
+    const entries = segment.entries.filter((e) => !segment.failed.has(e));
+    for (const actor of new Set(entries.map((e) => e.actor))) actor.persistedVersion++;
+    for (const entry of entries) entry.actor.unflushed--;
     this.journal.shift(segment);
     segment.resolve();
     this.observer.committed?.(entries.length, performance.now() - started);
+  }
+
+  /** True when an earlier attempt committed this segment: its first live entry is in the ledger. */
+  private async landed(segment: Segment): Promise<boolean> {
+    const first = segment.entries.find((e) => !segment.failed.has(e));
+    if (!first) return false;
+    const rows = await this.orm.em.fork().execute('select 1 from token_ledger where id = ?', [first.id]);
+    return rows.length > 0;
   }
 
   /** Drops every uncommitted entry of the fenced actors; their waiters get BalanceFencedError. */
@@ -155,27 +187,66 @@ function lastBalances(entries: readonly JournalEntry[]): Map<BalanceActor, numbe
   return balances;
 }
 
-/**
- * Fenced balance write: one statement for the whole batch. A row whose version moved on is not
- * updated; finding fewer rows than actors rolls the whole batch back.
- */
-async function writeBalances(em: EntityManager, balances: Map<BalanceActor, number>): Promise<void> {
-  const rows = [...balances].map(([actor, tokens]) => ({ id: actor.userId, tokens, version: actor.persistedVersion }));
-  const updated: Array<{ id: string }> = await em.execute(
-    `update users set tokens = v.tokens, balance_version = v.version + 1, updated_at = now()
-       from json_to_recordset(?::json) as v(id uuid, tokens bigint, version bigint)
-      where users.id = v.id and users.balance_version = v.version
-      returning users.id`,
-    [JSON.stringify(rows)],
+/** Entries whose (user, idempotency key) is already in the ledger, or earlier in this batch. */
+async function duplicateKeys(em: EntityManager, entries: readonly JournalEntry[]): Promise<JournalEntry[]> {
+  const keyed = entries.filter((e) => e.idempotencyKey !== null);
+  if (keyed.length === 0) return [];
+  const stored = await executeBound<{ user_id: string; idempotency_key: string }>(
+    em,
+    `select user_id, idempotency_key from token_ledger
+      where (user_id, idempotency_key) in (select k.user_id, k.idempotency_key from json_to_recordset(?::json) as k(user_id uuid, idempotency_key text))`,
+    [JSON.stringify(keyed.map((e) => ({ user_id: e.actor.userId, idempotency_key: e.idempotencyKey })))],
   );
+  const taken = new Set(stored.map((r) => `${r.user_id}\u0000${r.idempotency_key}`));
+  const duplicates: JournalEntry[] = [];
+  for (const entry of keyed) {
+    const claim = `${entry.actor.userId}\u0000${entry.idempotencyKey}`;
+    if (taken.has(claim)) duplicates.push(entry);
+    taken.add(claim);
+  }
+  return duplicates;
+}
+
+/**
+ * The whole batch in one statement: the fenced balance update, the ledger rows and the attachments,
+ * as data-modifying CTEs (PostgreSQL runs every one of them, and checks foreign keys at the end of the
+ * statement, so generations may name ledger rows inserted beside them). A balance whose version
+ * moved on is not updated; finding fewer updated rows than actors throws, rolling the batch back.
+ */
+async function writeBatch(
+  em: EntityManager,
+  balances: Map<BalanceActor, number>,
+  entries: readonly JournalEntry[],
+  attached: readonly BoundStatement[],
+): Promise<void> {
+  const rows = [...balances].map(([actor, tokens]) => ({ id: actor.userId, tokens, version: actor.persistedVersion }));
+  const ctes = [
+    `balances as (
+       update users set tokens = v.tokens, balance_version = v.version + 1, updated_at = now()
+         from json_to_recordset(?::json) as v(id uuid, tokens bigint, version bigint)
+        where users.id = v.id and users.balance_version = v.version
+        returning users.id)`,
+    `ledger as (${LEDGER_INSERT})`,
+    ...attached.map((st, i) => `attached_${i} as (${st.sql})`),
+  ];
+  const params = [JSON.stringify(rows), JSON.stringify(entries.map(ledgerRow)), ...attached.flatMap((st) => st.params)];
+  const updated = await executeBound<{ id: string }>(em, `with ${ctes.join(',\n')} select id from balances`, params);
   if (updated.length !== rows.length) {
     const written = new Set(updated.map((r) => r.id));
     throw new FenceViolation([...balances.keys()].filter((a) => !written.has(a.userId)));
   }
 }
 
-async function insertLedger(em: EntityManager, entries: readonly JournalEntry[]): Promise<void> {
-  const rows = entries.map((e) => ({
+const LEDGER_INSERT = `insert into token_ledger (id, user_id, kind, amount, balance_after, brand_id, task_type, model,
+         prompt_tokens, completion_tokens, cost_nano_usd, idempotency_key, hold_id, metadata, created_at)
+  select id, user_id, kind, amount, balance_after, brand_id, task_type, model,
+         prompt_tokens, completion_tokens, cost_nano_usd, idempotency_key, hold_id, metadata, created_at
+    from json_to_recordset(?::json) as r(id uuid, user_id uuid, kind text, amount bigint, balance_after bigint,
+         brand_id uuid, task_type text, model text, prompt_tokens int, completion_tokens int, cost_nano_usd bigint,
+         idempotency_key text, hold_id uuid, metadata jsonb, created_at timestamptz)`;
+
+function ledgerRow(e: JournalEntry) {
+  return {
     id: e.id,
     user_id: e.actor.userId,
     kind: e.kind,
@@ -191,17 +262,7 @@ async function insertLedger(em: EntityManager, entries: readonly JournalEntry[])
     hold_id: e.holdId,
     metadata: e.metadata,
     created_at: e.createdAt.toISOString(),
-  }));
-  await em.execute(
-    `insert into token_ledger (id, user_id, kind, amount, balance_after, brand_id, task_type, model,
-            prompt_tokens, completion_tokens, cost_nano_usd, idempotency_key, hold_id, metadata, created_at)
-     select id, user_id, kind, amount, balance_after, brand_id, task_type, model,
-            prompt_tokens, completion_tokens, cost_nano_usd, idempotency_key, hold_id, metadata, created_at
-       from json_to_recordset(?::json) as r(id uuid, user_id uuid, kind text, amount bigint, balance_after bigint,
-            brand_id uuid, task_type text, model text, prompt_tokens int, completion_tokens int, cost_nano_usd bigint,
-            idempotency_key text, hold_id uuid, metadata jsonb, created_at timestamptz)`,
-    [JSON.stringify(rows)],
-  );
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -24,6 +24,8 @@ const EVICTION_SCAN_MAX = 10_000;
 export interface Committed {
   /** Ledger entry id. */
   entryId: string;
+  /** The ledger entry as committed, so callers need not read it back. */
+  entry: JournalEntry;
   snapshot: BalanceSnapshot;
 }
 
@@ -116,7 +118,7 @@ export class BalanceService {
     const outcome = actor.settle(hold.id, usage, hold.meta, attachments);
     this.afterHoldChange(actor);
     await this.persist(outcome.entry);
-    return { entryId: outcome.entry.id, snapshot: actor.snapshot(), charged: outcome.charged, overage: outcome.overage };
+    return { entryId: outcome.entry.id, entry: outcome.entry, snapshot: actor.snapshot(), charged: outcome.charged, overage: outcome.overage };
   }
 
   /** Returns a hold's tokens (failure, cancel). Memory only; releasing twice is harmless. */
@@ -142,16 +144,19 @@ export class BalanceService {
     const entry = actor.grant(amount, { ...details, reason }, idempotencyKey);
     this.markDirty(actor);
     await this.persist(entry);
-    return { entryId: entry.id, snapshot: actor.snapshot() };
+    return { entryId: entry.id, entry, snapshot: actor.snapshot() };
   }
 
   async adjust(userId: string, delta: number, reason: string): Promise<Committed> {
     this.refuseWhenSaturated();
     const actor = await this.actorFor(userId);
+    if (actor.tokens + delta > BALANCE_TOKENS_MAX) {
+      throw badInput(`a balance may hold at most ${BALANCE_TOKENS_MAX} tokens`, 'delta');
+    }
     const entry = actor.adjust(delta, reason);
     this.markDirty(actor);
     await this.persist(entry);
-    return { entryId: entry.id, snapshot: actor.snapshot() };
+    return { entryId: entry.id, entry, snapshot: actor.snapshot() };
   }
 
   async snapshot(userId: string): Promise<BalanceSnapshot> {
@@ -260,7 +265,9 @@ export class BalanceService {
           else resolve(this.install(row));
         }
       } catch (err) {
-        for (const { reject } of batch) reject(err);
+        this.log.error({ err, users: batch.length }, 'loading balances failed');
+        const unavailable = new BalanceUnavailableError('balances cannot be loaded right now; retry shortly', { cause: err });
+        for (const { reject } of batch) reject(unavailable);
       }
     }
   }

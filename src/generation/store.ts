@@ -1,6 +1,6 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { JournalEntry } from '../balance/actor';
-import type { AttachmentWriter } from '../balance/flusher';
+import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
 import { Generation, type GenerationStatus, type IGeneration } from '../db/entities';
 
 /** Carried on a CHARGE's journal entry; written in the same commit as the charge. */
@@ -22,7 +22,7 @@ export function generationOf(entry: JournalEntry): GenerationAttachment | undefi
 /** Writes what each paid generation produced, so a user can see what they paid for. */
 export const generationWriter: AttachmentWriter = {
   name: 'generations',
-  async write(em: EntityManager, entries: readonly JournalEntry[]): Promise<void> {
+  statement(entries: readonly JournalEntry[]): BoundStatement | null {
     const rows = [];
     for (const entry of entries) {
       const g = generationOf(entry);
@@ -43,15 +43,15 @@ export const generationWriter: AttachmentWriter = {
         created_at: entry.createdAt.toISOString(),
       });
     }
-    if (rows.length === 0) return;
-    await em.execute(
-      `insert into generations (id, user_id, brand_id, ledger_entry_id, task_type, status, model, prompt_tokens,
+    if (rows.length === 0) return null;
+    return {
+      sql: `insert into generations (id, user_id, brand_id, ledger_entry_id, task_type, status, model, prompt_tokens,
               completion_tokens, cost_nano_usd, idempotency_key, output, created_at)
        select * from json_to_recordset(?::json) as r(id uuid, user_id uuid, brand_id uuid, ledger_entry_id uuid,
               task_type text, status text, model text, prompt_tokens int, completion_tokens int, cost_nano_usd bigint,
               idempotency_key text, output jsonb, created_at timestamptz)`,
-      [JSON.stringify(rows)],
-    );
+      params: [JSON.stringify(rows)],
+    };
   },
 };
 

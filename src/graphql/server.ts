@@ -122,6 +122,8 @@ export async function startHttpServer(services: Services): Promise<HttpServer> {
     ],
     validationRules: protection.validationRules,
     allowBatchedHttpRequests: false,
+    // main.ts owns SIGTERM/SIGINT: Apollo's own handlers race it and the drain never finishes.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     introspection: !production,
     formatError,

@@ -1,6 +1,5 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JournalEntry } from '../balance/actor';
-import type { AttachmentWriter } from '../balance/flusher';
+import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
 
 /**
  * Keeps brand_token_usage (brand, UTC day, task) in step with the ledger: the tokens are what each
@@ -9,7 +8,7 @@ import type { AttachmentWriter } from '../balance/flusher';
  */
 export const brandUsageWriter: AttachmentWriter = {
   name: 'brand_token_usage',
-  async write(em: EntityManager, entries: readonly JournalEntry[]): Promise<void> {
+  statement(entries: readonly JournalEntry[]): BoundStatement | null {
     const rows = new Map<string, { brand_id: string; usage_date: string; task_type: string; tokens: number; requests: number; cost_nano_usd: number }>();
     for (const entry of entries) {
       if (entry.kind !== 'CHARGE' || !entry.brandId || !entry.taskType) continue;
@@ -21,16 +20,16 @@ export const brandUsageWriter: AttachmentWriter = {
       row.cost_nano_usd += entry.costNanoUsd;
       rows.set(key, row);
     }
-    if (rows.size === 0) return;
-    await em.execute(
-      `insert into brand_token_usage (brand_id, usage_date, task_type, tokens, requests, cost_nano_usd)
+    if (rows.size === 0) return null;
+    return {
+      sql: `insert into brand_token_usage (brand_id, usage_date, task_type, tokens, requests, cost_nano_usd)
        select * from json_to_recordset(?::json) as r(brand_id uuid, usage_date date, task_type text, tokens bigint,
               requests int, cost_nano_usd bigint)
        on conflict (brand_id, usage_date, task_type) do update
           set tokens = brand_token_usage.tokens + excluded.tokens,
               requests = brand_token_usage.requests + excluded.requests,
               cost_nano_usd = brand_token_usage.cost_nano_usd + excluded.cost_nano_usd`,
-      [JSON.stringify([...rows.values()])],
-    );
+      params: [JSON.stringify([...rows.values()])],
+    };
   },
 };

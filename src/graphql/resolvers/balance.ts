@@ -4,9 +4,9 @@ import { encodeCursor, ledgerPage } from '../../balance/ledger';
 import { LIMITS } from '../../config';
 import { topics } from '../../realtime/pubsub';
 import type { Resolvers } from '../generated/resolvers-types';
-import type { BalanceModel } from '../models';
+import type { JournalEntry } from '../../balance/actor';
+import type { BalanceModel, LedgerEntryModel } from '../models';
 import { requireAdmin, requireViewer } from '../guards';
-import { LedgerEntry } from '../../db/entities';
 
 const grantSchema = z.object({
   userId: z.uuid('userId: not a user id'),
@@ -15,6 +15,25 @@ const grantSchema = z.object({
 });
 
 const NANO_USD_PER_USD = 1_000_000_000;
+
+function ledgerEntryModel(e: JournalEntry): LedgerEntryModel {
+  return {
+    id: e.id,
+    kind: e.kind,
+    amount: e.amount,
+    balanceAfter: e.balanceAfter,
+    brandId: e.brandId,
+    taskType: e.taskType,
+    model: e.model,
+    promptTokens: e.promptTokens,
+    completionTokens: e.completionTokens,
+    costNanoUsd: e.costNanoUsd,
+    idempotencyKey: e.idempotencyKey,
+    holdId: e.holdId,
+    metadata: e.metadata,
+    createdAt: e.createdAt,
+  };
+}
 
 export const balanceResolvers: Resolvers = {
   Query: {
@@ -31,8 +50,8 @@ export const balanceResolvers: Resolvers = {
       const admin = requireAdmin(ctx);
       const { userId, amount, reason } = parseInput(grantSchema, input);
       const granted = await ctx.services.balance.grant(userId, amount, reason, undefined, { grantedBy: admin.userId });
-      const ledgerEntry = await ctx.services.orm.em.fork().findOneOrFail(LedgerEntry, { id: granted.entryId }, { exclude: ['user'] });
-      return { balance: granted.snapshot, ledgerEntry };
+      // From memory, not read back: once the grant is committed, nothing may turn it into an error.
+      return { balance: granted.snapshot, ledgerEntry: ledgerEntryModel(granted.entry) };
     },
   },
   Subscription: {

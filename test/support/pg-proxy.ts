@@ -1,0 +1,74 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy in front of PostgreSQL that can lose one commit acknowledgement: armed, it forwards
+ * the client's COMMIT of a transaction that wrote the token ledger, and when the server's answer
+ * (CommandComplete "COMMIT") comes back it cuts the connection instead of passing it on. The
+ * transaction is durable; the client only sees a broken connection — what a network failure or a
+ * server crash right after commit looks like.
+ */
+export interface PgProxy {
+  url: string;
+  /** Drops the next COMMIT acknowledgement; resolves once one was dropped. */
+  loseNextCommitAck(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** CommandComplete ('C'), length 11, tag "COMMIT\0". */
+const COMMIT_COMPLETE = Buffer.concat([Buffer.from([0x43, 0, 0, 0, 11]), Buffer.from('COMMIT\0', 'latin1')]);
+/** What the flusher's transaction sends; other transactions (sign-ups, sweeps) pass untouched. */
+const LEDGER_INSERT = Buffer.from('insert into token_ledger', 'latin1');
+
+export async function startPgProxy(upstreamUrl: string): Promise<PgProxy> {
+  const upstream = new URL(upstreamUrl);
+  const sockets = new Set<Socket>();
+  let armed: (() => void) | null = null;
+
+  const server: Server = createServer((client) => {
+    const backend = connect(Number(upstream.port || 5432), upstream.hostname);
+    sockets.add(client).add(backend);
+    let wroteLedger = false;
+    const cut = () => {
+      client.destroy();
+      backend.destroy();
+    };
+    client.on('data', (chunk) => {
+      if (chunk.includes(LEDGER_INSERT)) wroteLedger = true;
+      backend.write(chunk);
+    });
+    backend.on('data', (chunk) => {
+      const commitAck = chunk.includes(COMMIT_COMPLETE);
+      if (commitAck && wroteLedger && armed) {
+        const dropped = armed;
+        armed = null;
+        cut();
+        dropped();
+        return;
+      }
+      if (commitAck) wroteLedger = false;
+      client.write(chunk);
+    });
+    for (const socket of [client, backend]) {
+      socket.on('error', cut);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        cut();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = new URL(upstreamUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+
+  return {
+    url: url.toString(),
+    loseNextCommitAck: () => new Promise<void>((resolve) => (armed = resolve)),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/**
+ * The real server (`node dist/src/main.js`) as a child process, for tests that kill it. The build is
+ * a precondition: `npm run build` (CI builds before jest).
+ */
+export const MAIN_JS = resolve(__dirname, '../../dist/src/main.js');
+/** `npm run ledger:verify` without the build step. */
+export const VERIFY_CLI_JS = resolve(__dirname, '../../dist/src/balance/verify-cli.js');
+
+const LISTENING_MSG = 'GraphQL over HTTP and websocket listening';
+/** Longest a start may take: the embedded database's first open is the slow part. */
+const START_TIMEOUT_MS = 60_000;
+/** Log lines kept for assertions and failure messages. */
+const LOG_LINES_MAX = 5_000;
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  /** Parsed JSON log lines (stdout), oldest first; non-JSON lines as { raw }. */
+  logs: Array<Record<string, unknown>>;
+  exited: Promise<Exit>;
+  /** Sends the signal and waits for the process to end. */
+  kill(signal: NodeJS.Signals): Promise<Exit>;
+}
+
+const live = new Set<ChildProcess>();
+
+/** Kills every child still running (SIGKILL): for afterAll and failure paths. */
+export async function killAllServers(): Promise<void> {
+  await Promise.all(
+    [...live].map(
+      (child) =>
+        new Promise<void>((done) => {
+          child.once('exit', () => done());
+          if (!child.kill('SIGKILL')) done();
+        }),
+    ),
+  );
+  live.clear();
+}
+
+export function assertBuilt(): void {
+  for (const file of [MAIN_JS, VERIFY_CLI_JS]) {
+    if (!existsSync(file)) throw new Error(`${file} does not exist: run \`npm run build\` before these tests (they run the compiled server)`);
+  }
+}
+
+/**
+ * Starts the server with exactly `env` (plus PATH) and resolves once it listens, with the URL from
+ * its log line. Rejects, with its output, if it exits first or takes longer than START_TIMEOUT_MS.
+ */
+export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  assertBuilt();
+  const child = spawn(process.execPath, [MAIN_JS], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    cwd: join(__dirname, '../..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  const logs: Array<Record<string, unknown>> = [];
+  const stderr: string[] = [];
+  const exited = new Promise<Exit>((done) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      done({ code, signal });
+    });
+  });
+  const output = () => [...logs.slice(-30).map((l) => JSON.stringify(l)), ...stderr.slice(-30)].join('\n');
+
+  return new Promise<ServerProcess>((resolveStart, rejectStart) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rejectStart(new Error(`server did not listen within ${START_TIMEOUT_MS} ms:\n${output()}`));
+    }, START_TIMEOUT_MS);
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      if (stderr.length < LOG_LINES_MAX) stderr.push(line);
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        entry = { raw: line };
+      }
+      if (logs.length < LOG_LINES_MAX) logs.push(entry);
+      if (entry.msg === LISTENING_MSG && typeof entry.url === 'string') {
+        clearTimeout(timer);
+        resolveStart({
+          url: entry.url,
+          pid: child.pid!,
+          logs,
+          exited,
+          kill: (signal) => {
+            child.kill(signal);
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((exit) => {
+      clearTimeout(timer);
+      rejectStart(new ServerExitedError(exit, logs, `server exited (${JSON.stringify(exit)}) before listening:\n${output()}`));
+    });
+  });
+}
+
+export class ServerExitedError extends Error {
+  constructor(
+    readonly exit: Exit,
+    readonly logs: Array<Record<string, unknown>>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs the compiled ledger check (`npm run ledger:verify`) on the database `env` names. */
+export function runVerifyCli(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  assertBuilt();
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [VERIFY_CLI_JS],
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: START_TIMEOUT_MS },
+      (err, stdout, stderr) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
