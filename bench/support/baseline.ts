@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode, type MikroORM } from '@mikro-orm/postgresql';
+import type { SettleUsage } from '../../src/balance/actor';
+import { LedgerEntry, User } from '../../src/db/entities';
+
+/**
+ * The design the balance service replaces: every request is its own MikroORM transaction that locks
+ * the user's row, takes the tokens and inserts the usage row, and answers after that commit.
+ *
+ * It bumps `balance_version` like every writer of `users.tokens` must, so it would fence off (not
+ * be overwritten by) a balance service holding a stale copy; the books stay exact either way.
+ */
+export async function chargeInOwnTransaction(orm: MikroORM, userId: string, usage: SettleUsage): Promise<void> {
+  await orm.em.fork().transactional(async (em) => {
+    const user = await em.findOneOrFail(User, userId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const charged = Math.min(usage.tokens, user.tokens);
+    user.tokens -= charged;
+    user.balanceVersion += 1;
+    em.create(LedgerEntry, {
+      id: randomUUID(),
+      user,
+      kind: 'CHARGE',
+      amount: -charged,
+      balanceAfter: user.tokens,
+      model: usage.model ?? null,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      costNanoUsd: usage.costNanoUsd,
+      metadata: { held: 0 },
+      createdAt: new Date(),
+    });
+  });
+}
