@@ -1,6 +1,7 @@
 import { Migration20261125000001_foundation } from './Migration20261125000001_foundation';
 import { Migration20261125000002_generations } from './Migration20261125000002_generations';
 import { Migration20261125000003_alerts } from './Migration20261125000003_alerts';
+import { Migration20261125000004_flows } from './Migration20261125000004_flows';
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
@@ -10,4 +11,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261125000001_foundation', class: Migration20261125000001_foundation },
   { name: 'Migration20261125000002_generations', class: Migration20261125000002_generations },
   { name: 'Migration20261125000003_alerts', class: Migration20261125000003_alerts },
+  { name: 'Migration20261125000004_flows', class: Migration20261125000004_flows },
 ];

@@ -15,6 +15,8 @@ import { createProviders } from './ai/providers';
 import { createModelRouter } from './ai/router';
 import { GenerationService } from './generation/service';
 import { generationWriter } from './generation/store';
+import { FlowService } from './flows/service';
+import { flowStepWriter } from './flows/store';
 import { Meter } from './metering/meter';
 import { loadTokenizer } from './metering/tokenizer';
 import { brandUsageWriter } from './monitoring/usage-writer';
@@ -33,7 +35,18 @@ export interface App {
 export class LedgerMismatchError extends Error {}
 
 /** The one place the service is wired. main.ts and the tests both call it. */
-export async function bootstrap(config: Config, opts: { log?: Logger } = {}): Promise<App> {
+export interface BootstrapOptions {
+  log?: Logger;
+  /**
+   * Builds the meter from its parts. Only bench/generate.ts passes one, to measure what metering
+   * costs against a meter that skips it; the service itself always uses the real Meter.
+   */
+  meterFactory?: (parts: MeterParts) => Meter;
+}
+
+export type MeterParts = ConstructorParameters<typeof Meter>;
+
+export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Promise<App> {
   const log = opts.log ?? createLogger(config.logLevel);
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {
@@ -50,6 +63,7 @@ export async function bootstrap(config: Config, opts: { log?: Logger } = {}): Pr
     alerts.start();
     cleanups.push(() => alerts.stop());
     balance.addAttachmentWriter(generationWriter);
+    balance.addAttachmentWriter(flowStepWriter);
     balance.addAttachmentWriter(brandUsageWriter);
     balance.addListener({
       changed: (userId, snapshot) => pubsub.publish(topics.balance(userId), snapshot),
@@ -64,7 +78,7 @@ export async function bootstrap(config: Config, opts: { log?: Logger } = {}): Pr
     balance.start();
     cleanups.push(() => balance.stop());
     const accounts = new AccountService(orm, auth, config);
-    const meter = createMeter(config, balance, log);
+    const meter = createMeter(config, balance, log, opts.meterFactory);
     meter.addObserver({
       called: (provider, model, ms, outcome) => {
         metrics.providerSeconds.observe({ provider, model, outcome }, ms / 1_000);
@@ -76,7 +90,11 @@ export async function bootstrap(config: Config, opts: { log?: Logger } = {}): Pr
       },
     });
     const generation = new GenerationService(orm, accounts, balance, meter);
-    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation, alerts, metrics };
+    const flows = new FlowService(orm, accounts, balance, meter, pubsub, log);
+    await flows.start();
+    // Pushed after the balance service, so it stops first: cancelled steps release their holds before it stops.
+    cleanups.push(() => flows.stop());
+    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation, flows, alerts, metrics };
     const http = await startHttpServer(services);
     cleanups.push(() => http.close());
     return { url: http.url, port: http.port, services, close: closeAll };
@@ -86,7 +104,7 @@ export async function bootstrap(config: Config, opts: { log?: Logger } = {}): Pr
   }
 }
 
-function createMeter(config: Config, balance: BalanceService, log: Logger): Meter {
+function createMeter(config: Config, balance: BalanceService, log: Logger, factory?: (parts: MeterParts) => Meter): Meter {
   const providers = createProviders({
     openai: config.openai,
     anthropic: config.anthropic,
@@ -98,7 +116,8 @@ function createMeter(config: Config, balance: BalanceService, log: Logger): Mete
     log.warn('no OPENAI_API_KEY or ANTHROPIC_API_KEY: generations use the offline provider (deterministic, model "offline")');
   }
   loadTokenizer();
-  return new Meter(balance, providers, router, createPricing(config.pricing), log);
+  const parts: MeterParts = [balance, providers, router, createPricing(config.pricing), log];
+  return factory ? factory(parts) : new Meter(...parts);
 }
 
 async function openDatabase(config: Config, log: Logger, cleanups: Array<() => Promise<void>>): Promise<MikroORM> {

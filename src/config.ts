@@ -36,6 +36,10 @@ export const LIMITS = {
   brandsPerUserMax: 100,
   /** Largest single admin grant. */
   grantTokensMax: 100_000_000,
+  /** Flows one user may have running at once (RATE_LIMITED past it); each runs its steps one at a time. */
+  flowsPerUserMax: 4,
+  /** Flows running in this process at once (SERVICE_UNAVAILABLE past it), so at most this many flow steps call providers. */
+  flowsRunningMax: 200,
   /** How long a request may take to drain at shutdown before the server closes it. */
   shutdownDrainMs: 10_000,
 } as const;

@@ -5,6 +5,7 @@ import type { AccountService } from './accounts/service';
 import type { BalanceService } from './balance/service';
 import type { Config } from './config';
 import type { PubSub } from './realtime/pubsub';
+import type { FlowService } from './flows/service';
 import type { GenerationService } from './generation/service';
 import type { Meter } from './metering/meter';
 import type { AlertService } from './monitoring/alerts';
@@ -21,6 +22,7 @@ export interface Services {
   pubsub: PubSub;
   meter: Meter;
   generation: GenerationService;
+  flows: FlowService;
   alerts: AlertService;
   metrics: Metrics;
 }

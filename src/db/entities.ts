@@ -69,7 +69,7 @@ export const LedgerEntry = defineEntity({
     id: p.uuid().primary(),
     /** Commit order; the ledger connection's cursor. */
     seq: p.bigint('number').autoincrement().unique(),
-    user: p.manyToOne(User).index(),
+    user: p.manyToOne(User),
     kind: p.enum([...LEDGER_KINDS]),
     amount: p.bigint('number'),
     balanceAfter: p.bigint('number'),
@@ -148,4 +148,58 @@ export const TokenAlert = defineEntity({
 });
 export type ITokenAlert = InferEntity<typeof TokenAlert>;
 
-export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage, TokenAlert];
+export const FLOW_RUN_STATUSES = ['RUNNING', 'FINISHED', 'FAILED', 'CANCELLED'] as const;
+export type FlowRunStatus = (typeof FLOW_RUN_STATUSES)[number];
+export const FLOW_STEP_STATUSES = ['PENDING', 'RUNNING', 'FINISHED', 'FAILED', 'CANCELLED', 'SKIPPED'] as const;
+export type FlowStepStatus = (typeof FLOW_STEP_STATUSES)[number];
+
+/** One run of a multi-agent flow for a brand; its steps are flow_steps. */
+export const FlowRun = defineEntity({
+  name: 'FlowRun',
+  tableName: 'flow_runs',
+  properties: {
+    id: p.uuid().primary(),
+    userId: p.uuid(),
+    brandId: p.uuid(),
+    kind: p.string(),
+    status: p.enum([...FLOW_RUN_STATUSES]),
+    input: p.json<Record<string, unknown>>(),
+    error: p.text().nullable(),
+    /** The step (from 1) whose failure failed the run. */
+    failedStep: p.integer().nullable(),
+    /** Set by the service, in milliseconds, so the (created_at, id) cursor round-trips exactly. */
+    createdAt: p.datetime(),
+    finishedAt: p.datetime().nullable(),
+  },
+});
+export type IFlowRun = InferEntity<typeof FlowRun>;
+
+/**
+ * One agent call of a flow run. A finished step is written in the same commit as its charge (the
+ * flow step attachment), so its ledger entry, generation and usage never disagree with the ledger.
+ */
+export const FlowStep = defineEntity({
+  name: 'FlowStep',
+  tableName: 'flow_steps',
+  properties: {
+    flowRunId: p.uuid().primary(),
+    /** Position in the run, from 1. */
+    index: p.integer().primary(),
+    agent: p.string(),
+    taskType: p.string(),
+    status: p.enum([...FLOW_STEP_STATUSES]),
+    generationId: p.uuid().nullable(),
+    ledgerEntryId: p.uuid().nullable(),
+    model: p.string().nullable(),
+    promptTokens: p.integer().default(0),
+    completionTokens: p.integer().default(0),
+    costNanoUsd: p.bigint('number').default(0),
+    output: p.json<unknown>().nullable(),
+    error: p.text().nullable(),
+    startedAt: p.datetime().nullable(),
+    finishedAt: p.datetime().nullable(),
+  },
+});
+export type IFlowStep = InferEntity<typeof FlowStep>;
+
+export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep];

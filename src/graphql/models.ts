@@ -1,9 +1,12 @@
 import type { BalanceSnapshot } from '../balance/actor';
 import type { IBrand, ILedgerEntry, ITokenAlert, IUser } from '../db/entities';
+import type { FlowEvent, FlowRunModel, FlowStepModel } from '../flows/model';
 
-/** What resolvers receive as parents (codegen mappers): our entities and the balance snapshot. */
+/** What resolvers receive as parents (codegen mappers): our entities, the balance snapshot and flow runs. */
 export type UserModel = Pick<IUser, 'id' | 'email' | 'role' | 'plan' | 'createdAt'>;
 export type BrandModel = Pick<IBrand, 'id' | 'name' | 'description' | 'industry' | 'audience' | 'createdAt'>;
 export type BalanceModel = BalanceSnapshot;
-export type LedgerEntryModel = Omit<ILedgerEntry, 'user'>;
+export type LedgerEntryModel = Omit<ILedgerEntry, 'user' | 'seq'>;
 export type AlertModel = ITokenAlert;
+export type { FlowRunModel, FlowStepModel };
+export type FlowEventModel = FlowEvent;

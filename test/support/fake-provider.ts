@@ -44,6 +44,8 @@ export interface FakeBehavior {
   status?: number;
   /** How many requests get `status` before the fake answers normally again. @default Infinity */
   failCount?: number;
+  /** Requests answered normally before `status` applies, e.g. 2 to fail the third request. @default 0 */
+  failAfter?: number;
   /** Sent as `retry-after-ms` with failures, so SDK retries need not wait their 0.5-8 s backoff. */
   retryAfterMs?: number;
   /** Wait before sending response headers, e.g. to exceed a client timeout. @default 0 */
@@ -65,7 +67,7 @@ export interface FakeProvider {
   url: string;
   requests: RecordedRequest[];
   readonly abortedCount: number;
-  /** Replaces the whole behavior and restarts the `failCount` count. */
+  /** Replaces the whole behavior and restarts the `failCount` and `failAfter` counts. */
   setBehavior(behavior: FakeBehavior): void;
   /** Resolves once at least `count` requests have been aborted by the client. */
   waitForAborts(count: number): Promise<void>;
@@ -82,6 +84,7 @@ const REQUEST_ID = 'req_fake';
 export async function startFakeProvider(initial: FakeBehavior = {}): Promise<FakeProvider> {
   let behavior = initial;
   let failuresSent = 0;
+  let answeredNormally = 0;
   let abortedCount = 0;
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -130,10 +133,12 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
     const current = behavior;
     await sleep(current.delayMs);
     if (res.destroyed) return;
-    if (current.status !== undefined && failuresSent < (current.failCount ?? Infinity)) {
+    const { status } = current;
+    if (status !== undefined && answeredNormally >= (current.failAfter ?? 0) && failuresSent < (current.failCount ?? Infinity)) {
       failuresSent += 1;
-      return sendError(res, vendor, current.status, 'fake failure', current.retryAfterMs);
+      return sendError(res, vendor, status, 'fake failure', current.retryAfterMs);
     }
+    answeredNormally += 1;
     const answer = answerFor(current, body);
     if (!body.stream) return sendJson(res, 200, vendor === 'openai' ? openAiJson(answer) : anthropicJson(answer));
     const events = vendor === 'openai' ? openAiEvents(answer, body) : anthropicEvents(answer);
@@ -155,6 +160,7 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
     setBehavior(next) {
       behavior = next;
       failuresSent = 0;
+      answeredNormally = 0;
     },
     waitForAborts: (count) => waitFor(() => abortedCount >= count),
     waitForRequests: (count) => waitFor(() => requests.length >= count),

@@ -119,7 +119,7 @@ export function daysInMonth(yearMonth: string): number {
 }
 
 /** Cuts at a code point boundary so a clipped emoji does not become a lone surrogate. */
-function clip(text: string, max: number): string {
+export function clip(text: string, max: number): string {
   if (text.length <= max) return text;
   const cut = text.slice(0, max);
   return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;

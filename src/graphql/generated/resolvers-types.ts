@@ -1,5 +1,5 @@
 import { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import { UserModel, BrandModel, BalanceModel, LedgerEntryModel, AlertModel } from '../models';
+import { UserModel, BrandModel, BalanceModel, LedgerEntryModel, AlertModel, FlowRunModel, FlowStepModel, FlowEventModel } from '../models';
 import { GraphQLContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -73,6 +73,16 @@ export type CalendarEntry = {
   date: Scalars['String']['output'];
   summary: Scalars['String']['output'];
   title: Scalars['String']['output'];
+};
+
+export type CancelFlowInput = {
+  flowRunId: Scalars['ID']['input'];
+};
+
+export type CancelFlowPayload = {
+  __typename?: 'CancelFlowPayload';
+  /** The run once it has ended: CANCELLED, or as it was if it had already ended. */
+  flowRun: FlowRun;
 };
 
 export type CastMember = {
@@ -172,6 +182,140 @@ export type ExpandBriefStreamInput = {
   brandId: Scalars['ID']['input'];
   /** 1 to 8,000 characters. */
   brief: Scalars['String']['input'];
+};
+
+/** The agent a step runs; also the taskType of the step's ledger entry and stored generation. */
+export type FlowAgent =
+  | 'BRIEF_EXPANDER'
+  | 'CALENDAR_GENERATOR'
+  | 'CHARACTER_GENERATOR'
+  | 'SCENE_WRITER'
+  | 'SEASON_PLOT'
+  | 'SUBPLOT_WRITER'
+  | 'WEEKLY_DISTRIBUTION';
+
+export type FlowEventType =
+  /** The last event; carries what the run was charged before it was cancelled. */
+  | 'FLOW_CANCELLED'
+  /** The last event; carries what the run was charged before it failed. */
+  | 'FLOW_FAILED'
+  /** The last event; carries the run's total usage. */
+  | 'FLOW_FINISHED'
+  /** Always first: the run as it stands when the subscription starts, so a late subscriber misses nothing. The last event when the run has already ended. */
+  | 'STATE'
+  | 'STEP_FAILED'
+  /** Carries the step's usage. */
+  | 'STEP_FINISHED'
+  | 'STEP_STARTED';
+
+export type FlowKind =
+  /** SeasonPlot writes the brand's overarching narrative. */
+  | 'BRAND_NARRATIVE'
+  /** CalendarGenerator plans the month, then WeeklyDistribution schedules each of its weeks: 1 + 4 or 5 steps. */
+  | 'CALENDAR_BATCH'
+  /** CharacterGenerator creates characters unlike the brand's existing ones. */
+  | 'CHARACTER'
+  /** CharacterGenerator refines one character. */
+  | 'CHARACTER_REFINEMENT'
+  /** SceneWriter writes a piece of content. */
+  | 'CONTENT'
+  /** SceneWriter rewrites a piece of content. */
+  | 'CONTENT_REFINEMENT'
+  /** ExpandBrief grows a brief into a full creative brief. */
+  | 'EXPAND_BRIEF'
+  /** SeasonPlot outlines a month's plot. */
+  | 'MONTHLY_PLOT'
+  /** SeasonPlot proposes a season's theme. */
+  | 'SEASON_THEME'
+  /** SubplotWriter outlines one week's subplot. */
+  | 'WEEKLY_SUBPLOT';
+
+export type FlowProgressEvent = {
+  __typename?: 'FlowProgressEvent';
+  /** The run right after this event. */
+  flowRun: FlowRun;
+  /** The step the event is about: STEP_* events, and the step that ended a FAILED or CANCELLED run. */
+  step?: Maybe<FlowStep>;
+  type: FlowEventType;
+  /** STEP_FINISHED: that step's usage. FLOW_*: the run's total. */
+  usage?: Maybe<FlowUsage>;
+};
+
+export type FlowRun = {
+  __typename?: 'FlowRun';
+  brand: Brand;
+  createdAt: Scalars['DateTime']['output'];
+  /** Why the run failed (naming the step and its agent) or was cancelled. */
+  error?: Maybe<Scalars['String']['output']>;
+  /** The index of the step that failed the run. */
+  failedStep?: Maybe<Scalars['Int']['output']>;
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** The flow's input as it was run (trimmed, with defaults). */
+  input: Scalars['JSON']['output'];
+  kind: FlowKind;
+  status: FlowRunStatus;
+  /** Every step of the run in order, from the start (PENDING until they run). */
+  steps: Array<FlowStep>;
+  /** What the run has been charged so far: the sum of its FINISHED steps' usage. */
+  usage: FlowUsage;
+};
+
+export type FlowRunConnection = {
+  __typename?: 'FlowRunConnection';
+  edges: Array<FlowRunEdge>;
+  pageInfo: PageInfo;
+};
+
+export type FlowRunEdge = {
+  __typename?: 'FlowRunEdge';
+  cursor: Scalars['String']['output'];
+  node: FlowRun;
+};
+
+export type FlowRunStatus =
+  /** Cancelled (or stopped by a shutdown): the running step was aborted and not charged. */
+  | 'CANCELLED'
+  /** A step failed: error names it; the steps before it stay charged and stored. */
+  | 'FAILED'
+  | 'FINISHED'
+  | 'RUNNING';
+
+export type FlowStep = {
+  __typename?: 'FlowStep';
+  agent: FlowAgent;
+  /** Why the step failed. */
+  error?: Maybe<Scalars['String']['output']>;
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The stored generation, once FINISHED. */
+  generationId?: Maybe<Scalars['ID']['output']>;
+  /** Position in the run, from 1. */
+  index: Scalars['Int']['output'];
+  /** What the agent produced, once FINISHED. An object whose shape depends on the agent: SCENE_WRITER {title body callToAction}, CHARACTER_GENERATOR {characters}, SEASON_PLOT {title synopsis beats keywords}, SUBPLOT_WRITER {title synopsis beats}, CALENDAR_GENERATOR {entries}, WEEKLY_DISTRIBUTION {slots}, BRIEF_EXPANDER {brief}. */
+  output?: Maybe<Scalars['JSON']['output']>;
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: FlowStepStatus;
+  /** The exact usage this step was charged, once FINISHED. */
+  usage?: Maybe<GenerationUsage>;
+};
+
+export type FlowStepStatus =
+  | 'CANCELLED'
+  | 'FAILED'
+  | 'FINISHED'
+  | 'PENDING'
+  | 'RUNNING'
+  /** Never started, because the run failed or was cancelled first. */
+  | 'SKIPPED';
+
+/** Tokens summed over steps. */
+export type FlowUsage = {
+  __typename?: 'FlowUsage';
+  completionTokens: Scalars['Int']['output'];
+  costUsd: Scalars['Float']['output'];
+  promptTokens: Scalars['Int']['output'];
+  /** promptTokens + completionTokens: what the steps were charged. */
+  totalTokens: Scalars['Int']['output'];
 };
 
 export type GenerateBuyerProfileInput = {
@@ -422,7 +566,7 @@ export type GenerationStreamEvent = {
   usage?: Maybe<GenerationUsage>;
 };
 
-/** The kinds of generation; a ledger entry's taskType is one of these. */
+/** The kinds of generation; a ledger entry's taskType is one of these or a flow's FlowAgent. */
 export type GenerationTask =
   | 'BUYER_PROFILE'
   | 'CALENDAR'
@@ -514,6 +658,8 @@ export type MonthlyTheme = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Aborts the running step (its hold is released, nothing is charged for it) and skips the rest; waits until the run has ended. */
+  cancelFlow: CancelFlowPayload;
   chatWithAndora: ChatWithAndoraPayload;
   createBrand: CreateBrandPayload;
   expandBrief: ExpandBriefPayload;
@@ -537,6 +683,21 @@ export type Mutation = {
   resolveCast: ResolveCastPayload;
   signIn: AuthPayload;
   signUp: AuthPayload;
+  startBrandNarrativeFlow: StartBrandNarrativeFlowPayload;
+  startCalendarBatchFlow: StartCalendarBatchFlowPayload;
+  startCharacterFlow: StartCharacterFlowPayload;
+  startCharacterRefinementFlow: StartCharacterRefinementFlowPayload;
+  startContentFlow: StartContentFlowPayload;
+  startContentRefinementFlow: StartContentRefinementFlowPayload;
+  startExpandBriefFlow: StartExpandBriefFlowPayload;
+  startMonthlyPlotFlow: StartMonthlyPlotFlowPayload;
+  startSeasonThemeFlow: StartSeasonThemeFlowPayload;
+  startWeeklySubplotFlow: StartWeeklySubplotFlowPayload;
+};
+
+
+export type MutationCancelFlowArgs = {
+  input: CancelFlowInput;
 };
 
 
@@ -649,6 +810,56 @@ export type MutationSignUpArgs = {
   input: SignUpInput;
 };
 
+
+export type MutationStartBrandNarrativeFlowArgs = {
+  input: StartBrandNarrativeFlowInput;
+};
+
+
+export type MutationStartCalendarBatchFlowArgs = {
+  input: StartCalendarBatchFlowInput;
+};
+
+
+export type MutationStartCharacterFlowArgs = {
+  input: StartCharacterFlowInput;
+};
+
+
+export type MutationStartCharacterRefinementFlowArgs = {
+  input: StartCharacterRefinementFlowInput;
+};
+
+
+export type MutationStartContentFlowArgs = {
+  input: StartContentFlowInput;
+};
+
+
+export type MutationStartContentRefinementFlowArgs = {
+  input: StartContentRefinementFlowInput;
+};
+
+
+export type MutationStartExpandBriefFlowArgs = {
+  input: StartExpandBriefFlowInput;
+};
+
+
+export type MutationStartMonthlyPlotFlowArgs = {
+  input: StartMonthlyPlotFlowInput;
+};
+
+
+export type MutationStartSeasonThemeFlowArgs = {
+  input: StartSeasonThemeFlowInput;
+};
+
+
+export type MutationStartWeeklySubplotFlowArgs = {
+  input: StartWeeklySubplotFlowInput;
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
@@ -675,6 +886,10 @@ export type Plot = {
 export type Query = {
   __typename?: 'Query';
   brand: Brand;
+  /** NOT_FOUND unless the signed-in user owns the run's brand. */
+  flowRun: FlowRun;
+  /** A brand's runs, newest first. first: 1 to 100 (default 20). */
+  flowRuns: FlowRunConnection;
   /** The signed-in user. */
   me: User;
   /** ADMIN only. */
@@ -691,6 +906,18 @@ export type Query = {
 
 export type QueryBrandArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryFlowRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryFlowRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  brandId: Scalars['ID']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -783,12 +1010,152 @@ export type SignUpInput = {
   password: Scalars['String']['input'];
 };
 
+export type StartBrandNarrativeFlowInput = {
+  brandId: Scalars['ID']['input'];
+  /** Optional. What the narrative should centre on. At most 200 characters. */
+  focus?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type StartBrandNarrativeFlowPayload = {
+  __typename?: 'StartBrandNarrativeFlowPayload';
+  /** The new run, RUNNING; follow it with flowProgress. */
+  flowRun: FlowRun;
+};
+
+export type StartCalendarBatchFlowInput = {
+  brandId: Scalars['ID']['input'];
+  /** YYYY-MM. Week 1 is days 1 to 7 and the last week takes the days left, so the run has 1 + 4 or 5 steps. */
+  month: Scalars['String']['input'];
+  /** 1 to 14. */
+  postsPerWeek?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type StartCalendarBatchFlowPayload = {
+  __typename?: 'StartCalendarBatchFlowPayload';
+  /** The new run, RUNNING; follow it with flowProgress. */
+  flowRun: FlowRun;
+};
+
+export type StartCharacterFlowInput = {
+  brandId: Scalars['ID']['input'];
+  /** How many characters: 1 to 8. */
+  count?: InputMaybe<Scalars['Int']['input']>;
+  /** Optional. What the characters should centre on. At most 200 characters. */
+  focus?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type StartCharacterFlowPayload = {
+  __typename?: 'StartCharacterFlowPayload';
+  /** The new run, RUNNING; follow it with flowProgress. */
+  flowRun: FlowRun;
+};
+
+export type StartCharacterRefinementFlowInput = {
+  brandId: Scalars['ID']['input'];
+  /** 1 to 200 characters. */
+  characterName: Scalars['String']['input'];
+  /** Optional. The character as it stands; without it the agent reads the brand's latest stored characters. At most 8,000 characters. */
+  currentProfile?: InputMaybe<Scalars['String']['input']>;
+  /** How to change the character. 1 to 200 characters. */
+  instruction: Scalars['String']['input'];
+};
+
+export type StartCharacterRefinementFlowPayload = {
+  __typename?: 'StartCharacterRefinementFlowPayload';
+  /** The new run, RUNNING; follow it with flowProgress. */
+  flowRun: FlowRun;
+};
+
+export type StartContentFlowInput = {
+  brandId: Scalars['ID']['input'];
+  /** Optional, e.g. instagram or blog. At most 200 characters. */
+  channel?: InputMaybe<Scalars['String']['input']>;
+  /** What the content is about. 1 to 200 characters. */
+  topic: Scalars['String']['input'];
+};
+
+export type StartContentFlowPayload = {
+  __typename?: 'StartContentFlowPayload';
+  /** The new run, RUNNING; follow it with flowProgress. */
+  flowRun: FlowRun;
+};
+
+export type StartContentRefinementFlowInput = {
+  brandId: Scalars['ID']['input'];
+  /** The content to rewrite. 1 to 8,000 characters. */
+  content: Scalars['String']['input'];
+  /** How to rewrite it. 1 to 200 characters. */
+  instruction: Scalars['String']['input'];
+};
+
+export type StartContentRefinementFlowPayload = {
+  __typename?: 'StartContentRefinementFlowPayload';
+  /** The new run, RUNNING; follow it with flowProgress. */
+  flowRun: FlowRun;
+};
+
+export type StartExpandBriefFlowInput = {
+  brandId: Scalars['ID']['input'];
+  /** 1 to 8,000 characters. */
+  brief: Scalars['String']['input'];
+};
+
+export type StartExpandBriefFlowPayload = {
+  __typename?: 'StartExpandBriefFlowPayload';
+  /** The new run, RUNNING; follow it with flowProgress. */
+  flowRun: FlowRun;
+};
+
+export type StartMonthlyPlotFlowInput = {
+  brandId: Scalars['ID']['input'];
+  /** YYYY-MM. */
+  month: Scalars['String']['input'];
+  /** Optional. At most 200 characters. */
+  theme?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type StartMonthlyPlotFlowPayload = {
+  __typename?: 'StartMonthlyPlotFlowPayload';
+  /** The new run, RUNNING; follow it with flowProgress. */
+  flowRun: FlowRun;
+};
+
+export type StartSeasonThemeFlowInput = {
+  brandId: Scalars['ID']['input'];
+  /** The season, e.g. Summer 2027. 1 to 200 characters. */
+  season: Scalars['String']['input'];
+};
+
+export type StartSeasonThemeFlowPayload = {
+  __typename?: 'StartSeasonThemeFlowPayload';
+  /** The new run, RUNNING; follow it with flowProgress. */
+  flowRun: FlowRun;
+};
+
+export type StartWeeklySubplotFlowInput = {
+  brandId: Scalars['ID']['input'];
+  /** YYYY-MM. */
+  month: Scalars['String']['input'];
+  /** Optional. The month's plot; without it the agent reads the brand's latest stored plot. At most 8,000 characters. */
+  plotSynopsis?: InputMaybe<Scalars['String']['input']>;
+  /** Week of the month: 1 to 5. */
+  week: Scalars['Int']['input'];
+};
+
+export type StartWeeklySubplotFlowPayload = {
+  __typename?: 'StartWeeklySubplotFlowPayload';
+  /** The new run, RUNNING; follow it with flowProgress. */
+  flowRun: FlowRun;
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
   /** The signed-in user's balance, on every change (coalesced under bursts; the latest state always arrives). */
   balanceChanged: TokenBalance;
   chatWithAndoraStream: GenerationStreamEvent;
   expandBriefStream: GenerationStreamEvent;
+  /** The run's state first, then each event in order; ends after FLOW_FINISHED, FLOW_FAILED or FLOW_CANCELLED. */
+  flowProgress: FlowProgressEvent;
   /** Any task, streamed: input holds the task's own fields as JSON (validated like the mutation's input). Deltas are the raw reply, so structured tasks stream JSON (the calendar, lines). */
   generationStream: GenerationStreamEvent;
   /** Alerts as they are raised: the signed-in user's own, or everyone's with allUsers (ADMIN only). */
@@ -803,6 +1170,11 @@ export type SubscriptionChatWithAndoraStreamArgs = {
 
 export type SubscriptionExpandBriefStreamArgs = {
   input: ExpandBriefStreamInput;
+};
+
+
+export type SubscriptionFlowProgressArgs = {
+  flowRunId: Scalars['ID']['input'];
 };
 
 
@@ -962,6 +1334,8 @@ export type ResolversTypes = {
   Brand: ResolverTypeWrapper<BrandModel>;
   BuyerProfile: ResolverTypeWrapper<BuyerProfile>;
   CalendarEntry: ResolverTypeWrapper<CalendarEntry>;
+  CancelFlowInput: CancelFlowInput;
+  CancelFlowPayload: ResolverTypeWrapper<Omit<CancelFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
   CastMember: ResolverTypeWrapper<CastMember>;
   Character: ResolverTypeWrapper<Character>;
   ChatWithAndoraInput: ChatWithAndoraInput;
@@ -977,6 +1351,17 @@ export type ResolversTypes = {
   ExpandBriefPayload: ResolverTypeWrapper<Omit<ExpandBriefPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   ExpandBriefStreamInput: ExpandBriefStreamInput;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  FlowAgent: FlowAgent;
+  FlowEventType: FlowEventType;
+  FlowKind: FlowKind;
+  FlowProgressEvent: ResolverTypeWrapper<FlowEventModel>;
+  FlowRun: ResolverTypeWrapper<FlowRunModel>;
+  FlowRunConnection: ResolverTypeWrapper<Omit<FlowRunConnection, 'edges'> & { edges: Array<ResolversTypes['FlowRunEdge']> }>;
+  FlowRunEdge: ResolverTypeWrapper<Omit<FlowRunEdge, 'node'> & { node: ResolversTypes['FlowRun'] }>;
+  FlowRunStatus: FlowRunStatus;
+  FlowStep: ResolverTypeWrapper<FlowStepModel>;
+  FlowStepStatus: FlowStepStatus;
+  FlowUsage: ResolverTypeWrapper<FlowUsage>;
   GenerateBuyerProfileInput: GenerateBuyerProfileInput;
   GenerateBuyerProfilePayload: ResolverTypeWrapper<Omit<GenerateBuyerProfilePayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   GenerateCalendarEntryInput: GenerateCalendarEntryInput;
@@ -1030,6 +1415,26 @@ export type ResolversTypes = {
   Role: Role;
   SignInInput: SignInInput;
   SignUpInput: SignUpInput;
+  StartBrandNarrativeFlowInput: StartBrandNarrativeFlowInput;
+  StartBrandNarrativeFlowPayload: ResolverTypeWrapper<Omit<StartBrandNarrativeFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  StartCalendarBatchFlowInput: StartCalendarBatchFlowInput;
+  StartCalendarBatchFlowPayload: ResolverTypeWrapper<Omit<StartCalendarBatchFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  StartCharacterFlowInput: StartCharacterFlowInput;
+  StartCharacterFlowPayload: ResolverTypeWrapper<Omit<StartCharacterFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  StartCharacterRefinementFlowInput: StartCharacterRefinementFlowInput;
+  StartCharacterRefinementFlowPayload: ResolverTypeWrapper<Omit<StartCharacterRefinementFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  StartContentFlowInput: StartContentFlowInput;
+  StartContentFlowPayload: ResolverTypeWrapper<Omit<StartContentFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  StartContentRefinementFlowInput: StartContentRefinementFlowInput;
+  StartContentRefinementFlowPayload: ResolverTypeWrapper<Omit<StartContentRefinementFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  StartExpandBriefFlowInput: StartExpandBriefFlowInput;
+  StartExpandBriefFlowPayload: ResolverTypeWrapper<Omit<StartExpandBriefFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  StartMonthlyPlotFlowInput: StartMonthlyPlotFlowInput;
+  StartMonthlyPlotFlowPayload: ResolverTypeWrapper<Omit<StartMonthlyPlotFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  StartSeasonThemeFlowInput: StartSeasonThemeFlowInput;
+  StartSeasonThemeFlowPayload: ResolverTypeWrapper<Omit<StartSeasonThemeFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  StartWeeklySubplotFlowInput: StartWeeklySubplotFlowInput;
+  StartWeeklySubplotFlowPayload: ResolverTypeWrapper<Omit<StartWeeklySubplotFlowPayload, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SystemTokenStats: ResolverTypeWrapper<SystemTokenStats>;
@@ -1047,6 +1452,8 @@ export type ResolversParentTypes = {
   Brand: BrandModel;
   BuyerProfile: BuyerProfile;
   CalendarEntry: CalendarEntry;
+  CancelFlowInput: CancelFlowInput;
+  CancelFlowPayload: Omit<CancelFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
   CastMember: CastMember;
   Character: Character;
   ChatWithAndoraInput: ChatWithAndoraInput;
@@ -1062,6 +1469,12 @@ export type ResolversParentTypes = {
   ExpandBriefPayload: Omit<ExpandBriefPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   ExpandBriefStreamInput: ExpandBriefStreamInput;
   Float: Scalars['Float']['output'];
+  FlowProgressEvent: FlowEventModel;
+  FlowRun: FlowRunModel;
+  FlowRunConnection: Omit<FlowRunConnection, 'edges'> & { edges: Array<ResolversParentTypes['FlowRunEdge']> };
+  FlowRunEdge: Omit<FlowRunEdge, 'node'> & { node: ResolversParentTypes['FlowRun'] };
+  FlowStep: FlowStepModel;
+  FlowUsage: FlowUsage;
   GenerateBuyerProfileInput: GenerateBuyerProfileInput;
   GenerateBuyerProfilePayload: Omit<GenerateBuyerProfilePayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   GenerateCalendarEntryInput: GenerateCalendarEntryInput;
@@ -1112,6 +1525,26 @@ export type ResolversParentTypes = {
   ResolveCastPayload: Omit<ResolveCastPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   SignInInput: SignInInput;
   SignUpInput: SignUpInput;
+  StartBrandNarrativeFlowInput: StartBrandNarrativeFlowInput;
+  StartBrandNarrativeFlowPayload: Omit<StartBrandNarrativeFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  StartCalendarBatchFlowInput: StartCalendarBatchFlowInput;
+  StartCalendarBatchFlowPayload: Omit<StartCalendarBatchFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  StartCharacterFlowInput: StartCharacterFlowInput;
+  StartCharacterFlowPayload: Omit<StartCharacterFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  StartCharacterRefinementFlowInput: StartCharacterRefinementFlowInput;
+  StartCharacterRefinementFlowPayload: Omit<StartCharacterRefinementFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  StartContentFlowInput: StartContentFlowInput;
+  StartContentFlowPayload: Omit<StartContentFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  StartContentRefinementFlowInput: StartContentRefinementFlowInput;
+  StartContentRefinementFlowPayload: Omit<StartContentRefinementFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  StartExpandBriefFlowInput: StartExpandBriefFlowInput;
+  StartExpandBriefFlowPayload: Omit<StartExpandBriefFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  StartMonthlyPlotFlowInput: StartMonthlyPlotFlowInput;
+  StartMonthlyPlotFlowPayload: Omit<StartMonthlyPlotFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  StartSeasonThemeFlowInput: StartSeasonThemeFlowInput;
+  StartSeasonThemeFlowPayload: Omit<StartSeasonThemeFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  StartWeeklySubplotFlowInput: StartWeeklySubplotFlowInput;
+  StartWeeklySubplotFlowPayload: Omit<StartWeeklySubplotFlowPayload, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   SystemTokenStats: SystemTokenStats;
@@ -1150,6 +1583,10 @@ export type CalendarEntryResolvers<ContextType = GraphQLContext, ParentType exte
   date?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CancelFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CancelFlowPayload'] = ResolversParentTypes['CancelFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
 };
 
 export type CastMemberResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CastMember'] = ResolversParentTypes['CastMember']> = {
@@ -1204,6 +1641,56 @@ export type ExpandBriefPayloadResolvers<ContextType = GraphQLContext, ParentType
   expandedBrief?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type FlowProgressEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowProgressEvent'] = ResolversParentTypes['FlowProgressEvent']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+  step?: Resolver<Maybe<ResolversTypes['FlowStep']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['FlowEventType'], ParentType, ContextType>;
+  usage?: Resolver<Maybe<ResolversTypes['FlowUsage']>, ParentType, ContextType>;
+};
+
+export type FlowRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowRun'] = ResolversParentTypes['FlowRun']> = {
+  brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  failedStep?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  input?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['FlowKind'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['FlowRunStatus'], ParentType, ContextType>;
+  steps?: Resolver<Array<ResolversTypes['FlowStep']>, ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['FlowUsage'], ParentType, ContextType>;
+};
+
+export type FlowRunConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowRunConnection'] = ResolversParentTypes['FlowRunConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['FlowRunEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type FlowRunEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowRunEdge'] = ResolversParentTypes['FlowRunEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type FlowStepResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowStep'] = ResolversParentTypes['FlowStep']> = {
+  agent?: Resolver<ResolversTypes['FlowAgent'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  generationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  output?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['FlowStepStatus'], ParentType, ContextType>;
+  usage?: Resolver<Maybe<ResolversTypes['GenerationUsage']>, ParentType, ContextType>;
+};
+
+export type FlowUsageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowUsage'] = ResolversParentTypes['FlowUsage']> = {
+  completionTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  costUsd?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  promptTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type GenerateBuyerProfilePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerateBuyerProfilePayload'] = ResolversParentTypes['GenerateBuyerProfilePayload']> = {
@@ -1355,6 +1842,7 @@ export type MonthlyThemeResolvers<ContextType = GraphQLContext, ParentType exten
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  cancelFlow?: Resolver<ResolversTypes['CancelFlowPayload'], ParentType, ContextType, RequireFields<MutationCancelFlowArgs, 'input'>>;
   chatWithAndora?: Resolver<ResolversTypes['ChatWithAndoraPayload'], ParentType, ContextType, RequireFields<MutationChatWithAndoraArgs, 'input'>>;
   createBrand?: Resolver<ResolversTypes['CreateBrandPayload'], ParentType, ContextType, RequireFields<MutationCreateBrandArgs, 'input'>>;
   expandBrief?: Resolver<ResolversTypes['ExpandBriefPayload'], ParentType, ContextType, RequireFields<MutationExpandBriefArgs, 'input'>>;
@@ -1377,6 +1865,16 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   resolveCast?: Resolver<ResolversTypes['ResolveCastPayload'], ParentType, ContextType, RequireFields<MutationResolveCastArgs, 'input'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'input'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
+  startBrandNarrativeFlow?: Resolver<ResolversTypes['StartBrandNarrativeFlowPayload'], ParentType, ContextType, RequireFields<MutationStartBrandNarrativeFlowArgs, 'input'>>;
+  startCalendarBatchFlow?: Resolver<ResolversTypes['StartCalendarBatchFlowPayload'], ParentType, ContextType, RequireFields<MutationStartCalendarBatchFlowArgs, 'input'>>;
+  startCharacterFlow?: Resolver<ResolversTypes['StartCharacterFlowPayload'], ParentType, ContextType, RequireFields<MutationStartCharacterFlowArgs, 'input'>>;
+  startCharacterRefinementFlow?: Resolver<ResolversTypes['StartCharacterRefinementFlowPayload'], ParentType, ContextType, RequireFields<MutationStartCharacterRefinementFlowArgs, 'input'>>;
+  startContentFlow?: Resolver<ResolversTypes['StartContentFlowPayload'], ParentType, ContextType, RequireFields<MutationStartContentFlowArgs, 'input'>>;
+  startContentRefinementFlow?: Resolver<ResolversTypes['StartContentRefinementFlowPayload'], ParentType, ContextType, RequireFields<MutationStartContentRefinementFlowArgs, 'input'>>;
+  startExpandBriefFlow?: Resolver<ResolversTypes['StartExpandBriefFlowPayload'], ParentType, ContextType, RequireFields<MutationStartExpandBriefFlowArgs, 'input'>>;
+  startMonthlyPlotFlow?: Resolver<ResolversTypes['StartMonthlyPlotFlowPayload'], ParentType, ContextType, RequireFields<MutationStartMonthlyPlotFlowArgs, 'input'>>;
+  startSeasonThemeFlow?: Resolver<ResolversTypes['StartSeasonThemeFlowPayload'], ParentType, ContextType, RequireFields<MutationStartSeasonThemeFlowArgs, 'input'>>;
+  startWeeklySubplotFlow?: Resolver<ResolversTypes['StartWeeklySubplotFlowPayload'], ParentType, ContextType, RequireFields<MutationStartWeeklySubplotFlowArgs, 'input'>>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -1400,6 +1898,8 @@ export type PlotResolvers<ContextType = GraphQLContext, ParentType extends Resol
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType, RequireFields<QueryBrandArgs, 'id'>>;
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<QueryFlowRunArgs, 'id'>>;
+  flowRuns?: Resolver<ResolversTypes['FlowRunConnection'], ParentType, ContextType, RequireFields<QueryFlowRunsArgs, 'brandId' | 'first'>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   systemTokenStats?: Resolver<ResolversTypes['SystemTokenStats'], ParentType, ContextType>;
   tokenAlerts?: Resolver<Array<ResolversTypes['TokenAlert']>, ParentType, ContextType>;
@@ -1429,10 +1929,51 @@ export type ResolveCastPayloadResolvers<ContextType = GraphQLContext, ParentType
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
 };
 
+export type StartBrandNarrativeFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartBrandNarrativeFlowPayload'] = ResolversParentTypes['StartBrandNarrativeFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type StartCalendarBatchFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartCalendarBatchFlowPayload'] = ResolversParentTypes['StartCalendarBatchFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type StartCharacterFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartCharacterFlowPayload'] = ResolversParentTypes['StartCharacterFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type StartCharacterRefinementFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartCharacterRefinementFlowPayload'] = ResolversParentTypes['StartCharacterRefinementFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type StartContentFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartContentFlowPayload'] = ResolversParentTypes['StartContentFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type StartContentRefinementFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartContentRefinementFlowPayload'] = ResolversParentTypes['StartContentRefinementFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type StartExpandBriefFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartExpandBriefFlowPayload'] = ResolversParentTypes['StartExpandBriefFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type StartMonthlyPlotFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartMonthlyPlotFlowPayload'] = ResolversParentTypes['StartMonthlyPlotFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type StartSeasonThemeFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartSeasonThemeFlowPayload'] = ResolversParentTypes['StartSeasonThemeFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type StartWeeklySubplotFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartWeeklySubplotFlowPayload'] = ResolversParentTypes['StartWeeklySubplotFlowPayload']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   balanceChanged?: SubscriptionResolver<ResolversTypes['TokenBalance'], "balanceChanged", ParentType, ContextType>;
   chatWithAndoraStream?: SubscriptionResolver<ResolversTypes['GenerationStreamEvent'], "chatWithAndoraStream", ParentType, ContextType, RequireFields<SubscriptionChatWithAndoraStreamArgs, 'input'>>;
   expandBriefStream?: SubscriptionResolver<ResolversTypes['GenerationStreamEvent'], "expandBriefStream", ParentType, ContextType, RequireFields<SubscriptionExpandBriefStreamArgs, 'input'>>;
+  flowProgress?: SubscriptionResolver<ResolversTypes['FlowProgressEvent'], "flowProgress", ParentType, ContextType, RequireFields<SubscriptionFlowProgressArgs, 'flowRunId'>>;
   generationStream?: SubscriptionResolver<ResolversTypes['GenerationStreamEvent'], "generationStream", ParentType, ContextType, RequireFields<SubscriptionGenerationStreamArgs, 'brandId' | 'task'>>;
   tokenAlertRaised?: SubscriptionResolver<ResolversTypes['TokenAlert'], "tokenAlertRaised", ParentType, ContextType, RequireFields<SubscriptionTokenAlertRaisedArgs, 'allUsers'>>;
 };
@@ -1489,6 +2030,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Brand?: BrandResolvers<ContextType>;
   BuyerProfile?: BuyerProfileResolvers<ContextType>;
   CalendarEntry?: CalendarEntryResolvers<ContextType>;
+  CancelFlowPayload?: CancelFlowPayloadResolvers<ContextType>;
   CastMember?: CastMemberResolvers<ContextType>;
   Character?: CharacterResolvers<ContextType>;
   ChatWithAndoraPayload?: ChatWithAndoraPayloadResolvers<ContextType>;
@@ -1498,6 +2040,12 @@ export type Resolvers<ContextType = GraphQLContext> = {
   DailyUsage?: DailyUsageResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   ExpandBriefPayload?: ExpandBriefPayloadResolvers<ContextType>;
+  FlowProgressEvent?: FlowProgressEventResolvers<ContextType>;
+  FlowRun?: FlowRunResolvers<ContextType>;
+  FlowRunConnection?: FlowRunConnectionResolvers<ContextType>;
+  FlowRunEdge?: FlowRunEdgeResolvers<ContextType>;
+  FlowStep?: FlowStepResolvers<ContextType>;
+  FlowUsage?: FlowUsageResolvers<ContextType>;
   GenerateBuyerProfilePayload?: GenerateBuyerProfilePayloadResolvers<ContextType>;
   GenerateCalendarEntryPayload?: GenerateCalendarEntryPayloadResolvers<ContextType>;
   GenerateCalendarPayload?: GenerateCalendarPayloadResolvers<ContextType>;
@@ -1527,6 +2075,16 @@ export type Resolvers<ContextType = GraphQLContext> = {
   RefineCharacterFieldPayload?: RefineCharacterFieldPayloadResolvers<ContextType>;
   RefineContentPayload?: RefineContentPayloadResolvers<ContextType>;
   ResolveCastPayload?: ResolveCastPayloadResolvers<ContextType>;
+  StartBrandNarrativeFlowPayload?: StartBrandNarrativeFlowPayloadResolvers<ContextType>;
+  StartCalendarBatchFlowPayload?: StartCalendarBatchFlowPayloadResolvers<ContextType>;
+  StartCharacterFlowPayload?: StartCharacterFlowPayloadResolvers<ContextType>;
+  StartCharacterRefinementFlowPayload?: StartCharacterRefinementFlowPayloadResolvers<ContextType>;
+  StartContentFlowPayload?: StartContentFlowPayloadResolvers<ContextType>;
+  StartContentRefinementFlowPayload?: StartContentRefinementFlowPayloadResolvers<ContextType>;
+  StartExpandBriefFlowPayload?: StartExpandBriefFlowPayloadResolvers<ContextType>;
+  StartMonthlyPlotFlowPayload?: StartMonthlyPlotFlowPayloadResolvers<ContextType>;
+  StartSeasonThemeFlowPayload?: StartSeasonThemeFlowPayloadResolvers<ContextType>;
+  StartWeeklySubplotFlowPayload?: StartWeeklySubplotFlowPayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   SystemTokenStats?: SystemTokenStatsResolvers<ContextType>;
   TaskTypeUsage?: TaskTypeUsageResolvers<ContextType>;

@@ -1,0 +1,76 @@
+import { monthName, quoted, replyAsJson } from '../../ai/tasks/define';
+import { asText, asTextList, fieldsIn, structured } from '../../ai/tasks/lenient';
+import { weeklySubplot, WEEKLY_SUBPLOT_OUTPUT_TOKENS_MAX, type Plot } from '../../ai/tasks/story';
+import { agentPrompt, defineAgent } from './define';
+
+/** SeasonPlot and SubplotWriter: the brand's story at the scale of a narrative, a season, a month and a week. */
+
+export const SEASON_PLOT_OUTPUT_TOKENS_MAX = 1_200;
+
+const STORYTELLER = 'a brand storyteller who turns a brand into an ongoing story told through its content.';
+const ARC_SHAPE =
+  '{"title": "at most 8 words", "synopsis": "under 150 words", "beats": ["4 to 6 one-sentence story beats, in order"], "keywords": ["5 to 8 keywords"]}';
+const PLOT_SHAPE = '{"title": "...", "synopsis": "under 120 words", "beats": ["3 to 5 one-sentence story beats, in order"]}';
+
+/** A story at any scale: the brand's narrative, a season's theme or a month's plot. */
+export interface StoryArc {
+  title: string;
+  synopsis: string;
+  beats: string[];
+  keywords: string[];
+}
+
+export type SeasonPlotParams =
+  | { mode: 'narrative'; focus: string | null }
+  | { mode: 'season'; season: string }
+  | { mode: 'month'; month: string; theme: string | null };
+
+function arcRequest(params: SeasonPlotParams): string {
+  switch (params.mode) {
+    case 'narrative':
+      return `Write the brand's overarching narrative: the story its content tells over time${params.focus ? `, centred on: ${params.focus}` : ''}.`;
+    case 'season':
+      return `Propose the theme for ${params.season}: the story arc the brand's content follows through the season, suited to its occasions.`;
+    case 'month':
+      return `Outline the brand's story for ${monthName(params.month)}${params.theme ? `, on the theme: ${params.theme}` : ''}, continuing its current storyline if one is listed below.`;
+  }
+}
+
+export const seasonPlot = defineAgent({
+  name: 'SeasonPlot',
+  taskType: 'SEASON_PLOT',
+  tier: 'strong',
+  outputTokensMax: SEASON_PLOT_OUTPUT_TOKENS_MAX,
+  needs: ['vision', 'mission', 'characters', 'storyline'],
+  messages: (context, params: SeasonPlotParams) => agentPrompt(STORYTELLER, context, arcRequest(params), replyAsJson(ARC_SHAPE)),
+  parse: (reply): StoryArc =>
+    structured(
+      reply,
+      (r) => {
+        const f = fieldsIn(r, 'arc');
+        return f && { title: asText(f('title')), synopsis: asText(f('synopsis')), beats: asTextList(f('beats')), keywords: asTextList(f('keywords')) };
+      },
+      (raw) => ({ title: '', synopsis: raw, beats: [], keywords: [] }),
+    ),
+});
+
+export interface SubplotParams {
+  month: string;
+  week: number;
+  plotSynopsis: string | null;
+}
+
+export const subplotWriter = defineAgent({
+  name: 'SubplotWriter',
+  taskType: 'SUBPLOT_WRITER',
+  tier: 'strong',
+  outputTokensMax: WEEKLY_SUBPLOT_OUTPUT_TOKENS_MAX,
+  needs: ['characters', 'storyline'],
+  messages: (context, params: SubplotParams) => {
+    const request =
+      `Outline the subplot for week ${params.week} of ${monthName(params.month)}, as one episode of the month's story.` +
+      quoted("The month's plot", params.plotSynopsis);
+    return agentPrompt(STORYTELLER, context, request, replyAsJson(PLOT_SHAPE));
+  },
+  parse: (reply): Plot => weeklySubplot.parse(reply),
+});
