@@ -28,15 +28,10 @@ import { loadConfig, type BalanceConfig } from '../src/config';
 import { createLogger, type Logger } from '../src/logger';
 import { chargeInOwnTransaction } from './support/baseline';
 import { openBenchDatabase, seedUsers, type BenchDatabase } from './support/database';
+import { intEnv } from './support/env';
 import { runClosedLoop, type LoadResult } from './support/load';
 import { fmtInt, fmtMs, fmtRatio, fmtUs, median, medianSummary, summarize, table, type LatencySummary } from './support/stats';
 
-const intEnv = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const n = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return n;
-};
 
 const SETTINGS = {
   /** Length of one timed load run. */

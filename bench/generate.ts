@@ -19,15 +19,11 @@ import { bootstrap, type App, type MeterParts } from '../src/app';
 import { loadConfig } from '../src/config';
 import { Meter, type MeteredCall, type MeteredResult } from '../src/metering/meter';
 import { countMessageTokens } from '../src/metering/tokenizer';
+import { intEnv } from './support/env';
 import { runClosedLoop } from './support/load';
 import { startInstantProvider, type InstantProvider } from './support/instant-provider';
 import { fmtInt, fmtMs, fmtRatio, median, medianSummary, summarize, table, type LatencySummary } from './support/stats';
 
-const intEnv = (name: string, fallback: number): number => {
-  const n = Number(process.env[name] ?? fallback);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer`);
-  return n;
-};
 
 const SETTINGS = {
   runMs: intEnv('BENCH_RUN_SECONDS', 3) * 1_000,
