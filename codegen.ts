@@ -18,6 +18,7 @@ const config: CodegenConfig = {
           TokenBalance: '../models#BalanceModel',
           LedgerEntry: '../models#LedgerEntryModel',
           TokenAlert: '../models#AlertModel',
+          Generation: '../models#GenerationModel',
           FlowRun: '../models#FlowRunModel',
           FlowStep: '../models#FlowStepModel',
           FlowProgressEvent: '../models#FlowEventModel',

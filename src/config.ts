@@ -17,8 +17,8 @@ export const LIMITS = {
   queryTokensMax: 2_000,
   /** Most directives in one document. */
   queryDirectivesMax: 20,
-  /** Cost ceiling of one document (graphql-armor's estimate). */
-  queryCostMax: 5_000,
+  /** Cost ceiling of one document (graphql-armor's estimate: nested selections multiply; a page of 100 generations costs about 7,300). */
+  queryCostMax: 20_000,
   /** Most concurrent subscriptions on one websocket. */
   subscriptionsPerSocketMax: 20,
   /** Longest string accepted by free-text inputs (messages, briefs). */

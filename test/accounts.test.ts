@@ -108,6 +108,24 @@ describe('accounts over HTTP', () => {
     await client.dispose();
   });
 
+  it('allows at most 20 subscriptions on one websocket, and the connection stays up', async () => {
+    const { token } = await t.signUp();
+    const client = wsClient(t.url, token);
+    const subs = Array.from({ length: 21 }, () => subscribe<{ balanceChanged: { tokens: number } }>(client, 'subscription { balanceChanged { tokens } }'));
+    const first20 = await Promise.all(subs.slice(0, 20).map((s) => s.next()));
+    expect(first20.every((v) => v.balanceChanged.tokens === 10_000)).toBe(true);
+    await subs[20]!.done;
+    expect((subs[20]!.errors[0] as any)[0].extensions.code).toBe('RATE_LIMITED');
+    // The server frees the slot once it has processed the client's complete: wait for that (bounded).
+    const open = t.app.services.pubsub.subscriberCount();
+    subs[0]!.stop();
+    for (let i = 0; i < 200 && t.app.services.pubsub.subscriberCount() !== open - 1; i++) await new Promise((r) => setTimeout(r, 5));
+    const again = subscribe<{ balanceChanged: { tokens: number } }>(client, 'subscription { balanceChanged { tokens } }');
+    expect((await again.next()).balanceChanged.tokens).toBe(10_000);
+    for (const s of [...subs, again]) s.stop();
+    await client.dispose();
+  });
+
   it('keeps brands private: another user gets NOT_FOUND', async () => {
     const a = await t.signUp();
     const b = await t.signUp();

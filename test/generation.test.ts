@@ -137,6 +137,26 @@ describe('metered generation through the OpenAI SDK', () => {
     expect(new Set(rows.map((r) => r.task_type))).toEqual(new Set(TASKS.map((x) => x.task)));
     const stored = await t.app.services.orm.em.fork().execute<Array<{ n: string }>>('select count(*) as n from generations where user_id = ?', [userId]);
     expect(Number(stored[0]!.n)).toBe(18);
+
+    // What the user paid for is visible: per brand, and from each charge in the ledger.
+    const listed = await gql(t.url, `query($id: ID!) { brand(id: $id) { generations(first: 100) { edges { node { id taskType status output ledgerEntryId usage { totalTokens model } } } pageInfo { hasNextPage } } } }`, { id: brandId }, token);
+    expect(listed.errors).toBeUndefined();
+    const nodes = listed.data!.brand.generations.edges.map((e: any) => e.node);
+    expect(nodes).toHaveLength(18);
+    expect(nodes[0]).toMatchObject({ taskType: 'CHAT', status: 'COMPLETED' });
+    expect(typeof nodes[0].output).toBe('string');
+    const charges = await gql(t.url, '{ tokenLedger(first: 100) { edges { node { id kind amount generation { id usage { totalTokens } } } } } }', {}, token);
+    for (const { node } of charges.data!.tokenLedger.edges) {
+      if (node.kind === 'GRANT') expect(node.generation).toBeNull();
+      else expect(node.generation.usage.totalTokens).toBe(-node.amount);
+    }
+    const page = await gql(t.url, `query($id: ID!, $after: String) { brand(id: $id) { generations(first: 10, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }`, { id: brandId }, token);
+    const next = await gql(t.url, `query($id: ID!, $after: String) { brand(id: $id) { generations(first: 10, after: $after) { edges { node { id } } pageInfo { hasNextPage } } } }`, { id: brandId, after: page.data!.brand.generations.pageInfo.endCursor }, token);
+    expect([...page.data!.brand.generations.edges, ...next.data!.brand.generations.edges].map((e: any) => e.node.id)).toEqual(nodes.map((n: any) => n.id));
+    expect(next.data!.brand.generations.pageInfo.hasNextPage).toBe(false);
+    const stranger = await t.signUp();
+    expect(errorCode(await gql(t.url, 'query($id: ID!) { generation(id: $id) { id } }', { id: nodes[0].id }, stranger.token))).toBe('NOT_FOUND');
+    expect((await gql(t.url, 'query($id: ID!) { generation(id: $id) { id } }', { id: nodes[0].id }, token)).data!.generation.id).toBe(nodes[0].id);
   });
 
   it('refuses with INSUFFICIENT_TOKENS before any provider call', async () => {

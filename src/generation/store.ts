@@ -1,7 +1,11 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { JournalEntry } from '../balance/actor';
 import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
+import DataLoader from 'dataloader';
+import { z } from 'zod';
+import { LIMITS } from '../config';
 import { Generation, type GenerationStatus, type IGeneration } from '../db/entities';
+import { badInput, notFound } from '../errors';
 
 /** Carried on a CHARGE's journal entry; written in the same commit as the charge. */
 export interface GenerationAttachment {
@@ -58,4 +62,50 @@ export const generationWriter: AttachmentWriter = {
 /** The stored generation a user already paid for under this idempotency key, if any. */
 export async function findGenerationByKey(orm: MikroORM, userId: string, idempotencyKey: string): Promise<IGeneration | null> {
   return orm.em.fork().findOne(Generation, { userId, idempotencyKey });
+}
+
+export interface GenerationPage {
+  generations: IGeneration[];
+  hasNextPage: boolean;
+}
+
+const CURSOR_SEPARATOR = '|';
+
+/** Keyset cursor over (created_at, id), newest first. */
+export const encodeGenerationCursor = (g: IGeneration): string =>
+  Buffer.from(`${g.createdAt.toISOString()}${CURSOR_SEPARATOR}${g.id}`).toString('base64url');
+
+function decodeGenerationCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split(CURSOR_SEPARATOR);
+  const createdAt = new Date(at ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) throw badInput('after: not a cursor from this connection', 'after');
+  return { createdAt, id };
+}
+
+/** A brand's generations, newest first. The caller has checked that the viewer owns the brand. */
+export async function generationsPage(orm: MikroORM, brandId: string, first: number, after: string | null | undefined): Promise<GenerationPage> {
+  if (!Number.isInteger(first) || first < 1 || first > LIMITS.pageSizeMax) throw badInput(`first: 1 to ${LIMITS.pageSizeMax}`, 'first');
+  const position = after ? decodeGenerationCursor(after) : undefined;
+  const where = position
+    ? { brandId, $or: [{ createdAt: { $lt: position.createdAt } }, { createdAt: position.createdAt, id: { $lt: position.id } }] }
+    : { brandId };
+  const rows = await orm.em.fork().find(Generation, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first + 1 });
+  return { generations: rows.slice(0, first), hasNextPage: rows.length > first };
+}
+
+/** One of the user's generations; NOT_FOUND for anyone else's. */
+export async function ownedGeneration(orm: MikroORM, userId: string, id: string): Promise<IGeneration> {
+  if (!z.uuid().safeParse(id).success) throw notFound('generation');
+  const generation = await orm.em.fork().findOne(Generation, { id, userId });
+  if (!generation) throw notFound('generation');
+  return generation;
+}
+
+/** Per-request loader: the generation each ledger entry paid for, one query for a whole page. */
+export function generationByLedgerEntryLoader(orm: MikroORM): DataLoader<string, IGeneration | null> {
+  return new DataLoader(async (entryIds) => {
+    const rows = await orm.em.fork().find(Generation, { ledgerEntryId: { $in: [...entryIds] } });
+    const byEntry = new Map(rows.map((g) => [g.ledgerEntryId, g]));
+    return entryIds.map((id) => byEntry.get(id) ?? null);
+  });
 }

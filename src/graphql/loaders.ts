@@ -4,6 +4,8 @@ import { Brand } from '../db/entities';
 import { notFound } from '../errors';
 import type { BrandModel } from './models';
 import { brandUsageLoader, type TokenUsageView } from '../monitoring/usage';
+import { generationByLedgerEntryLoader } from '../generation/store';
+import type { IGeneration } from '../db/entities';
 
 /** Per-request batching: the number of queries does not grow with the number of parents. */
 export interface Loaders {
@@ -11,6 +13,7 @@ export interface Loaders {
   /** Only for brands the viewer is already known to own (e.g. a flow run's); ownership is not checked here. */
   brandById: DataLoader<string, BrandModel>;
   brandUsage: DataLoader<{ brandId: string; days: number }, TokenUsageView, string>;
+  generationByLedgerEntry: DataLoader<string, IGeneration | null>;
 }
 
 export function createLoaders(orm: MikroORM): Loaders {
@@ -27,5 +30,6 @@ export function createLoaders(orm: MikroORM): Loaders {
       return ids.map((id) => byId.get(id) ?? notFound('brand'));
     }),
     brandUsage: brandUsageLoader(orm),
+    generationByLedgerEntry: generationByLedgerEntryLoader(orm),
   };
 }

@@ -1,5 +1,5 @@
 import { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import { UserModel, BrandModel, BalanceModel, LedgerEntryModel, AlertModel, FlowRunModel, FlowStepModel, FlowEventModel } from '../models';
+import { UserModel, BrandModel, BalanceModel, LedgerEntryModel, AlertModel, GenerationModel, FlowRunModel, FlowStepModel, FlowEventModel } from '../models';
 import { GraphQLContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -45,11 +45,19 @@ export type Brand = {
   audience?: Maybe<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
   description?: Maybe<Scalars['String']['output']>;
+  /** What was generated for this brand, newest first. first: 1 to 100 (default 20). */
+  generations: GenerationConnection;
   id: Scalars['ID']['output'];
   industry?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   /** Tokens this brand's generations used over the last days (1 to 366, default 7), UTC days. */
   tokenUsage: TokenUsage;
+};
+
+
+export type BrandGenerationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -555,6 +563,38 @@ export type GenerateWeeklySubplotPayload = {
   usage: GenerationUsage;
 };
 
+/** What one paid generation produced, and the usage its charge was for. */
+export type Generation = {
+  __typename?: 'Generation';
+  brandId: Scalars['ID']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  ledgerEntryId: Scalars['ID']['output'];
+  /** The result as the task's payload shows it (text or a structure). */
+  output: Scalars['JSON']['output'];
+  status: GenerationStatus;
+  /** The task or flow agent (as in the ledger). */
+  taskType: Scalars['String']['output'];
+  usage: GenerationUsage;
+};
+
+export type GenerationConnection = {
+  __typename?: 'GenerationConnection';
+  edges: Array<GenerationEdge>;
+  pageInfo: PageInfo;
+};
+
+export type GenerationEdge = {
+  __typename?: 'GenerationEdge';
+  cursor: Scalars['String']['output'];
+  node: Generation;
+};
+
+export type GenerationStatus =
+  | 'COMPLETED'
+  /** A stream the client stopped early: charged for what was produced. */
+  | 'PARTIAL';
+
 /** One event of a streamed generation. The last has done: true, the exact usage and the balance after it. */
 export type GenerationStreamEvent = {
   __typename?: 'GenerationStreamEvent';
@@ -622,6 +662,8 @@ export type LedgerEntry = {
   costUsd: Scalars['Float']['output'];
   createdAt: Scalars['DateTime']['output'];
   details: Scalars['JSON']['output'];
+  /** What this charge paid for, when it paid for a generation. */
+  generation?: Maybe<Generation>;
   id: Scalars['ID']['output'];
   idempotencyKey?: Maybe<Scalars['String']['output']>;
   kind: LedgerEntryKind;
@@ -890,6 +932,8 @@ export type Query = {
   flowRun: FlowRun;
   /** A brand's runs, newest first. first: 1 to 100 (default 20). */
   flowRuns: FlowRunConnection;
+  /** One of the signed-in user's generations. */
+  generation: Generation;
   /** The signed-in user. */
   me: User;
   /** ADMIN only. */
@@ -918,6 +962,11 @@ export type QueryFlowRunsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   brandId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryGenerationArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -1388,6 +1437,10 @@ export type ResolversTypes = {
   GenerateVisionPayload: ResolverTypeWrapper<Omit<GenerateVisionPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   GenerateWeeklySubplotInput: GenerateWeeklySubplotInput;
   GenerateWeeklySubplotPayload: ResolverTypeWrapper<Omit<GenerateWeeklySubplotPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  Generation: ResolverTypeWrapper<GenerationModel>;
+  GenerationConnection: ResolverTypeWrapper<Omit<GenerationConnection, 'edges'> & { edges: Array<ResolversTypes['GenerationEdge']> }>;
+  GenerationEdge: ResolverTypeWrapper<Omit<GenerationEdge, 'node'> & { node: ResolversTypes['Generation'] }>;
+  GenerationStatus: GenerationStatus;
   GenerationStreamEvent: ResolverTypeWrapper<Omit<GenerationStreamEvent, 'balance'> & { balance?: Maybe<ResolversTypes['TokenBalance']> }>;
   GenerationTask: GenerationTask;
   GenerationUsage: ResolverTypeWrapper<GenerationUsage>;
@@ -1501,6 +1554,9 @@ export type ResolversParentTypes = {
   GenerateVisionPayload: Omit<GenerateVisionPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   GenerateWeeklySubplotInput: GenerateWeeklySubplotInput;
   GenerateWeeklySubplotPayload: Omit<GenerateWeeklySubplotPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  Generation: GenerationModel;
+  GenerationConnection: Omit<GenerationConnection, 'edges'> & { edges: Array<ResolversParentTypes['GenerationEdge']> };
+  GenerationEdge: Omit<GenerationEdge, 'node'> & { node: ResolversParentTypes['Generation'] };
   GenerationStreamEvent: Omit<GenerationStreamEvent, 'balance'> & { balance?: Maybe<ResolversParentTypes['TokenBalance']> };
   GenerationUsage: GenerationUsage;
   GrantTokensInput: GrantTokensInput;
@@ -1564,6 +1620,7 @@ export type BrandResolvers<ContextType = GraphQLContext, ParentType extends Reso
   audience?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  generations?: Resolver<ResolversTypes['GenerationConnection'], ParentType, ContextType, RequireFields<BrandGenerationsArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   industry?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1784,6 +1841,27 @@ export type GenerateWeeklySubplotPayloadResolvers<ContextType = GraphQLContext, 
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
 };
 
+export type GenerationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Generation'] = ResolversParentTypes['Generation']> = {
+  brandId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ledgerEntryId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  output?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['GenerationStatus'], ParentType, ContextType>;
+  taskType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type GenerationConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerationConnection'] = ResolversParentTypes['GenerationConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['GenerationEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type GenerationEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerationEdge'] = ResolversParentTypes['GenerationEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Generation'], ParentType, ContextType>;
+};
+
 export type GenerationStreamEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GenerationStreamEvent'] = ResolversParentTypes['GenerationStreamEvent']> = {
   balance?: Resolver<Maybe<ResolversTypes['TokenBalance']>, ParentType, ContextType>;
   delta?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1817,6 +1895,7 @@ export type LedgerEntryResolvers<ContextType = GraphQLContext, ParentType extend
   costUsd?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   details?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  generation?: Resolver<Maybe<ResolversTypes['Generation']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   idempotencyKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['LedgerEntryKind'], ParentType, ContextType>;
@@ -1900,6 +1979,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType, RequireFields<QueryBrandArgs, 'id'>>;
   flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<QueryFlowRunArgs, 'id'>>;
   flowRuns?: Resolver<ResolversTypes['FlowRunConnection'], ParentType, ContextType, RequireFields<QueryFlowRunsArgs, 'brandId' | 'first'>>;
+  generation?: Resolver<ResolversTypes['Generation'], ParentType, ContextType, RequireFields<QueryGenerationArgs, 'id'>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   systemTokenStats?: Resolver<ResolversTypes['SystemTokenStats'], ParentType, ContextType>;
   tokenAlerts?: Resolver<Array<ResolversTypes['TokenAlert']>, ParentType, ContextType>;
@@ -2059,6 +2139,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   GeneratePersonaPayload?: GeneratePersonaPayloadResolvers<ContextType>;
   GenerateVisionPayload?: GenerateVisionPayloadResolvers<ContextType>;
   GenerateWeeklySubplotPayload?: GenerateWeeklySubplotPayloadResolvers<ContextType>;
+  Generation?: GenerationResolvers<ContextType>;
+  GenerationConnection?: GenerationConnectionResolvers<ContextType>;
+  GenerationEdge?: GenerationEdgeResolvers<ContextType>;
   GenerationStreamEvent?: GenerationStreamEventResolvers<ContextType>;
   GenerationUsage?: GenerationUsageResolvers<ContextType>;
   GrantTokensPayload?: GrantTokensPayloadResolvers<ContextType>;

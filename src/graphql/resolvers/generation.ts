@@ -9,6 +9,8 @@ import type {
   SubscriptionGenerationStreamArgs,
 } from '../generated/resolvers-types';
 import { requireViewer } from '../guards';
+import { LIMITS } from '../../config';
+import { encodeGenerationCursor, generationsPage, ownedGeneration } from '../../generation/store';
 
 const NANO_USD_PER_USD = 1_000_000_000;
 
@@ -58,6 +60,24 @@ const chat = taskByMutation('chatWithAndora')!;
 const expand = taskByMutation('expandBrief')!;
 
 export const generationResolvers: Resolvers = {
+  Query: {
+    generation: (_, { id }, ctx) => ownedGeneration(ctx.services.orm, requireViewer(ctx).userId, id),
+  },
+  Brand: {
+    generations: async (brand, { first, after }, ctx) => {
+      const page = await generationsPage(ctx.services.orm, brand.id, first ?? LIMITS.pageSizeDefault, after);
+      const edges = page.generations.map((node) => ({ cursor: encodeGenerationCursor(node), node }));
+      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    },
+  },
+  LedgerEntry: {
+    generation: (entry, _, ctx) => ctx.loaders.generationByLedgerEntry.load(entry.id),
+  },
+  Generation: {
+    output: (g) => g.output as Record<string, unknown>,
+    usage: (g) =>
+      usageView({ promptTokens: g.promptTokens, completionTokens: g.completionTokens, totalTokens: g.promptTokens + g.completionTokens, model: g.model, costNanoUsd: g.costNanoUsd }),
+  },
   Mutation: Object.fromEntries(TASKS.map((task) => [task.mutation, mutationFor(task)])) as Resolvers['Mutation'],
   Subscription: {
     chatWithAndoraStream: streamOf(({ input }: SubscriptionChatWithAndoraStreamArgs) => ({

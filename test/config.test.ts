@@ -1,0 +1,22 @@
+import { ConfigError, loadConfig } from '../src/config';
+
+describe('configuration', () => {
+  it('names the variable when a value is bad, and refuses production without JWT_SECRET', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ DATABASE_URL: 'not a url' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ RESERVATION_TTL_MS: '5' })).toThrow(/RESERVATION_TTL_MS/);
+    expect(() => loadConfig({ PRICING_JSON: '{"gpt-4o": {"inputNanoUsdPerToken": 1.5}}' })).toThrow(/PRICING_JSON/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
+  });
+
+  it('has working defaults and reads overrides', () => {
+    const defaults = loadConfig({});
+    expect(defaults).toMatchObject({ port: 4000, databaseUrl: undefined, dataDir: './data', signupGrantTokens: 10_000, openai: undefined });
+    expect(defaults.balance.reservationTtlMs).toBe(600_000);
+    const custom = loadConfig({ ADMIN_EMAILS: ' A@x.io, b@y.io ', OPENAI_API_KEY: 'sk', PRICING_JSON: '{"my-model": {"inputNanoUsdPerToken": 5, "outputNanoUsdPerToken": 9}}' });
+    expect([...custom.adminEmails]).toEqual(['a@x.io', 'b@y.io']);
+    expect(custom.openai).toEqual({ apiKey: 'sk', baseURL: undefined });
+    expect(custom.pricing['my-model']).toEqual({ inputNanoUsdPerToken: 5, outputNanoUsdPerToken: 9 });
+  });
+});
