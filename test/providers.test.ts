@@ -1,5 +1,6 @@
 import { AnthropicProvider } from '../src/ai/anthropic';
 import { OfflineProvider } from '../src/ai/offline';
+import { taskByMutation } from '../src/ai/tasks';
 import { OpenAiProvider } from '../src/ai/openai';
 import { costNanoUsd, createPricing, nanoToUsd } from '../src/ai/pricing';
 import {
@@ -115,6 +116,16 @@ describe('model router', () => {
 
 describe('offline provider', () => {
   const offline = new OfflineProvider();
+
+  it('answers a task that asks for JSON with that shape filled in, so structured results stay structured', async () => {
+    const characters = taskByMutation('generateCharacters')!;
+    const messages = characters.messages({ name: 'Acme', description: null, industry: null, audience: null }, characters.input.parse({ count: 2 }));
+    const result = await offline.complete({ model: 'offline', messages, maxOutputTokens: characters.outputTokensMax });
+    expect(characters.parse(result.text)).toEqual([{ name: 'Offline name', role: 'Offline role', traits: ['Offline traits'], backstory: 'Offline backstory' }]);
+    expect(result.usage.completionTokens).toBe(countTokens('offline', result.text));
+    const tiny = await offline.complete({ model: 'offline', messages, maxOutputTokens: 5 });
+    expect(tiny.text.startsWith('{')).toBe(false);
+  });
   const req = request({ model: 'offline' });
 
   it('is deterministic and its usage equals the tokenizer counts', async () => {

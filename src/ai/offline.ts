@@ -1,4 +1,5 @@
 import { countMessageTokens, countTokens } from '../metering/tokenizer';
+import { JSON_SHAPE_MARKER } from './tasks/define';
 import {
   assertCompletionRequest,
   ProviderError,
@@ -25,8 +26,37 @@ function lastUserWords(messages: ChatMessage[]): string[] {
   return (last?.content ?? '').split(/\s+/).filter(Boolean).slice(0, ECHO_WORDS_MAX);
 }
 
+/**
+ * A task that asks for JSON shows the shape it wants after JSON_SHAPE_MARKER; offline, the answer
+ * is that shape with every text filled in ("Offline name", ...), so structured results come back
+ * structured. Undefined when the prompt asks for no JSON or the shape does not fit the output cap.
+ */
+function shapedReply(req: CompletionRequest): string | undefined {
+  const prompt = req.messages.map((m) => m.content).join('\n');
+  const at = prompt.lastIndexOf(JSON_SHAPE_MARKER);
+  if (at < 0) return undefined;
+  let shape: unknown;
+  try {
+    shape = JSON.parse(prompt.slice(at + JSON_SHAPE_MARKER.length).trim());
+  } catch {
+    return undefined;
+  }
+  const text = JSON.stringify(fill(shape, 'answer'));
+  return countTokens(OFFLINE_MODEL, text) <= req.maxOutputTokens ? text : undefined;
+}
+
+function fill(value: unknown, key: string): unknown {
+  if (Array.isArray(value)) return value.slice(0, 1).map((item) => fill(item, key));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v, k)]));
+  }
+  return typeof value === 'string' && !/^\d{4}-\d{2}/.test(value) ? `Offline ${key}` : value;
+}
+
 /** The longest word prefix of the reply that fits the output cap, as a vendor would truncate. */
 function replyFor(req: CompletionRequest): string {
+  const shaped = shapedReply(req);
+  if (shaped !== undefined) return shaped;
   const words = [...REPLY_PREFIX.split(' '), ...lastUserWords(req.messages)];
   for (let count = words.length; count > 0; count--) {
     const text = words.slice(0, count).join(' ');

@@ -150,7 +150,10 @@ export function quoted(label: string, value: string | null | undefined): string 
   return value ? `\n\n${label}:\n"""\n${value}\n"""` : '';
 }
 
+/** Ends a prompt that asks for JSON; what follows it is the example. The offline provider reads it too. */
+export const JSON_SHAPE_MARKER = 'Reply with JSON only, no prose and no code fence, in exactly this shape:\n';
+
 /** Asks for JSON only; the example shows the exact keys that parse() looks for. */
 export function replyAsJson(example: string): string {
-  return `\n\nReply with JSON only, no prose and no code fence, in exactly this shape:\n${example}`;
+  return `\n\n${JSON_SHAPE_MARKER}${example}`;
 }
