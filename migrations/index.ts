@@ -2,6 +2,7 @@ import { Migration20261125000001_foundation } from './Migration20261125000001_fo
 import { Migration20261125000002_generations } from './Migration20261125000002_generations';
 import { Migration20261125000003_alerts } from './Migration20261125000003_alerts';
 import { Migration20261125000004_flows } from './Migration20261125000004_flows';
+import { Migration20261125000005_fence_check } from './Migration20261125000005_fence_check';
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
@@ -12,4 +13,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261125000002_generations', class: Migration20261125000002_generations },
   { name: 'Migration20261125000003_alerts', class: Migration20261125000003_alerts },
   { name: 'Migration20261125000004_flows', class: Migration20261125000004_flows },
+  { name: 'Migration20261125000005_fence_check', class: Migration20261125000005_fence_check },
 ];

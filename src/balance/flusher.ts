@@ -135,14 +135,19 @@ export class Flusher {
     const entries = segment.entries.filter((e) => !segment.failed.has(e));
     const started = performance.now();
     if (entries.length > 0) {
-      await this.orm.em.fork().transactional(async (em) => {
+      const write = async (em: EntityManager) => {
         // A key already used would fail the insert on every retry and stall every balance behind it.
         const duplicates = await duplicateKeys(em, entries);
         if (duplicates.length > 0) throw new FenceViolation([...new Set(duplicates.map((e) => e.actor))]);
         const attached = this.writers.map((w) => w.statement?.(entries)).filter((st): st is BoundStatement => !!st);
         await writeBatch(em, lastBalances(entries), entries, attached);
         for (const writer of this.writers) await writer.write?.(em, entries);
-      });
+      };
+      // One statement is atomic on its own: without writers that need their own statements, the
+      // batch commits in one round trip instead of BEGIN, statement, COMMIT.
+      const em = this.orm.em.fork();
+      if (this.writers.some((w) => w.write)) await em.transactional(write);
+      else await write(em);
     }
     this.acknowledge(segment, started);
   }
@@ -211,7 +216,8 @@ async function duplicateKeys(em: EntityManager, entries: readonly JournalEntry[]
  * The whole batch in one statement: the fenced balance update, the ledger rows and the attachments,
  * as data-modifying CTEs (PostgreSQL runs every one of them, and checks foreign keys at the end of the
  * statement, so generations may name ledger rows inserted beside them). A balance whose version
- * moved on is not updated; finding fewer updated rows than actors throws, rolling the batch back.
+ * moved on is not updated; the statement then ends in andora_balance_fence raising, which undoes
+ * every part of it, and the actors concerned are named by reading their versions.
  */
 async function writeBatch(
   em: EntityManager,
@@ -229,12 +235,27 @@ async function writeBatch(
     `ledger as (${LEDGER_INSERT})`,
     ...attached.map((st, i) => `attached_${i} as (${st.sql})`),
   ];
-  const params = [JSON.stringify(rows), JSON.stringify(entries.map(ledgerRow)), ...attached.flatMap((st) => st.params)];
-  const updated = await executeBound<{ id: string }>(em, `with ${ctes.join(',\n')} select id from balances`, params);
-  if (updated.length !== rows.length) {
-    const written = new Set(updated.map((r) => r.id));
-    throw new FenceViolation([...balances.keys()].filter((a) => !written.has(a.userId)));
+  const params = [JSON.stringify(rows), JSON.stringify(entries.map(ledgerRow)), ...attached.flatMap((st) => st.params), rows.length];
+  try {
+    await executeBound(em, `with ${ctes.join(',\n')} select andora_balance_fence(?, (select count(*) from balances)) as fenced`, params);
+  } catch (err) {
+    if ((err as { code?: string }).code !== FENCE_SQLSTATE) throw err;
+    throw new FenceViolation(await movedOn(em, rows, balances));
   }
+}
+
+/** Raised by andora_balance_fence (migration 5) when a balance's version moved on. */
+const FENCE_SQLSTATE = 'ANF01';
+
+/** The actors whose balance row no longer has the version they expect. */
+async function movedOn(em: EntityManager, rows: Array<{ id: string; version: number }>, balances: Map<BalanceActor, number>): Promise<BalanceActor[]> {
+  const current = await executeBound<{ id: string; balance_version: string }>(
+    em,
+    'select id, balance_version from users where id in (select value::uuid from json_array_elements_text(?::json))',
+    [JSON.stringify(rows.map((r) => r.id))],
+  );
+  const version = new Map(current.map((r) => [r.id, Number(r.balance_version)]));
+  return [...balances.keys()].filter((a) => version.get(a.userId) !== a.persistedVersion);
 }
 
 const LEDGER_INSERT = `insert into token_ledger (id, user_id, kind, amount, balance_after, brand_id, task_type, model,
