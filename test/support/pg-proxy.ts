@@ -1,11 +1,11 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
- * A TCP proxy in front of PostgreSQL that can lose one commit acknowledgement: armed, it forwards
- * the client's COMMIT of a transaction that wrote the token ledger, and when the server's answer
- * (CommandComplete "COMMIT") comes back it cuts the connection instead of passing it on. The
- * transaction is durable; the client only sees a broken connection — what a network failure or a
- * server crash right after commit looks like.
+ * A TCP proxy in front of PostgreSQL that can lose one commit acknowledgement: armed, once the client
+ * has sent a statement that writes the token ledger, the first server answer that says the work is
+ * committed (ReadyForQuery with status Idle: after an autocommit statement, or after COMMIT) is not
+ * passed on; the proxy cuts the connection instead. The write is durable; the client only sees a
+ * broken connection — what a network failure or a server crash right after commit looks like.
  */
 export interface PgProxy {
   url: string;
@@ -14,8 +14,8 @@ export interface PgProxy {
   close(): Promise<void>;
 }
 
-/** CommandComplete ('C'), length 11, tag "COMMIT\0". */
-const COMMIT_COMPLETE = Buffer.concat([Buffer.from([0x43, 0, 0, 0, 11]), Buffer.from('COMMIT\0', 'latin1')]);
+/** ReadyForQuery ('Z'), length 5, status 'I' (idle: nothing left uncommitted). */
+const READY_IDLE = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]);
 /** What the flusher's transaction sends; other transactions (sign-ups, sweeps) pass untouched. */
 const LEDGER_INSERT = Buffer.from('insert into token_ledger', 'latin1');
 
@@ -37,7 +37,7 @@ export async function startPgProxy(upstreamUrl: string): Promise<PgProxy> {
       backend.write(chunk);
     });
     backend.on('data', (chunk) => {
-      const commitAck = chunk.includes(COMMIT_COMPLETE);
+      const commitAck = chunk.includes(READY_IDLE);
       if (commitAck && wroteLedger && armed) {
         const dropped = armed;
         armed = null;
