@@ -273,6 +273,24 @@ describe('streaming subscriptions', () => {
     expect(fake.requests[0]!.body.stream_options).toEqual({ include_usage: true });
   });
 
+  it('streams any task through generationStream, validating its input like the mutation', async () => {
+    const { token, brandId } = await userWithBrand();
+    fake.setBehavior({ reply: () => '{"characters": [{"name": "Ava"}]}', usageFor: () => ({ promptTokens: 30, completionTokens: 4 }) });
+    const client = wsClient(t.url, token);
+    const doc = `subscription($b: ID!, $i: JSON) { generationStream(task: CHARACTERS, brandId: $b, input: $i) { delta done usage { totalTokens model } generationId } }`;
+    const sub = subscribe<any>(client, doc, { b: brandId, i: { count: 2 } });
+    let last;
+    do last = (await sub.next()).generationStream;
+    while (!last.done);
+    expect(last.usage).toEqual({ totalTokens: 34, model: 'gpt-4o' });
+    const stored = await gql(t.url, 'query($id: ID!) { generation(id: $id) { taskType output } }', { id: last.generationId }, token);
+    expect(stored.data!.generation).toEqual({ taskType: 'CHARACTERS', output: [{ name: 'Ava', role: '', traits: [], backstory: '' }] });
+    const bad = subscribe<any>(client, doc, { b: brandId, i: { count: 99 } });
+    await bad.done;
+    expect((bad.errors[0] as any).extensions.code).toBe('BAD_USER_INPUT');
+    await client.dispose();
+  });
+
   it('aborts upstream when the client leaves after 3 deltas and charges only what was produced', async () => {
     const { token, brandId } = await userWithBrand();
     fake.setBehavior({ reply: () => 'alpha beta gamma delta epsilon zeta eta theta', hangAfterChunks: 3 });
