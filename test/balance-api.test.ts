@@ -48,6 +48,21 @@ describe('grantTokens', () => {
     expect(balance.data!.tokenBalance.tokens).toBe(10_000);
   });
 
+  it('checks the admin role as it is now, not as the token remembers it', async () => {
+    const deputy = await t.signUp();
+    const user = await t.signUp();
+    const em = t.app.services.orm.em.fork();
+    await em.execute(`update users set role = 'ADMIN' where id = ?`, [deputy.userId]);
+    const signIn = await gql(t.url, 'mutation($e: String!) { signIn(input: { email: $e, password: "correct horse battery" }) { token user { role } } }', { e: deputy.email });
+    expect(signIn.data!.signIn.user.role).toBe('ADMIN');
+    const adminToken = signIn.data!.signIn.token;
+    expect((await gql(t.url, GRANT, { userId: user.userId, amount: 1, reason: 'ok' }, adminToken)).errors).toBeUndefined();
+    await em.execute(`update users set role = 'USER' where id = ?`, [deputy.userId]);
+    expect(errorCode(await gql(t.url, GRANT, { userId: user.userId, amount: 1, reason: 'demoted' }, adminToken))).toBe('FORBIDDEN');
+    expect(errorCode(await gql(t.url, '{ systemTokenStats { activeAlerts } }', {}, adminToken))).toBe('FORBIDDEN');
+    expect((await gql(t.url, '{ tokenBalance { tokens } }', {}, user.token)).data!.tokenBalance.tokens).toBe(10_001);
+  });
+
   it('refuses a grant that would push a balance past what an Int can carry', async () => {
     const user = await t.signUp();
     await gql(t.url, GRANT, { userId: user.userId, amount: 100_000_000, reason: 'big' }, admin.token);

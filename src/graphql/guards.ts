@@ -6,8 +6,14 @@ export function requireViewer(ctx: GraphQLContext): Viewer {
   return ctx.viewer;
 }
 
-export function requireAdmin(ctx: GraphQLContext): Viewer {
+/**
+ * The role in a token is what it was at sign-in; admin powers (grants, everyone's alerts) are checked
+ * against the account as it is now, so a demoted admin loses them at once, not when the token expires.
+ */
+export async function requireAdmin(ctx: GraphQLContext): Promise<Viewer> {
   const viewer = requireViewer(ctx);
   if (viewer.role !== 'ADMIN') throw forbidden();
+  const account = await ctx.services.accounts.user(viewer.userId);
+  if (account.role !== 'ADMIN') throw forbidden();
   return viewer;
 }

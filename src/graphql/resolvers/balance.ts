@@ -47,7 +47,7 @@ export const balanceResolvers: Resolvers = {
   },
   Mutation: {
     grantTokens: async (_, { input }, ctx) => {
-      const admin = requireAdmin(ctx);
+      const admin = await requireAdmin(ctx);
       const { userId, amount, reason } = parseInput(grantSchema, input);
       const granted = await ctx.services.balance.grant(userId, amount, reason, undefined, { grantedBy: admin.userId });
       // From memory, not read back: once the grant is committed, nothing may turn it into an error.

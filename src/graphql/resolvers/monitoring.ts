@@ -8,8 +8,8 @@ export const monitoringResolvers: Resolvers = {
   Query: {
     tokenUsage: (_, { days }, ctx) => userUsage(ctx.services.orm, requireViewer(ctx).userId, checkDays(days)),
     tokenAlerts: (_, __, ctx) => ctx.services.alerts.active(requireViewer(ctx).userId),
-    systemTokenStats: (_, __, ctx) => {
-      requireAdmin(ctx);
+    systemTokenStats: async (_, __, ctx) => {
+      await requireAdmin(ctx);
       const { config, alerts, orm } = ctx.services;
       return systemStats(orm, config.monitoring.lowBalanceThreshold, alerts.retentionStart());
     },
@@ -19,8 +19,8 @@ export const monitoringResolvers: Resolvers = {
   },
   Subscription: {
     tokenAlertRaised: {
-      subscribe: (_, { allUsers }, ctx) => {
-        const viewer = allUsers ? requireAdmin(ctx) : requireViewer(ctx);
+      subscribe: async (_, { allUsers }, ctx) => {
+        const viewer = allUsers ? await requireAdmin(ctx) : requireViewer(ctx);
         return ctx.services.pubsub.subscribe<AlertModel>(allUsers ? alertTopics.all : alertTopics.user(viewer.userId));
       },
       resolve: (alert: AlertModel) => alert,
