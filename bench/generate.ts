@@ -14,12 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { bootstrap, type App, type MeterParts } from '../src/app';
 import { loadConfig } from '../src/config';
 import { Meter, type MeteredCall, type MeteredResult } from '../src/metering/meter';
 import { countMessageTokens } from '../src/metering/tokenizer';
 import { intEnv } from './support/env';
+import { createScratchDatabase } from './support/database';
 import { runClosedLoop } from './support/load';
 import { startInstantProvider, type InstantProvider } from './support/instant-provider';
 import { fmtInt, fmtMs, fmtRatio, median, medianSummary, summarize, table, type LatencySummary } from './support/stats';
@@ -72,20 +72,12 @@ async function databaseEnv(): Promise<{ env: Record<string, string>; describe: s
   const dataDir = mkdtempSync(join(tmpdir(), 'andora-bench-gen-'));
   const server = process.env.DATABASE_URL;
   if (!server) return { env: { DATA_DIR: dataDir }, describe: 'embedded PGlite (temp dir)', drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
-  const name = `andora_bench_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new Client({ connectionString: server });
-    await c.connect();
-    await c.query(sql).finally(() => c.end());
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
+  const scratch = await createScratchDatabase(server);
   return {
-    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() },
-    describe: `PostgreSQL at ${url.host} (fresh database)`,
+    env: { DATA_DIR: dataDir, DATABASE_URL: scratch.url.toString() },
+    describe: `PostgreSQL at ${scratch.url.host} (fresh database)`,
     drop: async () => {
-      await admin(`drop database if exists ${name} with (force)`);
+      await scratch.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -56,12 +56,8 @@ export async function openBenchDatabase(serverUrl: string | undefined, log: Logg
 }
 
 async function openOnServer(serverUrl: string, log: Logger): Promise<BenchDatabase> {
-  const name = `andora_bench_${randomBytes(6).toString('hex')}`;
-  await adminQuery(serverUrl, `create database ${name}`);
-  const drop = () => adminQuery(serverUrl, `drop database if exists ${name} with (force)`);
+  const { url, name, drop } = await createScratchDatabase(serverUrl);
   try {
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
     const orm = await openOrm({ url: url.toString(), singleConnection: false, poolMax: POOL_MAX_POSTGRESQL, log });
     return {
       kind: 'postgresql',
@@ -78,6 +74,15 @@ async function openOnServer(serverUrl: string, log: Logger): Promise<BenchDataba
     await drop();
     throw err;
   }
+}
+
+/** A fresh, empty database on that server (no migrations yet) and how to drop it. */
+export async function createScratchDatabase(serverUrl: string): Promise<{ url: URL; name: string; drop(): Promise<void> }> {
+  const name = `andora_bench_${randomBytes(6).toString('hex')}`;
+  await adminQuery(serverUrl, `create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url, name, drop: () => adminQuery(serverUrl, `drop database if exists ${name} with (force)`) };
 }
 
 async function adminQuery(url: string, sql: string): Promise<void> {

@@ -5,16 +5,14 @@ import type { Journal, Segment } from './journal';
 import { executeBound } from '../db/sql';
 
 /**
- * Rows another module writes in the same commit as the ledger (generations, usage analytics), from
- * the entries' `attachments`. `statement` returns one data-modifying SQL statement (insert, update or
- * upsert, `?` placeholders) that the flusher runs as part of the ledger's own statement, so a whole
- * batch is one round trip; `write` runs its own statements inside the flush transaction instead.
- * Either way, failing rolls the batch back.
+ * Rows another module writes in the same commit as the ledger (generations, usage analytics, flow
+ * steps), from the entries' `attachments`: one data-modifying SQL statement (insert, update or
+ * upsert, `?` placeholders), or null when the batch has nothing for it. The flusher runs it as part
+ * of the ledger's own statement, so a whole batch is one round trip; failing rolls the batch back.
  */
 export interface AttachmentWriter {
   readonly name: string;
-  statement?(entries: readonly JournalEntry[]): BoundStatement | null;
-  write?(em: EntityManager, entries: readonly JournalEntry[]): Promise<void>;
+  statement(entries: readonly JournalEntry[]): BoundStatement | null;
 }
 
 export interface BoundStatement {
@@ -135,19 +133,13 @@ export class Flusher {
     const entries = segment.entries.filter((e) => !segment.failed.has(e));
     const started = performance.now();
     if (entries.length > 0) {
-      const write = async (em: EntityManager) => {
-        // A key already used would fail the insert on every retry and stall every balance behind it.
-        const duplicates = await duplicateKeys(em, entries);
-        if (duplicates.length > 0) throw new FenceViolation([...new Set(duplicates.map((e) => e.actor))]);
-        const attached = this.writers.map((w) => w.statement?.(entries)).filter((st): st is BoundStatement => !!st);
-        await writeBatch(em, lastBalances(entries), entries, attached);
-        for (const writer of this.writers) await writer.write?.(em, entries);
-      };
-      // One statement is atomic on its own: without writers that need their own statements, the
-      // batch commits in one round trip instead of BEGIN, statement, COMMIT.
+      // One statement is atomic on its own: the batch commits in one round trip, no BEGIN/COMMIT.
       const em = this.orm.em.fork();
-      if (this.writers.some((w) => w.write)) await em.transactional(write);
-      else await write(em);
+      // A key already used would fail the insert on every retry and stall every balance behind it.
+      const duplicates = await duplicateKeys(em, entries);
+      if (duplicates.length > 0) throw new FenceViolation([...new Set(duplicates.map((e) => e.actor))]);
+      const attached = this.writers.map((w) => w.statement(entries)).filter((st): st is BoundStatement => !!st);
+      await writeBatch(em, lastBalances(entries), entries, attached);
     }
     this.acknowledge(segment, started);
   }

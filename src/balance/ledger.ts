@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { LedgerEntry, type ILedgerEntry } from '../db/entities';
 import { badInput } from '../errors';
-import { LIMITS } from '../config';
+import { checkPageSize } from '../paging';
 import { tokensFromDb } from './invariants';
 
 export interface LedgerPage {
@@ -22,9 +22,7 @@ export function decodeCursor(cursor: string): number {
 
 /** A user's ledger, newest first, keyset-paginated on the commit sequence. */
 export async function ledgerPage(orm: MikroORM, userId: string, first: number, after: string | null | undefined): Promise<LedgerPage> {
-  if (!Number.isInteger(first) || first < 1 || first > LIMITS.pageSizeMax) {
-    throw badInput(`first: 1 to ${LIMITS.pageSizeMax}`, 'first');
-  }
+  checkPageSize(first);
   const before = after ? decodeCursor(after) : undefined;
   const rows = await orm.em
     .fork()

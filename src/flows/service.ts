@@ -9,7 +9,7 @@ import { InsufficientTokensError } from '../balance/errors';
 import type { BalanceService } from '../balance/service';
 import { LIMITS } from '../config';
 import type { IBrand } from '../db/entities';
-import { AppError, badInput, notFound } from '../errors';
+import { AppError, notFound } from '../errors';
 import { brandContext } from '../generation/service';
 import type { Meter } from '../metering/meter';
 import type { PubSub } from '../realtime/pubsub';
@@ -18,6 +18,7 @@ import type { FlowDefinition, StepPlan } from './flows';
 import { isFinalEvent, type FlowEvent, type FlowRunModel } from './model';
 import { CANCELLED_BY_SHUTDOWN, CANCELLED_BY_USER, FlowRunner } from './runner';
 import { failInterruptedRuns, findRun, insertRun, runsPage } from './store';
+import { checkPageSize } from '../paging';
 
 const flowTopic = (flowRunId: string) => `flow:${flowRunId}`;
 
@@ -100,7 +101,7 @@ export class FlowService {
 
   /** A brand's runs, newest first; first is 1 to LIMITS.pageSizeMax. */
   async page(userId: string, brandId: string, first: number, after: string | null | undefined) {
-    if (!Number.isInteger(first) || first < 1 || first > LIMITS.pageSizeMax) throw badInput(`first: 1 to ${LIMITS.pageSizeMax}`, 'first');
+    checkPageSize(first);
     const brand = await this.accounts.ownedBrand(userId, brandId);
     return runsPage(this.orm, userId, brand.id, first, after);
   }

@@ -3,9 +3,9 @@ import type { JournalEntry } from '../balance/actor';
 import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
-import { LIMITS } from '../config';
 import { Generation, type GenerationStatus, type IGeneration } from '../db/entities';
 import { badInput, notFound } from '../errors';
+import { checkPageSize } from '../paging';
 
 /** Carried on a CHARGE's journal entry; written in the same commit as the charge. */
 export interface GenerationAttachment {
@@ -84,7 +84,7 @@ function decodeGenerationCursor(cursor: string): { createdAt: Date; id: string }
 
 /** A brand's generations, newest first. The caller has checked that the viewer owns the brand. */
 export async function generationsPage(orm: MikroORM, brandId: string, first: number, after: string | null | undefined): Promise<GenerationPage> {
-  if (!Number.isInteger(first) || first < 1 || first > LIMITS.pageSizeMax) throw badInput(`first: 1 to ${LIMITS.pageSizeMax}`, 'first');
+  checkPageSize(first);
   const position = after ? decodeGenerationCursor(after) : undefined;
   const where = position
     ? { brandId, $or: [{ createdAt: { $lt: position.createdAt } }, { createdAt: position.createdAt, id: { $lt: position.id } }] }

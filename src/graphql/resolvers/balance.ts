@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseInput } from '../../accounts/service';
 import { encodeCursor, ledgerPage } from '../../balance/ledger';
 import { LIMITS } from '../../config';
+import { nanoToUsd } from '../../ai/pricing';
 import { topics } from '../../realtime/pubsub';
 import type { Resolvers } from '../generated/resolvers-types';
 import type { JournalEntry } from '../../balance/actor';
@@ -13,8 +14,6 @@ const grantSchema = z.object({
   amount: z.number().int().min(1, 'amount: must be positive').max(LIMITS.grantTokensMax, `amount: at most ${LIMITS.grantTokensMax}`),
   reason: z.string().trim().min(1, 'reason: required').max(LIMITS.shortInputCharsMax, `reason: at most ${LIMITS.shortInputCharsMax} characters`),
 });
-
-const NANO_USD_PER_USD = 1_000_000_000;
 
 function ledgerEntryModel(e: JournalEntry): LedgerEntryModel {
   return {
@@ -65,7 +64,7 @@ export const balanceResolvers: Resolvers = {
     },
   },
   LedgerEntry: {
-    costUsd: (entry) => entry.costNanoUsd / NANO_USD_PER_USD,
+    costUsd: (entry) => nanoToUsd(entry.costNanoUsd),
     details: (entry) => entry.metadata,
   },
 };

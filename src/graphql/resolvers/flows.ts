@@ -7,13 +7,12 @@ import type { Resolvers } from '../generated/resolvers-types';
 import { requireViewer } from '../guards';
 import type { FlowEventModel } from '../models';
 import { usageView } from './generation';
-
-const NANO_USD_PER_USD = 1_000_000_000;
+import { nanoToUsd } from '../../ai/pricing';
 
 /** FlowUsage as the schema shows it: cost in USD, computed once from the integer nano-USD sum. */
 function flowUsageView(usage: FlowUsage) {
   const { promptTokens, completionTokens, totalTokens, costNanoUsd } = usage;
-  return { promptTokens, completionTokens, totalTokens, costUsd: costNanoUsd / NANO_USD_PER_USD };
+  return { promptTokens, completionTokens, totalTokens, costUsd: nanoToUsd(costNanoUsd) };
 }
 
 /** One start mutation per flow of the catalog: it returns at once with the run RUNNING. */

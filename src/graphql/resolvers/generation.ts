@@ -1,6 +1,7 @@
 import { TASKS, taskByMutation, taskByType, type TaskDefinition, type TaskType } from '../../ai/tasks';
 import type { GenerationStreamEvent } from '../../generation/service';
 import type { MeteredUsage } from '../../metering/meter';
+import { nanoToUsd } from '../../ai/pricing';
 import type { GraphQLContext } from '../context';
 import type {
   Resolvers,
@@ -12,8 +13,6 @@ import { requireViewer } from '../guards';
 import { LIMITS } from '../../config';
 import { encodeGenerationCursor, generationsPage, ownedGeneration } from '../../generation/store';
 
-const NANO_USD_PER_USD = 1_000_000_000;
-
 /** GenerationUsage as the schema shows it: cost in USD, computed once from integer nano-USD. */
 export function usageView(usage: MeteredUsage) {
   return {
@@ -21,7 +20,7 @@ export function usageView(usage: MeteredUsage) {
     completionTokens: usage.completionTokens,
     totalTokens: usage.totalTokens,
     model: usage.model,
-    costUsd: usage.costNanoUsd / NANO_USD_PER_USD,
+    costUsd: nanoToUsd(usage.costNanoUsd),
   };
 }
 
