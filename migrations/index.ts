@@ -3,6 +3,7 @@ import { Migration20261125000002_generations } from './Migration20261125000002_g
 import { Migration20261125000003_alerts } from './Migration20261125000003_alerts';
 import { Migration20261125000004_flows } from './Migration20261125000004_flows';
 import { Migration20261125000005_fence_check } from './Migration20261125000005_fence_check';
+import { Migration20261125000006_ledger_user_fence } from './Migration20261125000006_ledger_user_fence';
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
@@ -14,4 +15,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261125000003_alerts', class: Migration20261125000003_alerts },
   { name: 'Migration20261125000004_flows', class: Migration20261125000004_flows },
   { name: 'Migration20261125000005_fence_check', class: Migration20261125000005_fence_check },
+  { name: 'Migration20261125000006_ledger_user_fence', class: Migration20261125000006_ledger_user_fence },
 ];

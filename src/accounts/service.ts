@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../db/ids';
 import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { LIMITS } from '../config';
@@ -63,7 +64,7 @@ export class AccountService {
       const user = await em.transactional(async (tx) => {
         const created = tx.create(User, { email, passwordHash, role, tokens: this.opts.signupGrantTokens });
         tx.create(LedgerEntry, {
-          id: randomUUID(),
+          id: uuidv7(),
           user: created,
           kind: 'GRANT',
           amount: this.opts.signupGrantTokens,

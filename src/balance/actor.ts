@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../db/ids';
 import type { LedgerKind } from '../db/entities';
 import { assert, assertTokens } from './invariants';
 
@@ -160,15 +161,16 @@ export class BalanceActor {
     const overage = usage.tokens - charged;
     this.reserved -= held;
     this.tokens -= charged;
-    const metadata: Record<string, unknown> = { held };
-    if (overage > 0) metadata.overage = overage;
+    const metadata: Record<string, unknown> = overage > 0 ? { held, overage } : { held };
     const entry = this.emit('CHARGE', -charged, {
-      ...meta,
+      brandId: meta.brandId,
+      taskType: meta.taskType,
+      model: usage.model ?? meta.model,
+      idempotencyKey: meta.idempotencyKey,
       holdId,
       promptTokens: usage.promptTokens,
       completionTokens: usage.completionTokens,
       costNanoUsd: usage.costNanoUsd,
-      model: usage.model ?? meta.model,
       metadata,
       attachments,
     });
@@ -249,7 +251,7 @@ export class BalanceActor {
   ): JournalEntry {
     this.unflushed++;
     return {
-      id: randomUUID(),
+      id: uuidv7(),
       actor: this,
       kind,
       amount,

@@ -258,6 +258,7 @@ const LEDGER_INSERT = `insert into token_ledger (id, user_id, kind, amount, bala
          brand_id uuid, task_type text, model text, prompt_tokens int, completion_tokens int, cost_nano_usd bigint,
          idempotency_key text, hold_id uuid, metadata jsonb, created_at timestamptz)`;
 
+/** A ledger row as JSON input; absent keys read as null, so empty columns are left out. */
 function ledgerRow(e: JournalEntry) {
   return {
     id: e.id,
@@ -265,14 +266,14 @@ function ledgerRow(e: JournalEntry) {
     kind: e.kind,
     amount: e.amount,
     balance_after: e.balanceAfter,
-    brand_id: e.brandId,
-    task_type: e.taskType,
-    model: e.model,
+    brand_id: e.brandId ?? undefined,
+    task_type: e.taskType ?? undefined,
+    model: e.model ?? undefined,
     prompt_tokens: e.promptTokens,
     completion_tokens: e.completionTokens,
     cost_nano_usd: e.costNanoUsd,
-    idempotency_key: e.idempotencyKey,
-    hold_id: e.holdId,
+    idempotency_key: e.idempotencyKey ?? undefined,
+    hold_id: e.holdId ?? undefined,
     metadata: e.metadata,
     created_at: e.createdAt.toISOString(),
   };

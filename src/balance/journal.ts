@@ -18,9 +18,9 @@ export class Segment {
     });
   }
 
-  /** Resolves once the entry is durable; rejects if it was dropped by a fence. */
-  async durable(entry: JournalEntry): Promise<void> {
-    await this.committed;
+  /** After `committed`: throws when the entry was dropped by a fence instead of committed. */
+  throwIfFailed(entry: JournalEntry): void {
+    if (this.failed.size === 0) return;
     const err = this.failed.get(entry);
     if (err) throw err;
   }

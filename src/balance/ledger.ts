@@ -44,11 +44,13 @@ export interface LedgerMismatch {
 export async function verifyLedger(orm: MikroORM): Promise<{ users: number; mismatches: LedgerMismatch[] }> {
   const em = orm.em.fork();
   const [count] = await em.execute<Array<{ n: string }>>('select count(*) as n from users');
+  // A full join: a ledger row whose user is gone is a mismatch too (the ledger has no foreign key,
+  // see migration 6).
   const rows = await em.execute<Array<{ id: string; tokens: string; ledger_sum: string }>>(
-    `select u.id, u.tokens, coalesce(l.total, 0) as ledger_sum
+    `select coalesce(u.id, l.user_id) as id, coalesce(u.tokens, 0) as tokens, coalesce(l.total, 0) as ledger_sum
        from users u
-       left join (select user_id, sum(amount) as total from token_ledger group by user_id) l on l.user_id = u.id
-      where u.tokens <> coalesce(l.total, 0)`,
+       full join (select user_id, sum(amount) as total from token_ledger group by user_id) l on l.user_id = u.id
+      where u.id is null or u.tokens <> coalesce(l.total, 0)`,
   );
   return {
     users: Number(count?.n ?? 0),

@@ -101,7 +101,7 @@ export class BalanceService {
   /** Holds tokens for work about to start. Waits only when the balance is not in memory yet. */
   async reserve(userId: string, amount: number, meta: HoldMeta): Promise<Hold> {
     this.refuseWhenSaturated();
-    const actor = await this.actorFor(userId);
+    const actor = this.cached(userId) ?? (await this.actorFor(userId));
     const outcome = actor.reserve(amount, meta, this.now());
     if (!outcome.ok) {
       if (outcome.code === 'INSUFFICIENT_TOKENS') throw new InsufficientTokensError(outcome.available, outcome.required);
@@ -114,7 +114,7 @@ export class BalanceService {
 
   /** Charges the usage of a hold's work; resolves once the charge is durable. */
   async settle(hold: Hold, usage: SettleUsage, attachments: Record<string, unknown> = {}): Promise<SettleResult> {
-    const actor = await this.actorFor(hold.userId);
+    const actor = this.cached(hold.userId) ?? (await this.actorFor(hold.userId));
     const outcome = actor.settle(hold.id, usage, hold.meta, attachments);
     this.afterHoldChange(actor);
     await this.persist(outcome.entry);
@@ -201,7 +201,9 @@ export class BalanceService {
 
   private async persist(entry: JournalEntry): Promise<void> {
     const segment: Segment = this.journal.append(entry);
-    await segment.durable(entry);
+    await segment.committed;
+    segment.throwIfFailed(entry);
+    if (this.listeners.length === 0) return;
     const snapshot = entry.actor.snapshot();
     for (const l of this.listeners) l.committed?.(entry, snapshot);
   }
@@ -220,10 +222,17 @@ export class BalanceService {
   private emitChanges(): void {
     const changed = [...this.dirty];
     this.dirty.clear();
+    if (this.listeners.length === 0) return;
     for (const actor of changed) {
       const snapshot = actor.snapshot();
       for (const l of this.listeners) l.changed?.(actor.userId, snapshot);
     }
+  }
+
+  /** The live actor when it is in memory: the common case, answered without a promise. */
+  private cached(userId: string): BalanceActor | undefined {
+    const actor = this.actors.get(userId);
+    return actor && !actor.fenced ? actor : undefined;
   }
 
   private async actorFor(userId: string): Promise<BalanceActor> {

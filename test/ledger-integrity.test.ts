@@ -1,0 +1,66 @@
+import { BalanceFencedError } from '../src/balance/flusher';
+import { verifyLedger } from '../src/balance/ledger';
+import { uuidv7 } from '../src/db/ids';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('uuidv7', () => {
+  it('has the version 7 layout and carries the given milliseconds', () => {
+    const ms = Date.UTC(2026, 10, 25, 18, 0, 0, 123);
+    const id = uuidv7(ms);
+    expect(id).toMatch(UUID_V7);
+    expect(parseInt(id.replace(/-/g, '').slice(0, 12), 16)).toBe(ms);
+  });
+
+  it('sorts by time and does not repeat', () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => uuidv7(1_700_000_000_000 + Math.floor(i / 100)));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (let i = 100; i < ids.length; i += 100) expect(ids[i - 1]! < ids[i]!).toBe(true);
+    for (const id of ids.slice(0, 500)) expect(id).toMatch(UUID_V7);
+  });
+});
+
+describe('the ledger without a foreign key to users', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('writes entries with time-ordered ids', async () => {
+    const user = await t.signUp();
+    await t.app.services.balance.grant(user.userId, 5, 'ordered');
+    const rows = await t.app.services.orm.em
+      .fork()
+      .execute<Array<{ id: string }>>('select id from token_ledger where user_id = ? order by seq', [user.userId]);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row.id).toMatch(UUID_V7);
+    const msOf = (id: string) => parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+    expect(msOf(rows[0]!.id)).toBeLessThanOrEqual(msOf(rows[1]!.id));
+    expect(msOf(rows[1]!.id)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('refuses a batch for a user whose row is gone, and ledger:verify reports the orphaned rows', async () => {
+    const balance = t.app.services.balance;
+    const gone = await t.signUp();
+    const bystander = await t.signUp();
+    await balance.snapshot(gone.userId);
+    await balance.snapshot(bystander.userId);
+    const em = t.app.services.orm.em.fork();
+    await em.execute('delete from brands where owner_id = ?', [gone.userId]);
+    await em.execute('delete from users where id = ?', [gone.userId]);
+
+    // Same batch: the fence refuses the missing user's entry and commits the bystander's.
+    const [mine, theirs] = await Promise.allSettled([balance.grant(gone.userId, 10, 'to nobody'), balance.grant(bystander.userId, 7, 'fine')]);
+    expect(mine.status).toBe('rejected');
+    expect((mine as PromiseRejectedResult).reason).toBeInstanceOf(BalanceFencedError);
+    expect(theirs.status).toBe('fulfilled');
+    const [{ n }] = (await em.execute<Array<{ n: string }>>(`select count(*) as n from token_ledger where user_id = ?`, [gone.userId])) as [{ n: string }];
+    expect(Number(n)).toBe(1); // only the sign-up grant: nothing was written for the missing user
+
+    // The sign-up grant stays in the ledger (no cascade); the books check names it.
+    const verdict = await verifyLedger(t.app.services.orm);
+    expect(verdict.mismatches).toEqual([{ userId: gone.userId, tokens: 0, ledgerSum: 10_000 }]);
+  });
+});
