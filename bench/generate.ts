@@ -7,7 +7,13 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     npm run bench:generate                                     a fresh database on that server
  *
- * Knobs: BENCH_RUN_SECONDS=3 BENCH_REPS=3 BENCH_CONCURRENCY=16 BENCH_USERS=32.
+ * The machine is shared and noisy, so the variants are compared within each repetition: on a
+ * PostgreSQL server both servers run at once and sequential requests alternate between them (with a
+ * plain commit sampled in every round); on the embedded database (one server at a time) they run in
+ * turn, in alternating order. Reported: medians over repetitions of each repetition's difference
+ * and ratio.
+ *
+ * Knobs: BENCH_RUN_SECONDS=3 (per phase) BENCH_REPS=5 BENCH_CONCURRENCY=16 BENCH_USERS=32.
  * The report goes to stdout; its last line is the results as JSON.
  */
 import { randomBytes } from 'node:crypto';
@@ -22,16 +28,15 @@ import { intEnv } from './support/env';
 import { createScratchDatabase } from './support/database';
 import { runClosedLoop } from './support/load';
 import { startInstantProvider, type InstantProvider } from './support/instant-provider';
-import { fmtInt, fmtMs, fmtRatio, median, medianSummary, summarize, table, type LatencySummary } from './support/stats';
+import { fmtInt, fmtMs, median, medianSummary, summarize, table, type LatencySummary } from './support/stats';
 
 
 const SETTINGS = {
   runMs: intEnv('BENCH_RUN_SECONDS', 3) * 1_000,
-  reps: intEnv('BENCH_REPS', 3),
+  reps: intEnv('BENCH_REPS', 5),
   concurrency: intEnv('BENCH_CONCURRENCY', 16),
   users: intEnv('BENCH_USERS', 32),
   warmupMs: 1_000,
-  commitSamples: 300,
 };
 
 /**
@@ -57,11 +62,14 @@ class UnmeteredMeter extends Meter {
 
 type Variant = 'metered' | 'unmetered';
 
-interface RunResult {
-  variant: Variant;
-  sequential: LatencySummary;
-  concurrentOpsPerSec: number;
-  concurrent: LatencySummary;
+/** One repetition: the two variants measured side by side in the same few seconds. */
+interface RepResult {
+  /** One at a time, requests alternating metered / unmetered (paired) or in turn (embedded). */
+  sequential: Record<Variant, LatencySummary>;
+  /** Plain commits sampled during the same seconds as the sequential requests. */
+  commit: LatencySummary;
+  concurrentOpsPerSec: Record<Variant, number>;
+  concurrent: Record<Variant, LatencySummary>;
   errors: number;
   firstError: string | undefined;
 }
@@ -98,7 +106,7 @@ async function startApp(env: Record<string, string>, provider: InstantProvider, 
   return bootstrap(config, variant === 'unmetered' ? { meterFactory: (parts) => new UnmeteredMeter(...parts) } : {});
 }
 
-async function seed(app: App, count: number): Promise<Array<{ token: string; brandId: string }>> {
+async function seed(app: App, count: number): Promise<User[]> {
   const users = [];
   for (let i = 0; i < count; i++) {
     const { token, user } = await app.services.accounts.signUp({ email: `bench-${randomBytes(6).toString('hex')}@example.com`, password: 'benchmark-password' });
@@ -108,7 +116,7 @@ async function seed(app: App, count: number): Promise<Array<{ token: string; bra
   return users;
 }
 
-async function chat(url: string, user: { token: string; brandId: string }): Promise<number> {
+async function chat(url: string, user: User): Promise<number> {
   const started = performance.now();
   const res = await fetch(url, {
     method: 'POST',
@@ -120,95 +128,172 @@ async function chat(url: string, user: { token: string; brandId: string }): Prom
   return performance.now() - started;
 }
 
-async function measure(app: App, users: Array<{ token: string; brandId: string }>, variant: Variant): Promise<RunResult> {
-  const pick = (w: number) => users[w % users.length]!;
-  await runClosedLoop(SETTINGS.concurrency, SETTINGS.warmupMs, (w) => chat(app.url, pick(w)));
-  const sequential = await runClosedLoop(1, SETTINGS.runMs, () => chat(app.url, pick(Math.floor(Math.random() * users.length))));
-  const concurrent = await runClosedLoop(SETTINGS.concurrency, SETTINGS.runMs, (w) => chat(app.url, pick(w)));
+type User = { token: string; brandId: string };
+type Apps = Record<Variant, App>;
+
+/** A plain commit (BEGIN; UPDATE one row; COMMIT) through MikroORM, on the benchmark's database. */
+async function plainCommit(app: App, userId: string): Promise<number> {
+  const started = performance.now();
+  await app.services.orm.em.fork().transactional((tx) => tx.execute('update users set updated_at = updated_at where id = ?', [userId]));
+  return performance.now() - started;
+}
+
+/**
+ * One at a time for `ms`: when both servers run (a PostgreSQL server), each round sends one
+ * metered request, one unmetered request and one plain commit, so all three see the same moments
+ * of a noisy machine; the order within a round alternates.
+ */
+async function sequentialPaired(apps: Apps, users: User[], userId: string, ms: number): Promise<Pick<RepResult, 'sequential' | 'commit' | 'errors' | 'firstError'>> {
+  const samples: Record<Variant | 'commit', number[]> = { metered: [], unmetered: [], commit: [] };
+  const deadline = performance.now() + ms;
+  for (let round = 0; performance.now() < deadline; round++) {
+    const user = users[round % users.length]!;
+    const order: Variant[] = round % 2 === 0 ? ['metered', 'unmetered'] : ['unmetered', 'metered'];
+    for (const variant of order) samples[variant].push(await chat(apps[variant].url, user));
+    samples.commit.push(await plainCommit(apps.metered, userId));
+  }
+  return { sequential: { metered: summarize(samples.metered), unmetered: summarize(samples.unmetered) }, commit: summarize(samples.commit), errors: 0, firstError: undefined };
+}
+
+/** `concurrency` clients for `ms` against one server; closed loop. */
+async function concurrentLoad(app: App, users: User[], ms: number) {
+  return runClosedLoop(SETTINGS.concurrency, ms, (w) => chat(app.url, users[w % users.length]!));
+}
+
+/**
+ * With a PostgreSQL server both servers run at once on the same database (the unmetered one never
+ * writes a balance), and every repetition measures them in the same seconds: sequential requests
+ * interleaved, then the concurrent windows back to back, in alternating order.
+ */
+async function runPaired(env: Record<string, string>, provider: InstantProvider): Promise<RepResult[]> {
+  const apps: Apps = { metered: await startApp(env, provider, 'metered'), unmetered: await startApp(env, provider, 'unmetered') };
+  try {
+    const users = await seed(apps.metered, SETTINGS.users);
+    const [{ id: userId }] = (await apps.metered.services.orm.em.fork().execute<Array<{ id: string }>>('select id from users limit 1')) as [{ id: string }];
+    for (const variant of ['metered', 'unmetered'] as const) await concurrentLoad(apps[variant], users, SETTINGS.warmupMs);
+    const reps: RepResult[] = [];
+    for (let rep = 1; rep <= SETTINGS.reps; rep++) {
+      const seq = await sequentialPaired(apps, users, userId, SETTINGS.runMs);
+      const order: Variant[] = rep % 2 === 1 ? ['metered', 'unmetered'] : ['unmetered', 'metered'];
+      const loads = {} as Record<Variant, Awaited<ReturnType<typeof concurrentLoad>>>;
+      for (const variant of order) loads[variant] = await concurrentLoad(apps[variant], users, SETTINGS.runMs);
+      reps.push(repResult(seq, loads));
+      progress(rep, reps.at(-1)!);
+    }
+    return reps;
+  } finally {
+    await apps.metered.close();
+    await apps.unmetered.close();
+  }
+}
+
+/**
+ * The embedded database admits one server at a time (one PGlite, locked), so each repetition runs
+ * the variants in turn, each on a freshly started server, the order alternating between repetitions.
+ */
+async function runInTurn(env: Record<string, string>, provider: InstantProvider): Promise<RepResult[]> {
+  let users: User[] | undefined;
+  const reps: RepResult[] = [];
+  for (let rep = 1; rep <= SETTINGS.reps; rep++) {
+    const order: Variant[] = rep % 2 === 1 ? ['metered', 'unmetered'] : ['unmetered', 'metered'];
+    const sequential = {} as Record<Variant, number[]>;
+    const loads = {} as Record<Variant, Awaited<ReturnType<typeof concurrentLoad>>>;
+    const commits: number[] = [];
+    for (const variant of order) {
+      const app = await startApp(env, provider, variant);
+      try {
+        users ??= await seed(app, SETTINGS.users);
+        const [{ id: userId }] = (await app.services.orm.em.fork().execute<Array<{ id: string }>>('select id from users limit 1')) as [{ id: string }];
+        await concurrentLoad(app, users, SETTINGS.warmupMs);
+        const samples: number[] = [];
+        const deadline = performance.now() + SETTINGS.runMs;
+        for (let i = 0; performance.now() < deadline; i++) {
+          samples.push(await chat(app.url, users[i % users.length]!));
+          // Commits are sampled beside both variants, so the reference sees both halves of the rep.
+          commits.push(await plainCommit(app, userId));
+        }
+        sequential[variant] = samples;
+        loads[variant] = await concurrentLoad(app, users, SETTINGS.runMs);
+      } finally {
+        await app.close();
+      }
+    }
+    const seq = { sequential: { metered: summarize(sequential.metered), unmetered: summarize(sequential.unmetered) }, commit: summarize(commits), errors: 0, firstError: undefined };
+    reps.push(repResult(seq, loads));
+    progress(rep, reps.at(-1)!);
+  }
+  return reps;
+}
+
+function repResult(seq: Pick<RepResult, 'sequential' | 'commit' | 'errors' | 'firstError'>, loads: Record<Variant, Awaited<ReturnType<typeof concurrentLoad>>>): RepResult {
   return {
-    variant,
-    sequential: summarize(sequential.samplesMs),
-    concurrentOpsPerSec: concurrent.opsPerSec,
-    concurrent: summarize(concurrent.samplesMs),
-    errors: sequential.errors + concurrent.errors,
-    firstError: sequential.firstError ?? concurrent.firstError,
+    ...seq,
+    concurrentOpsPerSec: { metered: loads.metered.opsPerSec, unmetered: loads.unmetered.opsPerSec },
+    concurrent: { metered: summarize(loads.metered.samplesMs), unmetered: summarize(loads.unmetered.samplesMs) },
+    errors: loads.metered.errors + loads.unmetered.errors,
+    firstError: loads.metered.firstError ?? loads.unmetered.firstError,
   };
 }
 
-/** One PostgreSQL commit (BEGIN; UPDATE one row; COMMIT) on the same database, through MikroORM. */
-async function commitLatency(app: App): Promise<LatencySummary> {
-  const em = app.services.orm.em.fork();
-  const [row] = await em.execute<Array<{ id: string }>>('select id from users limit 1');
-  const samples: number[] = [];
-  for (let i = 0; i < SETTINGS.commitSamples; i++) {
-    const started = performance.now();
-    await app.services.orm.em.fork().transactional((tx) => tx.execute('update users set updated_at = updated_at where id = ?', [row!.id]));
-    samples.push(performance.now() - started);
-  }
-  return summarize(samples);
+function progress(rep: number, r: RepResult): void {
+  process.stderr.write(
+    `rep ${rep}: ${fmtInt(r.concurrentOpsPerSec.metered)} / ${fmtInt(r.concurrentOpsPerSec.unmetered)} req/s ` +
+      `(ratio ${(r.concurrentOpsPerSec.metered / r.concurrentOpsPerSec.unmetered).toFixed(2)}), ` +
+      `added p50 ${fmtMs(r.sequential.metered.p50 - r.sequential.unmetered.p50)} ms, commit p50 ${fmtMs(r.commit.p50)} ms\n`,
+  );
 }
 
 async function main(): Promise<void> {
   const provider = await startInstantProvider();
   const db = await databaseEnv();
-  const runs: RunResult[] = [];
-  const commits: LatencySummary[] = [];
-  process.stderr.write(`bench:generate on ${db.describe}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}\n`);
+  const paired = process.env.DATABASE_URL !== undefined;
+  process.stderr.write(`bench:generate on ${db.describe}, ${paired ? 'both servers at once' : 'one server at a time'}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}\n`);
+  let reps: RepResult[];
   try {
-    let users: Array<{ token: string; brandId: string }> | undefined;
-    for (let rep = 1; rep <= SETTINGS.reps; rep++) {
-      for (const variant of ['metered', 'unmetered'] as const) {
-        const app = await startApp(db.env, provider, variant);
-        try {
-          users ??= await seed(app, SETTINGS.users);
-          runs.push(await measure(app, users, variant));
-          if (variant === 'metered') commits.push(await commitLatency(app));
-          process.stderr.write(`rep ${rep} ${variant}: ${fmtInt(runs.at(-1)!.concurrentOpsPerSec)} req/s\n`);
-        } finally {
-          await app.close();
-        }
-      }
-    }
+    reps = paired ? await runPaired(db.env, provider) : await runInTurn(db.env, provider);
   } finally {
     await db.drop();
     await provider.close();
   }
-  report(runs, commits, db.describe);
+  report(reps, db.describe, paired);
 }
 
-function report(runs: RunResult[], commits: LatencySummary[], describe: string): void {
-  const of = (v: Variant) => runs.filter((r) => r.variant === v);
-  const metered = of('metered');
-  const unmetered = of('unmetered');
-  const throughput = (rs: RunResult[]) => median(rs.map((r) => r.concurrentOpsPerSec));
-  const seq = (rs: RunResult[]) => medianSummary(rs.map((r) => r.sequential));
-  const conc = (rs: RunResult[]) => medianSummary(rs.map((r) => r.concurrent));
-  const ratio = throughput(metered) / throughput(unmetered);
-  const commit = medianSummary(commits);
+function report(reps: RepResult[], describe: string, paired: boolean): void {
+  const med = (f: (r: RepResult) => number) => median(reps.map(f));
+  const ratio = med((r) => r.concurrentOpsPerSec.metered / r.concurrentOpsPerSec.unmetered);
   const added = {
-    sequentialP50: seq(metered).p50 - seq(unmetered).p50,
-    sequentialP99: seq(metered).p99 - seq(unmetered).p99,
-    concurrentP50: conc(metered).p50 - conc(unmetered).p50,
-    concurrentP99: conc(metered).p99 - conc(unmetered).p99,
+    sequentialP50: med((r) => r.sequential.metered.p50 - r.sequential.unmetered.p50),
+    sequentialP99: med((r) => r.sequential.metered.p99 - r.sequential.unmetered.p99),
+    concurrentP50: med((r) => r.concurrent.metered.p50 - r.concurrent.unmetered.p50),
+    concurrentP99: med((r) => r.concurrent.metered.p99 - r.concurrent.unmetered.p99),
   };
-  const errors = runs.reduce((n, r) => n + r.errors, 0);
-  process.stdout.write(`\nbench:generate — ${describe}; ${SETTINGS.reps} reps × ${SETTINGS.runMs / 1_000} s, medians; concurrency ${SETTINGS.concurrency}\n\n`);
+  const commit = medianSummary(reps.map((r) => r.commit));
+  const addedPerCommit = med((r) => (r.sequential.metered.p50 - r.sequential.unmetered.p50) / r.commit.p50);
+  const seq = (v: Variant) => medianSummary(reps.map((r) => r.sequential[v]));
+  const conc = (v: Variant) => medianSummary(reps.map((r) => r.concurrent[v]));
+  const ops = (v: Variant) => med((r) => r.concurrentOpsPerSec[v]);
+  const errors = reps.reduce((n, r) => n + r.errors, 0);
+  const perRep = (f: (r: RepResult) => number, digits = 2) => reps.map((r) => f(r).toFixed(digits)).join(', ');
+  process.stdout.write(
+    `\nbench:generate — ${describe}; ${paired ? 'both servers at once, requests interleaved' : 'one server at a time, in alternating order'}; ` +
+      `${SETTINGS.reps} reps × ${SETTINGS.runMs / 1_000} s per phase; medians over reps of each rep's metered − unmetered; concurrency ${SETTINGS.concurrency}\n\n`,
+  );
   process.stdout.write(
     table([
-      ['', 'metered', 'unmetered', 'metered − unmetered'],
-      ['throughput (req/s), concurrent', fmtInt(throughput(metered)), fmtInt(throughput(unmetered)), `ratio ${fmtRatio(ratio)} (goal ≥ 0.9)`],
-      ['latency p50, one at a time', fmtMs(seq(metered).p50), fmtMs(seq(unmetered).p50), fmtMs(added.sequentialP50)],
-      ['latency p99, one at a time', fmtMs(seq(metered).p99), fmtMs(seq(unmetered).p99), `${fmtMs(added.sequentialP99)} (goal < 5 ms)`],
-      ['latency p50, concurrent', fmtMs(conc(metered).p50), fmtMs(conc(unmetered).p50), fmtMs(added.concurrentP50)],
-      ['latency p99, concurrent', fmtMs(conc(metered).p99), fmtMs(conc(unmetered).p99), fmtMs(added.concurrentP99)],
-      ['one PostgreSQL commit (p50 / p99)', `${fmtMs(commit.p50)} / ${fmtMs(commit.p99)}`, '', `added p50 / commit p50 = ${fmtRatio(added.sequentialP50 / commit.p50)}`],
+      ['', 'metered', 'unmetered', 'metered vs unmetered'],
+      ['throughput (req/s), concurrent', fmtInt(ops('metered')), fmtInt(ops('unmetered')), `ratio ${ratio.toFixed(2)} (goal ≥ 0.9)`],
+      ['latency p50, one at a time', fmtMs(seq('metered').p50), fmtMs(seq('unmetered').p50), `+${fmtMs(added.sequentialP50)}`],
+      ['latency p99, one at a time', fmtMs(seq('metered').p99), fmtMs(seq('unmetered').p99), `+${fmtMs(added.sequentialP99)} (goal < 5 ms)`],
+      ['latency p50, concurrent', fmtMs(conc('metered').p50), fmtMs(conc('unmetered').p50), `+${fmtMs(added.concurrentP50)}`],
+      ['latency p99, concurrent', fmtMs(conc('metered').p99), fmtMs(conc('unmetered').p99), `+${fmtMs(added.concurrentP99)}`],
+      ['one PostgreSQL commit (p50 / p99)', `${fmtMs(commit.p50)} / ${fmtMs(commit.p99)}`, '', `added p50 / commit p50 = ${addedPerCommit.toFixed(2)}`],
     ]),
   );
-  process.stdout.write(`\nerrors: ${errors}${errors > 0 ? ` (first: ${runs.find((r) => r.firstError)?.firstError})` : ''}\n`);
-  process.stdout.write(`${JSON.stringify({ describe, settings: SETTINGS, ratio, added, commit, metered: metered.map(strip), unmetered: unmetered.map(strip) })}\n`);
+  process.stdout.write(`\nper rep: ratio [${perRep((r) => r.concurrentOpsPerSec.metered / r.concurrentOpsPerSec.unmetered)}], `);
+  process.stdout.write(`added p50 ms [${perRep((r) => r.sequential.metered.p50 - r.sequential.unmetered.p50)}], commit p50 ms [${perRep((r) => r.commit.p50)}]\n`);
+  process.stdout.write(`errors: ${errors}${errors > 0 ? ` (first: ${reps.find((r) => r.firstError)?.firstError})` : ''}\n`);
+  process.stdout.write(`${JSON.stringify({ describe, paired, settings: SETTINGS, ratio, added, addedPerCommit, commit, reps })}\n`);
 }
-
-const strip = (r: RunResult) => ({ opsPerSec: r.concurrentOpsPerSec, sequential: r.sequential, concurrent: r.concurrent });
 
 main().catch((err) => {
   process.stderr.write(`bench:generate failed: ${String(err?.stack ?? err)}\n`);

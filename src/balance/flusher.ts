@@ -2,7 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { BalanceActor, JournalEntry } from './actor';
 import type { Journal, Segment } from './journal';
-import { executeBound } from '../db/sql';
+import { executeBound, PreparedStatements } from '../db/sql';
 
 /**
  * Rows another module writes in the same commit as the ledger (generations, usage analytics, flow
@@ -23,6 +23,8 @@ export interface BoundStatement {
 export interface FlusherOptions {
   /** Extra wait before each commit, trading latency for larger batches. @default 0 */
   flushIntervalMs: number;
+  /** Sends the batch as a named prepared statement (not on the embedded database). */
+  preparedStatements: boolean;
   /** First wait after a failed commit; doubles per failure. @default 50 */
   retryBackoffMsMin?: number;
   /** Longest wait between retries of a failed commit. @default 5_000 */
@@ -66,6 +68,7 @@ export class Flusher {
   /** False while commits are failing (reported by /readyz). */
   healthy = true;
   private readonly writers: AttachmentWriter[] = [];
+  private readonly statements: PreparedStatements;
 
   constructor(
     private readonly orm: MikroORM,
@@ -73,7 +76,9 @@ export class Flusher {
     private readonly opts: FlusherOptions,
     private readonly log: Logger,
     private readonly observer: FlushObserver = {},
-  ) {}
+  ) {
+    this.statements = new PreparedStatements(orm, opts.preparedStatements);
+  }
 
   addWriter(writer: AttachmentWriter): void {
     this.writers.push(writer);
@@ -139,7 +144,7 @@ export class Flusher {
       const duplicates = await duplicateKeys(em, entries);
       if (duplicates.length > 0) throw new FenceViolation([...new Set(duplicates.map((e) => e.actor))]);
       const attached = this.writers.map((w) => w.statement(entries)).filter((st): st is BoundStatement => !!st);
-      await writeBatch(em, lastBalances(entries), entries, attached);
+      await writeBatch(em, this.statements, lastBalances(entries), entries, attached);
     }
     this.acknowledge(segment, started);
   }
@@ -213,6 +218,7 @@ async function duplicateKeys(em: EntityManager, entries: readonly JournalEntry[]
  */
 async function writeBatch(
   em: EntityManager,
+  statements: PreparedStatements,
   balances: Map<BalanceActor, number>,
   entries: readonly JournalEntry[],
   attached: readonly BoundStatement[],
@@ -229,7 +235,7 @@ async function writeBatch(
   ];
   const params = [JSON.stringify(rows), JSON.stringify(entries.map(ledgerRow)), ...attached.flatMap((st) => st.params), rows.length];
   try {
-    await executeBound(em, `with ${ctes.join(',\n')} select andora_balance_fence(?, (select count(*) from balances)) as fenced`, params);
+    await statements.execute(`with ${ctes.join(',\n')} select andora_balance_fence(?, (select count(*) from balances)) as fenced`, params);
   } catch (err) {
     if ((err as { code?: string }).code !== FENCE_SQLSTATE) throw err;
     throw new FenceViolation(await movedOn(em, rows, balances));
