@@ -154,8 +154,6 @@ export interface BalanceConfig {
   actorIdleMs: number;
   /** Open holds one user may have at once. @default 1_000 */
   holdsPerUserMax: number;
-  /** The flush as a named prepared statement; on with DATABASE_URL, off on the embedded database. */
-  preparedStatements: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -208,7 +206,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       liveActorsMax: e.LIVE_ACTORS_MAX,
       actorIdleMs: e.ACTOR_IDLE_MS,
       holdsPerUserMax: e.HOLDS_PER_USER_MAX,
-      preparedStatements: e.DATABASE_URL !== undefined,
     },
   };
 }

@@ -41,6 +41,29 @@ describe('the ledger without a foreign key to users', () => {
     expect(msOf(rows[1]!.id)).toBeLessThanOrEqual(Date.now());
   });
 
+  it('keeps flushing after the pooled connection is replaced (prepared statements are made again)', async () => {
+    const balance = t.app.services.balance;
+    const user = await t.signUp();
+    await balance.grant(user.userId, 1, 'prepares the flush statement');
+    // End the pooled connection: the pool opens a new one, whose session (on the embedded database:
+    // the same PGlite session) must not trip over the statement names prepared before.
+    const client = t.app.services.orm.em.getKnex().client as unknown as {
+      acquireConnection(): Promise<{ end(): Promise<void> }>;
+      releaseConnection(c: unknown): Promise<void>;
+    };
+    const connection = await client.acquireConnection();
+    await connection.end();
+    await client.releaseConnection(connection);
+    // A flush that cannot run is retried forever; give up waiting well before the test's timeout.
+    const after = await Promise.race([
+      balance.grant(user.userId, 2, 'after the connection was replaced'),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the flush did not commit within 10 s')), 10_000).unref()),
+    ]);
+    expect(after.snapshot.tokens).toBe(10_003);
+    const [row] = await t.app.services.orm.em.fork().execute<Array<{ tokens: string }>>('select tokens from users where id = ?', [user.userId]);
+    expect(Number(row!.tokens)).toBe(10_003);
+  });
+
   it('refuses a batch for a user whose row is gone, and ledger:verify reports the orphaned rows', async () => {
     const balance = t.app.services.balance;
     const gone = await t.signUp();

@@ -23,8 +23,6 @@ export interface BoundStatement {
 export interface FlusherOptions {
   /** Extra wait before each commit, trading latency for larger batches. @default 0 */
   flushIntervalMs: number;
-  /** Sends the batch as a named prepared statement (not on the embedded database). */
-  preparedStatements: boolean;
   /** First wait after a failed commit; doubles per failure. @default 50 */
   retryBackoffMsMin?: number;
   /** Longest wait between retries of a failed commit. @default 5_000 */
@@ -77,7 +75,7 @@ export class Flusher {
     private readonly log: Logger,
     private readonly observer: FlushObserver = {},
   ) {
-    this.statements = new PreparedStatements(orm, opts.preparedStatements);
+    this.statements = new PreparedStatements(orm);
   }
 
   addWriter(writer: AttachmentWriter): void {

@@ -74,7 +74,7 @@ export class BalanceService {
       committed: (entries, ms) => this.listeners.forEach((l) => l.flushed?.(entries, ms)),
       fenced: (actors) => actors.forEach((a) => this.drop(a)),
     };
-    this.flusher = new Flusher(orm, this.journal, { flushIntervalMs: config.flushIntervalMs, preparedStatements: config.preparedStatements }, log, observer);
+    this.flusher = new Flusher(orm, this.journal, { flushIntervalMs: config.flushIntervalMs }, log, observer);
   }
 
   addListener(listener: BalanceListener): void {

@@ -18,23 +18,24 @@ export async function executeBound<T>(em: EntityManager, sql: string, params: un
 const PREPARED_STATEMENTS_MAX = 64;
 
 interface PgConnection {
-  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: string | { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
 /**
- * Runs statements with `?` placeholders on a pooled connection as named prepared statements, so
- * PostgreSQL parses and plans each distinct text once per connection instead of on every call
- * (measured for the flusher's one-row batch: 0.8 ms instead of 1.3 ms on a raw connection, 1.5 ms
- * through knex; BENCHMARKS.md). Not on the embedded database: its single session outlives the
- * pool's connections, which would each try to prepare the same names again.
+ * Runs statements with `?` placeholders (every `?` is one) on a pooled connection as named prepared
+ * statements, so PostgreSQL parses and plans each distinct text once per connection instead of on
+ * every call (measured for the flusher's one-row batch: 0.8 ms instead of 1.3 ms on a raw
+ * connection, 1.5 ms through knex; BENCHMARKS.md).
+ *
+ * A connection's first use clears the session's prepared statements: the embedded database is one
+ * session that outlives the pool's connections, so a new connection would otherwise meet the names
+ * its predecessor prepared (on a server, a new connection has none and this costs one round trip).
  */
 export class PreparedStatements {
   private readonly texts = new Map<string, { name: string | undefined; text: string }>();
+  private readonly cleared = new WeakSet<PgConnection>();
 
-  constructor(
-    private readonly orm: MikroORM,
-    private readonly named: boolean,
-  ) {}
+  constructor(private readonly orm: MikroORM) {}
 
   async execute<T>(sql: string, params: unknown[]): Promise<T[]> {
     const statement = this.statement(sql);
@@ -44,6 +45,10 @@ export class PreparedStatements {
     };
     const connection = await client.acquireConnection();
     try {
+      if (!this.cleared.has(connection)) {
+        await connection.query('deallocate all');
+        this.cleared.add(connection);
+      }
       const result = await connection.query({ name: statement.name, text: statement.text, values: params });
       return result.rows as T[];
     } finally {
@@ -56,9 +61,9 @@ export class PreparedStatements {
     if (!statement) {
       let n = 0;
       const text = sql.replace(/\?/g, () => `$${++n}`);
-      const name = this.named && this.texts.size < PREPARED_STATEMENTS_MAX ? `andora_${this.texts.size + 1}` : undefined;
-      statement = { name, text };
-      if (this.texts.size < PREPARED_STATEMENTS_MAX) this.texts.set(sql, statement);
+      const named = this.texts.size < PREPARED_STATEMENTS_MAX;
+      statement = { name: named ? `andora_${this.texts.size + 1}` : undefined, text };
+      if (named) this.texts.set(sql, statement);
     }
     return statement;
   }
