@@ -1,4 +1,7 @@
+import pino from 'pino';
 import { BalanceFencedError } from '../src/balance/flusher';
+import { BalanceService } from '../src/balance/service';
+import { loadConfig } from '../src/config';
 import { verifyLedger } from '../src/balance/ledger';
 import { uuidv7 } from '../src/db/ids';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -62,6 +65,25 @@ describe('the ledger without a foreign key to users', () => {
     expect(after.snapshot.tokens).toBe(10_003);
     const [row] = await t.app.services.orm.em.fork().execute<Array<{ tokens: string }>>('select tokens from users where id = ?', [user.userId]);
     expect(Number(row!.tokens)).toBe(10_003);
+  });
+
+  it('keeps flushing when a second balance service has used the same pool (both prepare on one connection)', async () => {
+    const orm = t.app.services.orm;
+    const [first, second] = [await t.signUp(), await t.signUp()];
+    await t.app.services.balance.grant(first.userId, 1, 'the app prepares its flush');
+    const other = new BalanceService(orm, loadConfig(t.env).balance, pino({ level: 'silent' }));
+    other.start();
+    try {
+      expect((await other.grant(second.userId, 4, 'a second service on the same pool')).snapshot.tokens).toBe(10_004);
+    } finally {
+      await other.stop();
+    }
+    const after = await Promise.race([
+      t.app.services.balance.grant(first.userId, 2, 'the app flushes again'),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the flush did not commit within 10 s')), 10_000).unref()),
+    ]);
+    expect(after.snapshot.tokens).toBe(10_003);
+    expect((await verifyLedger(orm)).mismatches).toEqual([]);
   });
 
   it('refuses a batch for a user whose row is gone, and ledger:verify reports the orphaned rows', async () => {

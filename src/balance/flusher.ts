@@ -2,7 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { BalanceActor, JournalEntry } from './actor';
 import type { Journal, Segment } from './journal';
-import { executeBound, PreparedStatements } from '../db/sql';
+import { executeBound, executePrepared } from '../db/sql';
 
 /**
  * Rows another module writes in the same commit as the ledger (generations, usage analytics, flow
@@ -66,7 +66,6 @@ export class Flusher {
   /** False while commits are failing (reported by /readyz). */
   healthy = true;
   private readonly writers: AttachmentWriter[] = [];
-  private readonly statements: PreparedStatements;
 
   constructor(
     private readonly orm: MikroORM,
@@ -74,9 +73,7 @@ export class Flusher {
     private readonly opts: FlusherOptions,
     private readonly log: Logger,
     private readonly observer: FlushObserver = {},
-  ) {
-    this.statements = new PreparedStatements(orm);
-  }
+  ) {}
 
   addWriter(writer: AttachmentWriter): void {
     this.writers.push(writer);
@@ -142,7 +139,7 @@ export class Flusher {
       const duplicates = await duplicateKeys(em, entries);
       if (duplicates.length > 0) throw new FenceViolation([...new Set(duplicates.map((e) => e.actor))]);
       const attached = this.writers.map((w) => w.statement(entries)).filter((st): st is BoundStatement => !!st);
-      await writeBatch(em, this.statements, lastBalances(entries), entries, attached);
+      await writeBatch(this.orm, em, lastBalances(entries), entries, attached);
     }
     this.acknowledge(segment, started);
   }
@@ -215,8 +212,8 @@ async function duplicateKeys(em: EntityManager, entries: readonly JournalEntry[]
  * every part of it, and the actors concerned are named by reading their versions.
  */
 async function writeBatch(
+  orm: MikroORM,
   em: EntityManager,
-  statements: PreparedStatements,
   balances: Map<BalanceActor, number>,
   entries: readonly JournalEntry[],
   attached: readonly BoundStatement[],
@@ -233,7 +230,7 @@ async function writeBatch(
   ];
   const params = [JSON.stringify(rows), JSON.stringify(entries.map(ledgerRow)), ...attached.flatMap((st) => st.params), rows.length];
   try {
-    await statements.execute(`with ${ctes.join(',\n')} select andora_balance_fence(?, (select count(*) from balances)) as fenced`, params);
+    await executePrepared(orm, `with ${ctes.join(',\n')} select andora_balance_fence(?, (select count(*) from balances)) as fenced`, params);
   } catch (err) {
     if ((err as { code?: string }).code !== FENCE_SQLSTATE) throw err;
     throw new FenceViolation(await movedOn(em, rows, balances));

@@ -14,57 +14,56 @@ export async function executeBound<T>(em: EntityManager, sql: string, params: un
   return ((await query) as { rows: T[] }).rows;
 }
 
-/** Distinct statement texts given a name; past it, a new text runs unnamed (parsed every time). */
-const PREPARED_STATEMENTS_MAX = 64;
+/** Statements one connection keeps prepared; past it, a new text runs unnamed (parsed every time). */
+const PREPARED_PER_CONNECTION_MAX = 64;
 
 interface PgConnection {
   query(config: string | { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
+/** Per pooled connection, the names of the statements prepared on it (by SQL text). */
+const preparedOn = new WeakMap<PgConnection, Map<string, string>>();
+/** `?` placeholders rewritten as $1, $2, …, by SQL text. */
+const positional = new Map<string, string>();
+
 /**
- * Runs statements with `?` placeholders (every `?` is one) on a pooled connection as named prepared
- * statements, so PostgreSQL parses and plans each distinct text once per connection instead of on
- * every call (measured for the flusher's one-row batch: 0.8 ms instead of 1.3 ms on a raw
- * connection, 1.5 ms through knex; BENCHMARKS.md).
+ * Runs a statement with `?` placeholders (every `?` is one) on a pooled connection as a named
+ * prepared statement, so PostgreSQL parses and plans each distinct text once per connection
+ * instead of on every call (measured for the flusher's one-row batch: 0.8 ms instead of 1.3 ms on a
+ * raw connection and 1.5 ms through knex; BENCHMARKS.md).
  *
- * A connection's first use clears the session's prepared statements: the embedded database is one
- * session that outlives the pool's connections, so a new connection would otherwise meet the names
- * its predecessor prepared (on a server, a new connection has none and this costs one round trip).
+ * Names are kept per connection object, as the pg client keeps them. The first use of a connection
+ * clears the session's prepared statements: the embedded database is one session that outlives the
+ * pool's connections, so a new connection would otherwise meet names its predecessor prepared (on
+ * a server a new connection has none, and this costs one round trip per connection).
  */
-export class PreparedStatements {
-  private readonly texts = new Map<string, { name: string | undefined; text: string }>();
-  private readonly cleared = new WeakSet<PgConnection>();
-
-  constructor(private readonly orm: MikroORM) {}
-
-  async execute<T>(sql: string, params: unknown[]): Promise<T[]> {
-    const statement = this.statement(sql);
-    const client = this.orm.em.getKnex().client as unknown as {
-      acquireConnection(): Promise<PgConnection>;
-      releaseConnection(connection: PgConnection): Promise<void>;
-    };
-    const connection = await client.acquireConnection();
-    try {
-      if (!this.cleared.has(connection)) {
-        await connection.query('deallocate all');
-        this.cleared.add(connection);
-      }
-      const result = await connection.query({ name: statement.name, text: statement.text, values: params });
-      return result.rows as T[];
-    } finally {
-      await client.releaseConnection(connection);
-    }
+export async function executePrepared<T>(orm: MikroORM, sql: string, params: unknown[]): Promise<T[]> {
+  let text = positional.get(sql);
+  if (text === undefined) {
+    let n = 0;
+    text = sql.replace(/\?/g, () => `$${++n}`);
+    if (positional.size < PREPARED_PER_CONNECTION_MAX) positional.set(sql, text);
   }
-
-  private statement(sql: string): { name: string | undefined; text: string } {
-    let statement = this.texts.get(sql);
-    if (!statement) {
-      let n = 0;
-      const text = sql.replace(/\?/g, () => `$${++n}`);
-      const named = this.texts.size < PREPARED_STATEMENTS_MAX;
-      statement = { name: named ? `andora_${this.texts.size + 1}` : undefined, text };
-      if (named) this.texts.set(sql, statement);
+  const client = orm.em.getKnex().client as unknown as {
+    acquireConnection(): Promise<PgConnection>;
+    releaseConnection(connection: PgConnection): Promise<void>;
+  };
+  const connection = await client.acquireConnection();
+  try {
+    let names = preparedOn.get(connection);
+    if (!names) {
+      await connection.query('deallocate all');
+      names = new Map();
+      preparedOn.set(connection, names);
     }
-    return statement;
+    let name = names.get(text);
+    if (name === undefined && names.size < PREPARED_PER_CONNECTION_MAX) {
+      name = `andora_${names.size + 1}`;
+      names.set(text, name);
+    }
+    const result = await connection.query({ name, text, values: params });
+    return result.rows as T[];
+  } finally {
+    await client.releaseConnection(connection);
   }
 }
