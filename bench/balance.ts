@@ -10,7 +10,7 @@
  * started with it. Progress goes to stderr; the report to stdout, whose last line is the results as
  * JSON (also written to .tmp/bench-balance-<db>-<time>.json). Knobs (environment):
  *   BENCH_RUN_SECONDS=3  BENCH_REPS=3  BENCH_USERS=10000  BENCH_IDLE_ACTORS=50000
- *   BENCH_SERVICE_CONCURRENCY=1000  BENCH_BASELINE_CONCURRENCY=64  BENCH_RESERVE_CALLS=200000
+ *   BENCH_SERVICE_CONCURRENCY=2000  BENCH_BASELINE_CONCURRENCY=64  BENCH_RESERVE_CALLS=200000
  *   BENCH_ONLY=service-spread  (warm-up + that one load, e.g. under `node --cpu-prof`; also service-hot,
  *     service-sequential, baseline-spread, baseline-hot, baseline-sequential)
  * The balance limits (FLUSH_BATCH_MAX, HOLDS_PER_USER_MAX, ...) come from the same variables as the
@@ -43,7 +43,7 @@ const SETTINGS = {
   /** Actors loaded to measure memory per idle cached actor. */
   idleActors: intEnv('BENCH_IDLE_ACTORS', 50_000),
   /** Settles in flight against the service at saturating load (capped by HOLDS_PER_USER_MAX on one user). */
-  serviceConcurrency: intEnv('BENCH_SERVICE_CONCURRENCY', 1_000),
+  serviceConcurrency: intEnv('BENCH_SERVICE_CONCURRENCY', 2_000),
   /** Requests in flight against the baseline (they queue for the ORM pool). */
   baselineConcurrency: intEnv('BENCH_BASELINE_CONCURRENCY', 64),
   /** Timed reserve() calls. */

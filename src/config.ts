@@ -64,7 +64,7 @@ const envSchema = z.object({
   PROVIDER_TIMEOUT_MS: intFromEnv(100, 600_000).default(60_000),
   PROVIDER_RETRIES_MAX: intFromEnv(0, 5).default(2),
   RESERVATION_TTL_MS: intFromEnv(1_000, 3_600_000).default(600_000),
-  FLUSH_BATCH_MAX: intFromEnv(1, 100_000).default(8_192),
+  FLUSH_BATCH_MAX: intFromEnv(1, 100_000).default(1_000),
   FLUSH_INTERVAL_MS: intFromEnv(0, 10_000).default(0),
   JOURNAL_DEPTH_MAX: intFromEnv(1, 10_000_000).default(200_000),
   LIVE_ACTORS_MAX: intFromEnv(1, 10_000_000).default(100_000),
@@ -142,7 +142,10 @@ export interface MonitoringConfig {
 export interface BalanceConfig {
   /** A hold not settled or released within this time is released automatically. @default 600_000 */
   reservationTtlMs: number;
-  /** Most journal entries written by one commit. @default 8_192 */
+  /**
+   * Most journal entries written by one commit. Past it, the next batch waits ready and is sent the
+   * moment this one commits, while this one's requests go on (BENCHMARKS.md). @default 1_000
+   */
   flushBatchMax: number;
   /** Extra wait before a flush, to trade latency for larger batches. @default 0 */
   flushIntervalMs: number;

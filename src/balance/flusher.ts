@@ -150,8 +150,16 @@ export class Flusher {
     for (const actor of new Set(entries.map((e) => e.actor))) actor.persistedVersion++;
     for (const entry of entries) entry.actor.unflushed--;
     this.journal.shift(segment);
-    segment.resolve();
     this.observer.committed?.(entries.length, performance.now() - started);
+    if (this.journal.size === 0) {
+      segment.resolve();
+      return;
+    }
+    // Another batch is already waiting: release this one's waiters on the next turn of the event
+    // loop, so the loop first sends that batch (all microtasks, no I/O) and PostgreSQL commits it
+    // while the released requests run here. Waiters are still released in commit order: the next
+    // reply can only be read in a later turn.
+    setImmediate(() => segment.resolve());
   }
 
   /** True when an earlier attempt committed this segment: its first live entry is in the ledger. */
