@@ -52,9 +52,10 @@ const RETRY_BACKOFF_MS_MAX = 5_000;
 
 /**
  * Group commit: one loop takes the journal's head segment, writes its ledger rows and the new
- * balances in one transaction, acknowledges everyone waiting on it, and starts the next commit at
+ * balances in one statement, acknowledges everyone waiting on it, and starts the next commit at
  * once. At low load a change waits about one commit; under load segments fill up while the previous
- * commit runs, so batches grow by themselves up to `flushBatchMax`.
+ * commit runs, so batches grow by themselves up to `flushBatchMax`. When a full segment is already
+ * waiting, it is sent before the committed segment's waiters run, so they run while it commits.
  *
  * A failed commit is retried, same segment, same order, with backoff; nothing is dropped. A balance
  * write whose fence (users.balance_version) no longer matches means another process wrote that
