@@ -8,8 +8,9 @@ import { Migration } from '@mikro-orm/migrations';
  * flusher in the same statement as its user's fenced balance update, and that statement fails
  * (andora_balance_fence) unless every one of those users rows was updated, so each row's user
  * exists when it commits. The foreign key repeated that check with a trigger per inserted row: about
- * 8 µs of PostgreSQL CPU per ledger row, a fifth of the batch statement (BENCHMARKS.md). Its ON DELETE CASCADE was also wrong for a ledger: deleting an
- * account must not erase what it was charged. `npm run ledger:verify` reports rows whose user is gone.
+ * 8 µs of PostgreSQL CPU per ledger row, a fifth of the batch statement (BENCHMARKS.md). Its ON
+ * DELETE CASCADE was also wrong for a ledger: deleting an account must not erase what it was
+ * charged. `npm run ledger:verify` reports rows whose user is gone.
  */
 export class Migration20261125000006_ledger_user_fence extends Migration {
   override async up(): Promise<void> {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { uuidv7 } from '../db/ids';
 import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { LIMITS } from '../config';
 import { Brand, LedgerEntry, User, type IBrand, type IUser, type Role } from '../db/entities';
+import { uuidv7 } from '../db/ids';
 import { AppError, badInput, notFound, unauthenticated } from '../errors';
 import { type Auth, hashPassword, verifyPassword } from './auth';
 

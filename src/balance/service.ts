@@ -236,8 +236,8 @@ export class BalanceService {
   }
 
   private async actorFor(userId: string): Promise<BalanceActor> {
-    const actor = this.actors.get(userId);
-    if (actor && !actor.fenced) return actor;
+    const actor = this.cached(userId);
+    if (actor) return actor;
     const pending = this.loading.get(userId);
     if (pending) return pending;
     if (this.loading.size >= LOADS_IN_FLIGHT_MAX) throw new BalanceUnavailableError('too many balances loading');

@@ -16,6 +16,8 @@ export async function executeBound<T>(em: EntityManager, sql: string, params: un
 
 /** Statements one connection keeps prepared; past it, a new text runs unnamed (parsed every time). */
 const PREPARED_PER_CONNECTION_MAX = 64;
+/** SQL texts whose positional form is kept; others are rewritten on every call. */
+const POSITIONAL_TEXTS_MAX = 64;
 
 interface PgConnection {
   query(config: string | { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
@@ -42,7 +44,7 @@ export async function executePrepared<T>(orm: MikroORM, sql: string, params: unk
   if (text === undefined) {
     let n = 0;
     text = sql.replace(/\?/g, () => `$${++n}`);
-    if (positional.size < PREPARED_PER_CONNECTION_MAX) positional.set(sql, text);
+    if (positional.size < POSITIONAL_TEXTS_MAX) positional.set(sql, text);
   }
   const client = orm.em.getKnex().client as unknown as {
     acquireConnection(): Promise<PgConnection>;
