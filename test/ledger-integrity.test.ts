@@ -7,6 +7,15 @@ import { uuidv7 } from '../src/db/ids';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** A flush that cannot run is retried forever; a test gives up waiting well before its own timeout. */
+const FLUSH_WAIT_MS = 10_000;
+
+function committedWithin<T>(work: Promise<T>): Promise<T> {
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the flush did not commit within ${FLUSH_WAIT_MS} ms`)), FLUSH_WAIT_MS).unref()),
+  ]);
+}
 
 describe('uuidv7', () => {
   it('has the version 7 layout and carries the given milliseconds', () => {
@@ -57,11 +66,7 @@ describe('the ledger without a foreign key to users', () => {
     const connection = await client.acquireConnection();
     await connection.end();
     await client.releaseConnection(connection);
-    // A flush that cannot run is retried forever; give up waiting well before the test's timeout.
-    const after = await Promise.race([
-      balance.grant(user.userId, 2, 'after the connection was replaced'),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the flush did not commit within 10 s')), 10_000).unref()),
-    ]);
+    const after = await committedWithin(balance.grant(user.userId, 2, 'after the connection was replaced'));
     expect(after.snapshot.tokens).toBe(10_003);
     const [row] = await t.app.services.orm.em.fork().execute<Array<{ tokens: string }>>('select tokens from users where id = ?', [user.userId]);
     expect(Number(row!.tokens)).toBe(10_003);
@@ -78,10 +83,7 @@ describe('the ledger without a foreign key to users', () => {
     } finally {
       await other.stop();
     }
-    const after = await Promise.race([
-      t.app.services.balance.grant(first.userId, 2, 'the app flushes again'),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the flush did not commit within 10 s')), 10_000).unref()),
-    ]);
+    const after = await committedWithin(t.app.services.balance.grant(first.userId, 2, 'the app flushes again'));
     expect(after.snapshot.tokens).toBe(10_003);
     expect((await verifyLedger(orm)).mismatches).toEqual([]);
   });

@@ -76,9 +76,15 @@ async function openOnServer(serverUrl: string, log: Logger): Promise<BenchDataba
   }
 }
 
-/** A fresh, empty database on that server (no migrations yet) and how to drop it. */
-export async function createScratchDatabase(serverUrl: string): Promise<{ url: URL; name: string; drop(): Promise<void> }> {
-  const name = `andora_bench_${randomBytes(6).toString('hex')}`;
+/**
+ * A fresh, empty database on that server (no migrations yet) and how to drop it. Also the test
+ * suite's database on a server (test/support/test-app.ts), with its own name prefix.
+ */
+export async function createScratchDatabase(
+  serverUrl: string,
+  prefix = 'andora_bench',
+): Promise<{ url: URL; name: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   await adminQuery(serverUrl, `create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
