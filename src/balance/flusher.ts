@@ -2,6 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { BalanceActor, JournalEntry } from './actor';
 import type { Journal, Segment } from './journal';
+import { int4Array, int8Array, jsonbArray, textArray, timestamptzArray, uuidArray } from '../db/binary';
 import { executeBound, executePrepared } from '../db/sql';
 
 /**
@@ -231,13 +232,20 @@ async function writeBatch(
   const ctes = [
     `balances as (
        update users set tokens = v.tokens, balance_version = v.version + 1, updated_at = now()
-         from json_to_recordset(?::json) as v(id uuid, tokens bigint, version bigint)
+         from unnest(?::uuid[], ?::int8[], ?::int8[]) as v(id, tokens, version)
         where users.id = v.id and users.balance_version = v.version
         returning users.id)`,
     `ledger as (${LEDGER_INSERT})`,
     ...attached.map((st, i) => `attached_${i} as (${st.sql})`),
   ];
-  const params = [JSON.stringify(rows), JSON.stringify(entries.map(ledgerRow)), ...attached.flatMap((st) => st.params), rows.length];
+  const params = [
+    uuidArray(rows, (r) => r.id),
+    int8Array(rows, (r) => r.tokens),
+    int8Array(rows, (r) => r.version),
+    ...ledgerColumns(entries),
+    ...attached.flatMap((st) => st.params),
+    rows.length,
+  ];
   try {
     await executePrepared(orm, `with ${ctes.join(',\n')} select andora_balance_fence(?, (select count(*) from balances)) as fenced`, params);
   } catch (err) {
@@ -262,31 +270,28 @@ async function movedOn(em: EntityManager, rows: Array<{ id: string; version: num
 
 const LEDGER_INSERT = `insert into token_ledger (id, user_id, kind, amount, balance_after, brand_id, task_type, model,
          prompt_tokens, completion_tokens, cost_nano_usd, idempotency_key, hold_id, metadata, created_at)
-  select id, user_id, kind, amount, balance_after, brand_id, task_type, model,
-         prompt_tokens, completion_tokens, cost_nano_usd, idempotency_key, hold_id, metadata, created_at
-    from json_to_recordset(?::json) as r(id uuid, user_id uuid, kind text, amount bigint, balance_after bigint,
-         brand_id uuid, task_type text, model text, prompt_tokens int, completion_tokens int, cost_nano_usd bigint,
-         idempotency_key text, hold_id uuid, metadata jsonb, created_at timestamptz)`;
+  select * from unnest(?::uuid[], ?::uuid[], ?::text[], ?::int8[], ?::int8[], ?::uuid[], ?::text[], ?::text[],
+         ?::int4[], ?::int4[], ?::int8[], ?::text[], ?::uuid[], ?::jsonb[], ?::timestamptz[])`;
 
-/** A ledger row as JSON input; absent keys read as null, so empty columns are left out. */
-function ledgerRow(e: JournalEntry) {
-  return {
-    id: e.id,
-    user_id: e.actor.userId,
-    kind: e.kind,
-    amount: e.amount,
-    balance_after: e.balanceAfter,
-    brand_id: e.brandId ?? undefined,
-    task_type: e.taskType ?? undefined,
-    model: e.model ?? undefined,
-    prompt_tokens: e.promptTokens,
-    completion_tokens: e.completionTokens,
-    cost_nano_usd: e.costNanoUsd,
-    idempotency_key: e.idempotencyKey ?? undefined,
-    hold_id: e.holdId ?? undefined,
-    metadata: e.metadata,
-    created_at: e.createdAt.toISOString(),
-  };
+/** The ledger rows column by column, in LEDGER_INSERT's order, as binary arrays. */
+function ledgerColumns(entries: readonly JournalEntry[]): Buffer[] {
+  return [
+    uuidArray(entries, (e) => e.id),
+    uuidArray(entries, (e) => e.actor.userId),
+    textArray(entries, (e) => e.kind),
+    int8Array(entries, (e) => e.amount),
+    int8Array(entries, (e) => e.balanceAfter),
+    uuidArray(entries, (e) => e.brandId),
+    textArray(entries, (e) => e.taskType),
+    textArray(entries, (e) => e.model),
+    int4Array(entries, (e) => e.promptTokens),
+    int4Array(entries, (e) => e.completionTokens),
+    int8Array(entries, (e) => e.costNanoUsd),
+    textArray(entries, (e) => e.idempotencyKey),
+    uuidArray(entries, (e) => e.holdId),
+    jsonbArray(entries, (e) => JSON.stringify(e.metadata)),
+    timestamptzArray(entries, (e) => e.createdAt),
+  ];
 }
 
 function sleep(ms: number): Promise<void> {
