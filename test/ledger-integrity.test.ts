@@ -31,6 +31,21 @@ describe('uuidv7', () => {
     for (let i = 100; i < ids.length; i += 100) expect(ids[i - 1]! < ids[i]!).toBe(true);
     for (const id of ids.slice(0, 500)) expect(id).toMatch(UUID_V7);
   });
+
+  it('formats many ids in one millisecond (several batches) and moves to a new millisecond at once', () => {
+    const msOf = (id: string) => parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+    const ms = 1_800_000_000_000;
+    const busy = Array.from({ length: 1_000 }, () => uuidv7(ms));
+    expect(new Set(busy).size).toBe(busy.length);
+    for (const id of busy) {
+      expect(id).toMatch(UUID_V7);
+      expect(msOf(id)).toBe(ms);
+    }
+    // The batch formatted for `ms` still has ids left: a later millisecond must not hand them out.
+    expect(msOf(uuidv7(ms + 1))).toBe(ms + 1);
+    expect(msOf(uuidv7(ms + 60_000))).toBe(ms + 60_000);
+    expect(uuidv7()).toMatch(UUID_V7);
+  });
 });
 
 describe('the ledger without a foreign key to users', () => {

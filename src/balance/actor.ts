@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { uuidv7 } from '../db/ids';
 import type { LedgerKind } from '../db/entities';
-import { assert, assertTokens } from './invariants';
+import { assert, assertTokens, InvariantError } from './invariants';
 
 /** What a hold is for; copied onto the ledger entry that settles it. */
 export interface HoldMeta {
@@ -135,7 +134,7 @@ export class BalanceActor {
       return { ok: false, code: 'TOO_MANY_HOLDS', holdsMax: this.limits.holdsPerUserMax };
     }
     const hold: Hold = {
-      id: randomUUID(),
+      id: uuidv7(),
       userId: this.userId,
       amount,
       expiresAtMs: nowMs + this.limits.reservationTtlMs,
@@ -273,7 +272,7 @@ export class BalanceActor {
   private check(): void {
     assertTokens(this.tokens, 'tokens');
     assertTokens(this.reserved, 'reserved');
-    assert(this.reserved <= this.tokens, `reserved ${this.reserved} above tokens ${this.tokens}`);
+    if (this.reserved > this.tokens) throw new InvariantError(`reserved ${this.reserved} above tokens ${this.tokens}`);
     assert(this.holds !== null || this.reserved === 0, 'reserved without holds');
   }
 }

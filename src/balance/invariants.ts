@@ -7,18 +7,22 @@ export class InvariantError extends Error {
   override name = 'InvariantError';
 }
 
+/**
+ * Pass a constant message: a template literal here would be built on every call, and these run
+ * several times per operation on the money path. Messages with values are built only on failure.
+ */
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);
 }
 
 /** A token amount: a safe, non-negative integer. */
 export function assertTokens(value: number, what: string): void {
-  assert(Number.isSafeInteger(value) && value >= 0, `${what} must be a non-negative safe integer, got ${value}`);
+  if (!(Number.isSafeInteger(value) && value >= 0)) throw new InvariantError(`${what} must be a non-negative safe integer, got ${value}`);
 }
 
 /** Reads a bigint column that pg returns as a string, asserting it fits a safe integer. */
 export function tokensFromDb(value: unknown, what: string): number {
   const n = typeof value === 'string' ? Number(value) : (value as number);
-  assert(Number.isSafeInteger(n), `${what} from the database is not a safe integer: ${String(value)}`);
+  if (!Number.isSafeInteger(n)) throw new InvariantError(`${what} from the database is not a safe integer: ${String(value)}`);
   return n;
 }
