@@ -71,6 +71,8 @@ interface RepResult {
   /** Plain commits sampled during the same seconds as the sequential requests. */
   commit: LatencySummary;
   concurrentOpsPerSec: Record<Variant, number>;
+  /** This process's CPU time per request in the concurrent phase, ms. */
+  concurrentCpuMsPerOp: Record<Variant, number>;
   concurrent: Record<Variant, LatencySummary>;
   errors: number;
   firstError: string | undefined;
@@ -163,9 +165,16 @@ async function sequentialPaired(apps: Apps, users: User[], userId: string, ms: n
   };
 }
 
-/** `concurrency` clients for `ms` against one server; closed loop. */
+/**
+ * `concurrency` clients for `ms` against one server; closed loop. Also returns this process's CPU
+ * time over the load (client, both servers and the fake provider all run here; the other server
+ * is idle meanwhile).
+ */
 async function concurrentLoad(app: App, users: User[], ms: number) {
-  return runClosedLoop(SETTINGS.concurrency, ms, (w) => chat(app.url, users[w % users.length]!));
+  const before = process.cpuUsage();
+  const result = await runClosedLoop(SETTINGS.concurrency, ms, (w) => chat(app.url, users[w % users.length]!));
+  const cpu = process.cpuUsage(before);
+  return { ...result, cpuMs: (cpu.user + cpu.system) / 1_000 };
 }
 
 /** Slices each phase's concurrent load is cut into, alternating between the two servers. */
@@ -188,6 +197,7 @@ async function concurrentSlices(apps: Apps, users: User[]): Promise<Record<Varia
     return {
       ops,
       elapsedMs,
+      cpuMs: rs.reduce((n, r) => n + r.cpuMs, 0),
       opsPerSec: (ops / elapsedMs) * 1_000,
       samplesMs: rs.flatMap((r) => r.samplesMs),
       errors: rs.reduce((n, r) => n + r.errors, 0),
@@ -269,6 +279,7 @@ function repResult(seq: Pick<RepResult, 'sequential' | 'sequentialSamples' | 'co
   return {
     ...seq,
     concurrentOpsPerSec: { metered: loads.metered.opsPerSec, unmetered: loads.unmetered.opsPerSec },
+    concurrentCpuMsPerOp: { metered: loads.metered.cpuMs / Math.max(1, loads.metered.ops), unmetered: loads.unmetered.cpuMs / Math.max(1, loads.unmetered.ops) },
     concurrent: { metered: summarize(loads.metered.samplesMs), unmetered: summarize(loads.unmetered.samplesMs) },
     errors: loads.metered.errors + loads.unmetered.errors,
     firstError: loads.metered.firstError ?? loads.unmetered.firstError,
@@ -315,6 +326,7 @@ function report(reps: RepResult[], describe: string, paired: boolean): void {
   const seq = (v: Variant) => medianSummary(reps.map((r) => r.sequential[v]));
   const conc = (v: Variant) => medianSummary(reps.map((r) => r.concurrent[v]));
   const ops = (v: Variant) => med((r) => r.concurrentOpsPerSec[v]);
+  const cpu = (v: Variant) => med((r) => r.concurrentCpuMsPerOp[v]);
   const errors = reps.reduce((n, r) => n + r.errors, 0);
   const perRep = (f: (r: RepResult) => number, digits = 2) => reps.map((r) => f(r).toFixed(digits)).join(', ');
   process.stdout.write(
@@ -325,6 +337,7 @@ function report(reps: RepResult[], describe: string, paired: boolean): void {
     table([
       ['', 'metered', 'unmetered', 'metered vs unmetered'],
       ['throughput (req/s), concurrent', fmtInt(ops('metered')), fmtInt(ops('unmetered')), `ratio ${ratio.toFixed(2)} (goal ≥ 0.9)`],
+      ['CPU per request, concurrent (µs, this process)', fmtInt(cpu('metered') * 1_000), fmtInt(cpu('unmetered') * 1_000), `+${fmtInt((cpu('metered') - cpu('unmetered')) * 1_000)}`],
       ['latency p50, one at a time', fmtMs(seq('metered').p50), fmtMs(seq('unmetered').p50), `+${fmtMs(added.sequentialP50)}`],
       ['latency p99, one at a time (all reps)', fmtMs(pooled('metered').p99), fmtMs(pooled('unmetered').p99), `+${fmtMs(added.sequentialP99)} (goal < 5 ms)`],
       ['latency p50, concurrent', fmtMs(conc('metered').p50), fmtMs(conc('unmetered').p50), `+${fmtMs(added.concurrentP50)}`],

@@ -103,6 +103,43 @@ describe('the ledger without a foreign key to users', () => {
     expect((await verifyLedger(orm)).mismatches).toEqual([]);
   });
 
+  it('after a quiet spell, commits the settles of one event-loop turn as one batch', async () => {
+    const balance = t.app.services.balance;
+    const users = await Promise.all(Array.from({ length: 5 }, () => t.signUp()));
+    const holds = await Promise.all(users.map((u) => balance.reserve(u.userId, 100, { taskType: 'batching' })));
+    await committedWithin(balance.grant(users[0]!.userId, 1, 'the journal is empty after this'));
+    const batches: number[] = [];
+    balance.addListener({ flushed: (entries) => batches.push(entries) });
+    // Each settle in its own callback of the same turn, as replies read in one poll would be: the
+    // first one wakes the flusher, which must wait for the rest of the turn before committing.
+    const settled = holds.map(
+      (hold) =>
+        new Promise((resolve, reject) => {
+          setImmediate(() => balance.settle(hold, { tokens: 10, promptTokens: 6, completionTokens: 4, costNanoUsd: 1 }).then(resolve, reject));
+        }),
+    );
+    await committedWithin(Promise.all(settled));
+    expect(batches).toEqual([5]);
+  });
+
+  it('with FLUSH_INTERVAL_MS, changes made during the wait join the batch that is waiting', async () => {
+    const users = await Promise.all(Array.from({ length: 5 }, () => t.signUp()));
+    const config = loadConfig({ ...t.env, FLUSH_INTERVAL_MS: '200' }).balance;
+    const other = new BalanceService(t.app.services.orm, config, pino({ level: 'silent' }));
+    const batches: number[] = [];
+    other.addListener({ flushed: (entries) => batches.push(entries) });
+    other.start();
+    try {
+      for (const u of users) await other.snapshot(u.userId);
+      // Timers expire in order: all five grants run before the flusher's 200 ms wait, started by the first, ends.
+      const grants = users.map((u, i) => new Promise((resolve, reject) => setTimeout(() => other.grant(u.userId, 3, 'during the wait').then(resolve, reject), i * 10)));
+      await committedWithin(Promise.all(grants));
+    } finally {
+      await other.stop();
+    }
+    expect(batches).toEqual([5]);
+  });
+
   it('refuses a batch for a user whose row is gone, and ledger:verify reports the orphaned rows', async () => {
     const balance = t.app.services.balance;
     const gone = await t.signUp();

@@ -57,6 +57,8 @@ const RETRY_BACKOFF_MS_MAX = 5_000;
  * once. At low load a change waits about one commit; under load segments fill up while the previous
  * commit runs, so batches grow by themselves up to `flushBatchMax`. When a full segment is already
  * waiting, it is sent before the committed segment's waiters run, so they run while it commits.
+ * After a quiet spell the first change waits for the end of its event-loop turn (microseconds), so
+ * the changes made by the other callbacks of that turn share its commit.
  *
  * A failed commit is retried, same segment, same order, with backoff; nothing is dropped. A balance
  * write whose fence (users.balance_version) no longer matches means another process wrote that
@@ -97,9 +99,14 @@ export class Flusher {
 
   private async loop(): Promise<void> {
     while (!this.stopping || this.journal.size > 0) {
-      const segment = await this.journal.next();
-      if (!segment) continue;
+      const wokenFromIdle = await this.journal.waitForEntries();
+      // Both waits come before the head segment is taken, so entries appended meanwhile join it.
       if (this.opts.flushIntervalMs > 0 && !this.stopping) await sleep(this.opts.flushIntervalMs);
+      // The first entry after a quiet spell: let the rest of this event-loop turn run first, so the
+      // settles completing in the same turn (replies read in the same poll) join the batch.
+      else if (wokenFromIdle) await nextTurn();
+      const segment = this.journal.take();
+      if (!segment) continue;
       await this.commitWithRetry(segment);
     }
   }
@@ -292,6 +299,10 @@ function ledgerColumns(entries: readonly JournalEntry[]): Buffer[] {
     jsonbArray(entries, (e) => JSON.stringify(e.metadata)),
     timestamptzArray(entries, (e) => e.createdAt),
   ];
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -53,16 +53,23 @@ export class Journal {
   }
 
   /**
-   * The next segment to commit, marked in flight; waits until there is one. Returns null when
-   * `interrupt()` woke it with nothing to do.
+   * Waits until there is something to commit (or `interrupt()`). Resolves true when it had to wait,
+   * i.e. the entry that woke it is the first after a quiet spell.
    */
-  async next(): Promise<Segment | null> {
-    if (this.segments.length === 0) {
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-      this.wake = null;
-    }
+  async waitForEntries(): Promise<boolean> {
+    if (this.segments.length > 0) return false;
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+    this.wake = null;
+    return true;
+  }
+
+  /**
+   * The head segment, marked in flight: from now on new entries open a later segment. Null when
+   * there is none.
+   */
+  take(): Segment | null {
     const head = this.segments[0];
     if (!head) return null;
     this.inFlight = head;
