@@ -26,6 +26,7 @@ import { verifyLedger } from '../src/balance/ledger';
 import { BalanceService } from '../src/balance/service';
 import { loadConfig, type BalanceConfig } from '../src/config';
 import { createLogger, type Logger } from '../src/logger';
+import { asyncContextLine, watchAsyncContext } from './support/async-context';
 import { chargeInOwnTransaction } from './support/baseline';
 import { openBenchDatabase, seedUsers, type BenchDatabase } from './support/database';
 import { intEnv } from './support/env';
@@ -373,7 +374,7 @@ function med(runs: readonly RunRecord[]) {
   };
 }
 
-function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Record<string, unknown>, startedAt: Date, loadBefore: number[]) {
+function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Record<string, unknown>, startedAt: Date, loadBefore: number[], asyncContext: string | null) {
   const loadAfter = loadavg();
   const commit = med(r.plainCommit);
   const a = { spread: med(r.baselineSpread), hot: med(r.baselineHot), low: med(r.baselineLowLoad) };
@@ -459,6 +460,7 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     ]),
     '',
     `books: ${books.verdict}`,
+    asyncContextLine(asyncContext),
   ];
   const errors = [...Object.values(a), ...Object.values(b)].reduce((n, x) => n + x.errors, 0);
   if (errors > 0) lines.push(`ERRORS during the runs: ${errors} (see the JSON for the first of each run)`);
@@ -485,11 +487,13 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     },
     goalsMet: goals,
     books,
+    asyncContextFirstEntry: asyncContext,
     runs: r,
   };
 }
 
 async function main(): Promise<void> {
+  const asyncContext = watchAsyncContext();
   const startedAt = new Date();
   const loadBefore = loadavg();
   const env = loadConfig(process.env);
@@ -524,9 +528,10 @@ async function main(): Promise<void> {
     };
     if (process.env.BENCH_ONLY) {
       progress(books.verdict);
+      progress(asyncContextLine(asyncContext()));
       return;
     }
-    const json = report(db, env.balance, results, books, startedAt, loadBefore);
+    const json = report(db, env.balance, results, books, startedAt, loadBefore, asyncContext());
     const dir = resolve('.tmp');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `bench-balance-${db.kind}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);

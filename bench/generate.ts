@@ -22,8 +22,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootstrap, type App, type MeterParts } from '../src/app';
 import { loadConfig } from '../src/config';
+import { inTransaction } from '../src/db/transaction';
 import { Meter, type MeteredCall, type MeteredResult } from '../src/metering/meter';
 import { countMessageTokens } from '../src/metering/tokenizer';
+import { asyncContextLine, watchAsyncContext } from './support/async-context';
 import { intEnv } from './support/env';
 import { createScratchDatabase } from './support/database';
 import { runClosedLoop } from './support/load';
@@ -138,7 +140,7 @@ type Apps = Record<Variant, App>;
 /** A plain commit (BEGIN; UPDATE one row; COMMIT) through MikroORM, on the benchmark's database. */
 async function plainCommit(app: App, userId: string): Promise<number> {
   const started = performance.now();
-  await app.services.orm.em.fork().transactional((tx) => tx.execute('update users set updated_at = updated_at where id = ?', [userId]));
+  await inTransaction(app.services.orm, (tx) => tx.execute('update users set updated_at = updated_at where id = ?', [userId]));
   return performance.now() - started;
 }
 
@@ -295,6 +297,7 @@ function progress(rep: number, r: RepResult): void {
 }
 
 async function main(): Promise<void> {
+  const asyncContext = watchAsyncContext();
   const provider = await startInstantProvider();
   const db = await databaseEnv();
   const paired = process.env.DATABASE_URL !== undefined;
@@ -306,10 +309,10 @@ async function main(): Promise<void> {
     await db.drop();
     await provider.close();
   }
-  report(reps, db.describe, paired);
+  report(reps, db.describe, paired, asyncContext());
 }
 
-function report(reps: RepResult[], describe: string, paired: boolean): void {
+function report(reps: RepResult[], describe: string, paired: boolean, asyncContext: string | null): void {
   const med = (f: (r: RepResult) => number) => median(reps.map(f));
   const pooled = (v: Variant) => summarize(reps.flatMap((r) => r.sequentialSamples[v]));
   const ratio = med((r) => r.concurrentOpsPerSec.metered / r.concurrentOpsPerSec.unmetered);
@@ -348,7 +351,8 @@ function report(reps: RepResult[], describe: string, paired: boolean): void {
   process.stdout.write(`\nper rep: ratio [${perRep((r) => r.concurrentOpsPerSec.metered / r.concurrentOpsPerSec.unmetered)}], `);
   process.stdout.write(`added p50 ms [${perRep((r) => r.sequential.metered.p50 - r.sequential.unmetered.p50)}], commit p50 ms [${perRep((r) => r.commit.p50)}]\n`);
   process.stdout.write(`errors: ${errors}${errors > 0 ? ` (first: ${reps.find((r) => r.firstError)?.firstError})` : ''}\n`);
-  process.stdout.write(`${JSON.stringify({ describe, paired, settings: SETTINGS, ratio, added, addedPerCommit, commit, reps: reps.map(({ sequentialSamples: _, ...r }) => r) })}\n`);
+  process.stdout.write(`${asyncContextLine(asyncContext)}\n`);
+  process.stdout.write(`${JSON.stringify({ describe, paired, settings: SETTINGS, asyncContextFirstEntry: asyncContext, ratio, added, addedPerCommit, commit, reps: reps.map(({ sequentialSamples: _, ...r }) => r) })}\n`);
 }
 
 main().catch((err) => {

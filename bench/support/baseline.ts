@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode, type MikroORM } from '@mikro-orm/postgresql';
 import type { SettleUsage } from '../../src/balance/actor';
 import { LedgerEntry, User } from '../../src/db/entities';
+import { inTransaction } from '../../src/db/transaction';
 
 /**
  * The design the balance service replaces: every request is its own MikroORM transaction that locks
@@ -11,7 +12,7 @@ import { LedgerEntry, User } from '../../src/db/entities';
  * be overwritten by) a balance service holding a stale copy; the books stay exact either way.
  */
 export async function chargeInOwnTransaction(orm: MikroORM, userId: string, usage: SettleUsage): Promise<void> {
-  await orm.em.fork().transactional(async (em) => {
+  await inTransaction(orm, async (em) => {
     const user = await em.findOneOrFail(User, userId, { lockMode: LockMode.PESSIMISTIC_WRITE });
     const charged = Math.min(usage.tokens, user.tokens);
     user.tokens -= charged;

@@ -6,6 +6,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { openOrm } from '../../src/db/orm';
+import { inTransaction } from '../../src/db/transaction';
 import type { Logger } from '../../src/logger';
 
 /** The database a benchmark runs against, migrated and empty; `close()` removes it. */
@@ -138,8 +139,7 @@ async function serverVersion(orm: MikroORM): Promise<string> {
  * in two set-based statements. Returns their ids in a stable order (by email).
  */
 export async function seedUsers(orm: MikroORM, count: number, tokens: number): Promise<string[]> {
-  const em = orm.em.fork();
-  await em.transactional(async (tx) => {
+  await inTransaction(orm, async (tx) => {
     await tx.execute(
       `insert into users (email, password_hash, tokens, plan)
        select 'bench-' || lpad(i::text, 7, '0') || '@example.invalid', 'not-a-hash', ?, 'free'
@@ -151,6 +151,6 @@ export async function seedUsers(orm: MikroORM, count: number, tokens: number): P
        select gen_random_uuid(), id, 'GRANT', tokens, tokens, '{"reason":"benchmark seed"}'::jsonb from users`,
     );
   });
-  const rows = await em.execute<Array<{ id: string }>>(`select id from users order by email`);
+  const rows = await orm.em.fork().execute<Array<{ id: string }>>(`select id from users order by email`);
   return rows.map((r) => r.id);
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { LIMITS } from '../config';
 import { Brand, LedgerEntry, User, type IBrand, type IUser, type Role } from '../db/entities';
 import { uuidv7 } from '../db/ids';
+import { inTransaction } from '../db/transaction';
 import { AppError, badInput, notFound, unauthenticated } from '../errors';
 import { type Auth, hashPassword, verifyPassword } from './auth';
 
@@ -59,20 +60,21 @@ export class AccountService {
     const password = parseInput(passwordSchema, input.password);
     const role: Role = this.opts.adminEmails.has(email) ? 'ADMIN' : 'USER';
     const passwordHash = await hashPassword(password);
-    const em = this.orm.em.fork();
     try {
-      const user = await em.transactional(async (tx) => {
-        const created = tx.create(User, { email, passwordHash, role, tokens: this.opts.signupGrantTokens });
-        tx.create(LedgerEntry, {
+      const user = await inTransaction(this.orm, async (tx) => {
+        const id = randomUUID();
+        const tokens = this.opts.signupGrantTokens;
+        await tx.insert(User, { id, email, passwordHash, role, tokens });
+        await tx.insert(LedgerEntry, {
           id: uuidv7(),
-          user: created,
+          user: id,
           kind: 'GRANT',
-          amount: this.opts.signupGrantTokens,
-          balanceAfter: this.opts.signupGrantTokens,
+          amount: tokens,
+          balanceAfter: tokens,
           metadata: { reason: 'signup' },
           createdAt: new Date(),
         });
-        return created;
+        return tx.findOneOrFail(User, { id });
       });
       return { token: await this.auth.issue({ userId: user.id, role: user.role }), user };
     } catch (err) {
@@ -105,9 +107,10 @@ export class AccountService {
     if (owned >= LIMITS.brandsPerUserMax) {
       throw new AppError('BAD_USER_INPUT', `at most ${LIMITS.brandsPerUserMax} brands per account`);
     }
-    const brand = em.create(Brand, { owner: ownerId, ...fields });
-    await em.flush();
-    return brand;
+    // insert, not create + flush: a flush enters an AsyncLocalStorage (see db/transaction.ts).
+    const id = randomUUID();
+    await em.insert(Brand, { id, owner: ownerId, ...fields });
+    return em.findOneOrFail(Brand, { id });
   }
 
   /** The brand if the viewer owns it; NOT_FOUND otherwise (never reveals other users' brands). */

@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { JournalEntry } from '../balance/actor';
 import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
 import { FlowRun, FlowStep, type IFlowRun, type IFlowStep } from '../db/entities';
+import { inTransaction } from '../db/transaction';
 import { badInput } from '../errors';
 import type { AgentName, AgentTaskType } from './agents';
 import type { FlowKind } from './flows';
@@ -60,7 +61,7 @@ export const flowStepWriter: AttachmentWriter = {
 
 /** The run and all its steps (PENDING), in one transaction. */
 export async function insertRun(orm: MikroORM, run: FlowRunModel): Promise<void> {
-  await orm.em.fork().transactional(async (em) => {
+  await inTransaction(orm, async (em) => {
     const { id, userId, brandId, kind, status, input, createdAt } = run;
     await em.insert(FlowRun, { id, userId, brandId, kind, status, input, createdAt });
     await em.insertMany(
@@ -79,7 +80,7 @@ export async function markStepStarted(orm: MikroORM, flowRunId: string, index: n
  * the steps that never started as SKIPPED, in one transaction.
  */
 export async function endRun(orm: MikroORM, run: FlowRunModel, endingStep: FlowStepModel | undefined): Promise<void> {
-  await orm.em.fork().transactional(async (em) => {
+  await inTransaction(orm, async (em) => {
     await em.nativeUpdate(FlowRun, { id: run.id }, { status: run.status, error: run.error, failedStep: run.failedStep, finishedAt: run.finishedAt });
     if (endingStep) {
       await em.nativeUpdate(
@@ -98,7 +99,7 @@ export async function endRun(orm: MikroORM, run: FlowRunModel, endingStep: FlowS
  * Steps whose charge committed are already FINISHED (see flowStepWriter).
  */
 export async function failInterruptedRuns(orm: MikroORM): Promise<number> {
-  return orm.em.fork().transactional(async (em) => {
+  return inTransaction(orm, async (em) => {
     const running = `select id from flow_runs where status = 'RUNNING'`;
     await em.execute(
       `update flow_steps set status = 'FAILED', error = ?, finished_at = now() where status = 'RUNNING' and flow_run_id in (${running})`,

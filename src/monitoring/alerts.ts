@@ -136,8 +136,10 @@ export class AlertService {
 
   async raise(userId: string, type: AlertType, severity: AlertSeverity, message: string, details: Record<string, unknown>): Promise<ITokenAlert> {
     const em = this.orm.em.fork();
-    const alert = em.create(TokenAlert, { id: randomUUID(), userId, type, severity, message, details, createdAt: new Date(this.now()) });
-    await em.flush();
+    const fields = { id: randomUUID(), userId, type, severity, message, details, createdAt: new Date(this.now()) };
+    // insert, not create + flush: a flush enters an AsyncLocalStorage (see db/transaction.ts).
+    await em.insert(TokenAlert, fields);
+    const alert = em.create(TokenAlert, fields, { persist: false });
     this.log.warn({ alert: type, severity, userId, details }, message);
     this.pubsub.publish(alertTopics.user(userId), alert);
     this.pubsub.publish(alertTopics.all, alert);
