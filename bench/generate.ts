@@ -340,11 +340,11 @@ function report(reps: RepResult[], describe: string, paired: boolean, asyncConte
     table([
       ['', 'metered', 'unmetered', 'metered vs unmetered'],
       ['throughput (req/s), concurrent', fmtInt(ops('metered')), fmtInt(ops('unmetered')), `ratio ${ratio.toFixed(2)} (goal ≥ 0.9)`],
-      ['CPU per request, concurrent (µs, this process)', fmtInt(cpu('metered') * 1_000), fmtInt(cpu('unmetered') * 1_000), `+${fmtInt((cpu('metered') - cpu('unmetered')) * 1_000)}`],
-      ['latency p50, one at a time', fmtMs(seq('metered').p50), fmtMs(seq('unmetered').p50), `+${fmtMs(added.sequentialP50)}`],
-      ['latency p99, one at a time (all reps)', fmtMs(pooled('metered').p99), fmtMs(pooled('unmetered').p99), `+${fmtMs(added.sequentialP99)} (goal < 5 ms)`],
-      ['latency p50, concurrent', fmtMs(conc('metered').p50), fmtMs(conc('unmetered').p50), `+${fmtMs(added.concurrentP50)}`],
-      ['latency p99, concurrent', fmtMs(conc('metered').p99), fmtMs(conc('unmetered').p99), `+${fmtMs(added.concurrentP99)}`],
+      ['CPU per request, concurrent (µs, this process)', fmtInt(cpu('metered') * 1_000), fmtInt(cpu('unmetered') * 1_000), signed((cpu('metered') - cpu('unmetered')) * 1_000, fmtInt)],
+      ['latency p50, one at a time', fmtMs(seq('metered').p50), fmtMs(seq('unmetered').p50), signed(added.sequentialP50, fmtMs)],
+      ['latency p99, one at a time (all reps)', fmtMs(pooled('metered').p99), fmtMs(pooled('unmetered').p99), `${signed(added.sequentialP99, fmtMs)} (goal < 5 ms)`],
+      ['latency p50, concurrent', fmtMs(conc('metered').p50), fmtMs(conc('unmetered').p50), signed(added.concurrentP50, fmtMs)],
+      ['latency p99, concurrent', fmtMs(conc('metered').p99), fmtMs(conc('unmetered').p99), signed(added.concurrentP99, fmtMs)],
       ['one PostgreSQL commit (p50 / p99)', `${fmtMs(commit.p50)} / ${fmtMs(commit.p99)}`, '', `added p50 / commit p50 = ${addedPerCommit.toFixed(2)}`],
     ]),
   );
@@ -353,6 +353,11 @@ function report(reps: RepResult[], describe: string, paired: boolean, asyncConte
   process.stdout.write(`errors: ${errors}${errors > 0 ? ` (first: ${reps.find((r) => r.firstError)?.firstError})` : ''}\n`);
   process.stdout.write(`${asyncContextLine(asyncContext)}\n`);
   process.stdout.write(`${JSON.stringify({ describe, paired, settings: SETTINGS, asyncContextFirstEntry: asyncContext, ratio, added, addedPerCommit, commit, reps: reps.map(({ sequentialSamples: _, ...r }) => r) })}\n`);
+}
+
+/** A difference with its sign: +1.23, −0.45 (the metered side can come out faster on a noisy machine). */
+function signed(x: number, fmt: (n: number) => string): string {
+  return x < 0 ? `−${fmt(-x)}` : `+${fmt(x)}`;
 }
 
 main().catch((err) => {
