@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gql, subscribe, wsClient } from './support/graphql-client';
-import { assertBuilt, killAllServers, startServerProcess } from './support/server-process';
-import { TEST_JWT_SECRET, createTestDatabase } from './support/test-app';
+import { assertBuilt, killAllServers, serverProcessEnv, startServerProcess } from './support/server-process';
+import { createTestDatabase } from './support/test-app';
 
 /**
  * On Node 20 the first entry into any AsyncLocalStorage turns on async hooks for the whole process,
@@ -46,12 +46,7 @@ describe('async hooks stay off in the server', () => {
     const file = join(dir, 'server.json');
     try {
       const server = await startServerProcess({
-        ...db.env,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        ADMIN_EMAILS: ADMIN_EMAIL,
-        JWT_SECRET: TEST_JWT_SECRET,
-        LOG_LEVEL: 'info',
+        ...serverProcessEnv(db, ADMIN_EMAIL),
         SIGNUP_GRANT_TOKENS: '5000',
         LOW_BALANCE_THRESHOLD: '4999',
         NODE_OPTIONS: `--require ${PROBE_JS}`,

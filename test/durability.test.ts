@@ -6,8 +6,8 @@ import { verifyLedger } from '../src/balance/ledger';
 import { gql, type GraphQLResponse } from './support/graphql-client';
 import { startPgProxy } from './support/pg-proxy';
 import { createPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
-import { ServerExitedError, assertBuilt, killAllServers, runVerifyCli, startServerProcess, type ServerProcess } from './support/server-process';
-import { TEST_JWT_SECRET, createTestDatabase, startTestApp, type TestApp, type TestDatabase } from './support/test-app';
+import { ServerExitedError, assertBuilt, killAllServers, runVerifyCli, serverProcessEnv, startServerProcess, type ServerProcess } from './support/server-process';
+import { createTestDatabase, startTestApp, type TestApp, type TestDatabase } from './support/test-app';
 
 /**
  * What a crash may and may not lose. A grant the server answered with data is acknowledged: it must
@@ -158,14 +158,7 @@ const count = (requests: GrantRequest[], outcome: GrantRequest['outcome']) => re
 describe('kill -9 of the server under grant load', () => {
   const USERS = 4;
   const ACKS_BEFORE_KILL = 200;
-  const serverEnv = (db: TestDatabase): Record<string, string> => ({
-    ...db.env,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ADMIN_EMAILS: ADMIN_EMAIL,
-    JWT_SECRET: TEST_JWT_SECRET,
-    LOG_LEVEL: 'info',
-  });
+  const serverEnv = (db: TestDatabase): Record<string, string> => serverProcessEnv(db, ADMIN_EMAIL);
 
   afterAll(() => killAllServers());
 

@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { TEST_JWT_SECRET, type TestDatabase } from './test-app';
 
 /**
  * The real server (`node dist/src/main.js`) as a child process, for tests that kill it. The build is
@@ -46,6 +47,14 @@ export async function killAllServers(): Promise<void> {
     ),
   );
   live.clear();
+}
+
+/**
+ * The environment of a test server process: its database, a free port on loopback, the test JWT
+ * secret, `adminEmail` as the admin, and info logs (the start is read from them); `extra` on top.
+ */
+export function serverProcessEnv(db: TestDatabase, adminEmail: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...db.env, PORT: '0', HOST: '127.0.0.1', ADMIN_EMAILS: adminEmail, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', ...extra };
 }
 
 export function assertBuilt(): void {
