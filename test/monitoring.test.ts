@@ -62,6 +62,11 @@ async function until(condition: () => boolean, attemptsMax = 500): Promise<void>
 }
 
 const alertTypes = (sub: Subscription<any>) => sub.buffered().map((a) => a.tokenAlertRaised.type);
+/**
+ * Waits (bounded) until `sub` holds at least `count` alerts: alerts.settled() says the server has
+ * published them, but their websocket frames reach this client a few event-loop turns later.
+ */
+const received = (sub: Subscription<any>, count: number) => until(() => sub.buffered().length >= count);
 
 describe('alerts', () => {
   let adminClient: ReturnType<typeof wsClient>;
@@ -89,21 +94,26 @@ describe('alerts', () => {
     everyone.buffered().length = 0;
 
     expect((await spend(owner, 8_500)).balance.tokens).toBe(1_500); // HIGH_USAGE only: 1,500 is not below 1,000
+    await received(mine, 1);
     expect(alertTypes(mine)).toEqual(['HIGH_USAGE']);
     await spend(owner, 600); // 1,500 → 900: crosses
     await spend(owner, 100); // 900 → 800: already below, nothing
+    await received(mine, 2);
     expect(alertTypes(mine)).toEqual(['HIGH_USAGE', 'LOW_BALANCE']);
     await gql(t.url, GRANT, { u: owner.userId, a: 1_000 }, admin.token); // 1,800: re-armed
     await t.app.services.alerts.settled();
     await spend(owner, 900); // 1,800 → 900: crosses again
+    await received(mine, 3);
     expect(alertTypes(mine)).toEqual(['HIGH_USAGE', 'LOW_BALANCE', 'LOW_BALANCE']);
     const last = await spend(owner, 2_000); // only 900 left: 900 charged, 1,100 recorded as overage
     expect(last.balance.tokens).toBe(0);
+    await received(mine, 4);
     expect(alertTypes(mine)).toEqual(['HIGH_USAGE', 'LOW_BALANCE', 'LOW_BALANCE', 'NEGATIVE_BALANCE']);
 
     const negative = mine.buffered()[3].tokenAlertRaised;
     expect(negative).toMatchObject({ severity: 'CRITICAL', userId: owner.userId, details: { overage: 1_100 } });
     expect(mine.buffered()[0].tokenAlertRaised).toMatchObject({ severity: 'WARNING', details: { tokens: 8_500 } });
+    await received(everyone, 4);
     expect(everyone.buffered().map((a) => [a.tokenAlertRaised.type, a.tokenAlertRaised.userId])).toEqual(
       alertTypes(mine).map((type) => [type, owner.userId]),
     );
@@ -137,6 +147,7 @@ describe('alerts', () => {
     await spend(established, 1_000); // flagged already this hour: not again
     await spend(newcomer, 2_500); // a spike, but no history: not flagged
     await spend(newcomer, 1_000);
+    await received(everyone, 1);
     const raised = everyone.buffered().map((a) => a.tokenAlertRaised);
     expect(raised.map((a) => [a.type, a.userId])).toEqual([['SUSPICIOUS_PATTERN', established.userId]]);
     expect(raised[0]).toMatchObject({ severity: 'INFO', details: { lastHourTokens: 2_100, factor: 5 } });
