@@ -8,7 +8,12 @@ export interface ModelRoute {
   model: string;
 }
 
-/** OpenAI is preferred when both are configured; offline keeps the service usable with neither. */
+/**
+ * OpenAI is preferred when both are configured; offline keeps the service usable with neither.
+ *
+ * claude-sonnet-4-5 reaches end of life on 2026-11-30 (the Anthropic SDK's deprecated-models table):
+ * its successor goes here together with its list price in pricing.ts, once that price is confirmed.
+ */
 const ROUTES: Readonly<Record<ModelTier, { openai: string; anthropic: string }>> = {
   cheap: { openai: 'gpt-4o-mini', anthropic: 'claude-haiku-4-5' },
   strong: { openai: 'gpt-4o', anthropic: 'claude-sonnet-4-5' },
