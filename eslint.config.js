@@ -9,8 +9,8 @@ module.exports = tseslint.config(
       'no-console': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
-      // Both enter an AsyncLocalStorage, which on Node 20 turns on async hooks for the whole process
-      // (every promise pays from then on); see src/db/transaction.ts.
+      // Each of these enters an AsyncLocalStorage, which on Node 20 turns on async hooks for the whole
+      // process (every promise pays from then on); see src/db/transaction.ts.
       'no-restricted-properties': [
         'error',
         { property: 'transactional', message: 'use inTransaction() from src/db/transaction.ts (em.transactional turns on async hooks process-wide)' },

@@ -45,13 +45,14 @@ describe('async hooks stay off in the server', () => {
     const db = await createTestDatabase();
     const file = join(dir, 'server.json');
     try {
-      const server = await startServerProcess({
-        ...serverProcessEnv(db, ADMIN_EMAIL),
-        SIGNUP_GRANT_TOKENS: '5000',
-        LOW_BALANCE_THRESHOLD: '4999',
-        NODE_OPTIONS: `--require ${PROBE_JS}`,
-        ASYNC_CONTEXT_PROBE_FILE: file,
-      });
+      const server = await startServerProcess(
+        serverProcessEnv(db, ADMIN_EMAIL, {
+          SIGNUP_GRANT_TOKENS: '5000',
+          LOW_BALANCE_THRESHOLD: '4999',
+          NODE_OPTIONS: `--require ${PROBE_JS}`,
+          ASYNC_CONTEXT_PROBE_FILE: file,
+        }),
+      );
       const ok = (res: { errors?: unknown[]; data?: Record<string, any> | null }) => {
         expect(res.errors).toBeUndefined();
         return res.data!;
