@@ -10,7 +10,22 @@ import { buildSchema } from '../src/graphql/schema';
  * PENDING lists operations whose features belong to issues not done yet; the test also asserts that
  * they still fail, so the list cannot silently go stale.
  */
-const PENDING = new Set<string>([]);
+const PENDING = new Set<string>([
+  // issue 14 (credits)
+  'TokenGrants',
+  'BalanceWithExpiry',
+  'GrantPromotion',
+  'RefundCharge',
+  // issue 15 (limits)
+  'SetBrandQuota',
+  'MyLimits',
+  // issue 16 (token packages)
+  'TokenPackages',
+  'PurchaseTokenPackage',
+  'TokenPurchases',
+  // the usage forecast (not filed yet)
+  'TokenForecast',
+]);
 
 const source = readFileSync(join(__dirname, 'contract', 'frontend-operations.graphql'), 'utf8');
 const operations = parse(source).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
@@ -19,6 +34,11 @@ const schema = buildSchema();
 describe('the clients contract', () => {
   it('has the operations we expect to check', () => {
     expect(operations.length).toBeGreaterThanOrEqual(18);
+  });
+
+  it('lists as pending only operations the contract has', () => {
+    const names = new Set(operations.map((op) => op.name!.value));
+    expect([...PENDING].filter((name) => !names.has(name))).toEqual([]);
   });
 
   it.each(operations.map((op) => [op.name!.value, op] as const))('%s validates against schema.graphql', (name, op) => {
