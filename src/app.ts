@@ -120,9 +120,18 @@ function createMeter(config: Config, balance: BalanceService, log: Logger, facto
   return factory ? factory(parts) : new Meter(...parts);
 }
 
+/**
+ * PGlite survives kill -9 but never fsyncs: a power loss or a host crash can lose acknowledged charges.
+ * It is for trying the service, development and single-node trials; production sets DATABASE_URL.
+ */
+export const EMBEDDED_IN_PRODUCTION =
+  'NODE_ENV=production without DATABASE_URL: using the embedded database (PGlite), which does not fsync; ' +
+  'a power loss or host crash can lose acknowledged charges. Set DATABASE_URL to a PostgreSQL server for production.';
+
 async function openDatabase(config: Config, log: Logger, cleanups: Array<() => Promise<void>>): Promise<MikroORM> {
   let embedded: EmbeddedPostgres | undefined;
   if (!config.databaseUrl) {
+    if (config.env === 'production') log.warn({ dataDir: config.dataDir }, EMBEDDED_IN_PRODUCTION);
     embedded = await startEmbeddedPostgres(config.dataDir, log);
     cleanups.push(() => embedded!.close());
   }

@@ -1,0 +1,33 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { EMBEDDED_IN_PRODUCTION } from '../src/app';
+import { startTestApp } from './support/test-app';
+
+/** Log lines a test app writes, parsed. */
+function capture(): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: pino({ level: 'info' }, sink), lines };
+}
+
+const warned = (lines: Array<Record<string, unknown>>) => lines.some((l) => l.msg === EMBEDDED_IN_PRODUCTION && l.level === 40);
+
+describe('the embedded database default', () => {
+  // Without TEST_DATABASE_URL the test apps run on the embedded database; with it, on that server.
+  const embedded = !process.env.TEST_DATABASE_URL;
+
+  it(`warns at start in production ${embedded ? 'that the embedded database does not fsync' : 'only without DATABASE_URL'}, and never in development`, async () => {
+    for (const [env, expected] of [['production', embedded], ['development', false]] as const) {
+      const { log, lines } = capture();
+      const t = await startTestApp({ NODE_ENV: env }, undefined, { log });
+      await t.close();
+      expect(lines.some((l) => l.msg === 'GraphQL over HTTP and websocket listening')).toBe(true);
+      expect(warned(lines)).toBe(expected);
+    }
+  });
+});
