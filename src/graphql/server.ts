@@ -16,6 +16,7 @@ import { createErrorFormatter, logRefusals } from './errors';
 import { createLoaders } from './loaders';
 import { maxAliasesRule } from './limits';
 import { buildSchema } from './schema';
+import { unstorableInputError } from './storable-input';
 
 export interface HttpServer {
   url: string;
@@ -86,6 +87,8 @@ export async function startHttpServer(services: Services): Promise<HttpServer> {
         }
         const errors = validate(schema, document, [...specifiedRules, ...protection.validationRules]);
         if (errors.length > 0) return errors;
+        const unstorable = unstorableInputError(document, payload.variables);
+        if (unstorable) return [unstorable];
         open.add(id);
         services.metrics.subscriptionsOpen.inc();
         const contextValue: GraphQLContext = {
@@ -116,6 +119,11 @@ export async function startHttpServer(services: Services): Promise<HttpServer> {
       { serverWillStart: async () => ({ drainServer: async () => wsCleanup.dispose() }) },
       {
         requestDidStart: async () => ({
+          // After validation, before execution: nothing has run yet for the operation refused here.
+          didResolveOperation: async ({ document, request }) => {
+            const unstorable = unstorableInputError(document, request.variables);
+            if (unstorable) throw unstorable;
+          },
           didEncounterErrors: async ({ errors, contextValue }) => logRefusals(log, errors, contextValue?.viewer?.userId),
         }),
       },

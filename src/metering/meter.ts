@@ -4,6 +4,7 @@ import type { BalanceService, SettleResult } from '../balance/service';
 import type { Pricing } from '../ai/pricing';
 import { ProviderError, type ChatMessage, type Provider, type ProviderName, type Usage } from '../ai/provider';
 import type { ModelRouter, ModelTier } from '../ai/router';
+import { StorableDeltas, storableText, storableValue } from '../db/storable';
 import { AppError } from '../errors';
 import { countMessageTokens, countTokens } from './tokenizer';
 
@@ -118,17 +119,21 @@ export class Meter {
     const { provider, model, hold, promptEstimate } = await this.prepare(call);
     const started = performance.now();
     let text = '';
+    const deltas = new StorableDeltas();
     let finished = false;
     let reportedBeforeStop: Usage | undefined;
     try {
       for await (const event of provider.stream({ model, messages: call.messages, maxOutputTokens: call.outputTokensMax, signal })) {
         if (event.type === 'delta') {
           text += event.text;
-          yield { type: 'delta', text: event.text };
+          const storable = deltas.push(event.text);
+          if (storable) yield { type: 'delta', text: storable };
           continue;
         }
         finished = true;
         this.observe(provider.name, model, started, 'ok');
+        const rest = deltas.end();
+        if (rest) yield { type: 'delta', text: rest };
         yield { type: 'done', ...(await this.settle(call, hold, model, event.text || text, event.usage, false)) };
         return;
       }
@@ -171,10 +176,17 @@ export class Meter {
     return { provider, model: route.model, hold, promptEstimate };
   }
 
-  private async settle(call: MeteredCall, hold: Hold, model: string, text: string, usage: Usage, partial: boolean): Promise<MeteredResult> {
+  /**
+   * Every charge goes through here, so this is where a vendor's text is made storable (NUL removed,
+   * unpaired surrogates replaced): before the task parses it, and once more on what is attached,
+   * since parsing may decode escapes such as `\u0000` in a JSON reply. Tokens are charged as the
+   * vendor reported them, whatever the text held.
+   */
+  private async settle(call: MeteredCall, hold: Hold, model: string, produced: string, usage: Usage, partial: boolean): Promise<MeteredResult> {
     const costNanoUsd = this.pricing.costNanoUsd(model, usage);
     const tokens = usage.promptTokens + usage.completionTokens;
-    const attachments = call.attach?.(text, { model, partial }) ?? {};
+    const text = storableText(produced);
+    const attachments = storableValue(call.attach?.(text, { model, partial }) ?? {});
     const result = await this.balance.settle(hold, { tokens, ...usage, costNanoUsd, model }, attachments);
     const metered: MeteredUsage = { ...usage, totalTokens: tokens, model, costNanoUsd };
     for (const o of this.observers) o.charged?.(call, metered, result);

@@ -52,6 +52,8 @@ export interface FakeBehavior {
   delayMs?: number;
   /** Wait between stream events. @default 0 */
   streamChunkDelayMs?: number;
+  /** How a streamed reply is cut into text deltas. @default one word, with its leading space, per delta */
+  chunks?: (reply: string) => string[];
   /** Stop after this many text deltas and keep the socket open, so a client abort can be observed. */
   hangAfterChunks?: number;
   /** Destroy the socket after this many text deltas, as a crashing vendor or proxy would. */
@@ -219,6 +221,8 @@ function wordsOf(text: string): string[] {
 
 interface Answer {
   text: string;
+  /** The text as stream deltas. */
+  pieces: string[];
   usage: FakeUsage | undefined;
   model: string;
 }
@@ -238,7 +242,7 @@ export function defaultUsage(body: FakeRequestBody, reply: string): FakeUsage {
 function answerFor(behavior: FakeBehavior, body: FakeRequestBody): Answer {
   const text = (behavior.reply ?? defaultReply)(body);
   const usage = behavior.omitUsage ? undefined : (behavior.usageFor ?? defaultUsage)(body, text);
-  return { text, usage, model: behavior.model ?? body.model ?? 'fake-model' };
+  return { text, pieces: (behavior.chunks ?? piecesOf)(text), usage, model: behavior.model ?? body.model ?? 'fake-model' };
 }
 
 /** Each piece is one word with its leading space, so the pieces concatenate to the text. */
@@ -278,7 +282,7 @@ interface SseEvent {
 }
 
 /** Chunks carry an id (without it the SDK helpers report zero usage); the usage chunk only on request. */
-function openAiEvents({ text, usage, model }: Answer, body: FakeRequestBody): SseEvent[] {
+function openAiEvents({ pieces, usage, model }: Answer, body: FakeRequestBody): SseEvent[] {
   const includeUsage = body.stream_options?.include_usage === true;
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: nowSeconds(), model };
   const chunk = (choices: object[], extra: object = includeUsage ? { usage: null } : {}) =>
@@ -286,14 +290,14 @@ function openAiEvents({ text, usage, model }: Answer, body: FakeRequestBody): Ss
   const choice = (delta: object, finish: string | null = null) => ({ index: 0, delta, finish_reason: finish });
   return [
     { data: chunk([choice({ role: 'assistant', content: '' })]), isDelta: false },
-    ...piecesOf(text).map((piece) => ({ data: chunk([choice({ content: piece })]), isDelta: true })),
+    ...pieces.map((piece) => ({ data: chunk([choice({ content: piece })]), isDelta: true })),
     { data: chunk([choice({}, 'stop')]), isDelta: false },
     ...(includeUsage && usage ? [{ data: chunk([], { usage: openAiUsage(usage) }), isDelta: false }] : []),
     { data: '[DONE]', isDelta: false },
   ];
 }
 
-function anthropicEvents({ text, usage, model }: Answer): SseEvent[] {
+function anthropicEvents({ pieces, usage, model }: Answer): SseEvent[] {
   const event = (type: string, payload: object, isDelta = false): SseEvent =>
     ({ event: type, data: JSON.stringify({ type, ...payload }), isDelta });
   const startUsage = usage ? { usage: { input_tokens: usage.promptTokens, output_tokens: 1 } } : {};
@@ -307,7 +311,7 @@ function anthropicEvents({ text, usage, model }: Answer): SseEvent[] {
     event('message_start', { message: { ...message, ...startUsage } }),
     event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
     event('ping', {}),
-    ...piecesOf(text).map(textDelta),
+    ...pieces.map(textDelta),
     event('content_block_stop', { index: 0 }),
     event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, ...endUsage }),
     event('message_stop', {}),
