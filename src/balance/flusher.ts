@@ -1,9 +1,12 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { BalanceActor, JournalEntry } from './actor';
+import { assert } from './invariants';
 import type { Journal, Segment } from './journal';
+import { classifyFailure, commitBisecting, DeterministicFailure, failureSignature, retryDelayMs } from './commit-policy';
 import { int4Array, int8Array, jsonbArray, textArray, timestamptzArray, uuidArray } from '../db/binary';
 import { executeBound, executePrepared } from '../db/sql';
+import { isStorableText, storableText, storableValue } from '../db/storable';
 
 /**
  * Rows another module writes in the same commit as the ledger (generations, usage analytics, flow
@@ -42,6 +45,11 @@ export class BalanceFencedError extends Error {
   readonly retryable = true;
 }
 
+/** Not even the entry's balance and ledger row could be written: a defect, reported as internal. */
+export class UnwritableEntryError extends Error {
+  override name = 'UnwritableEntryError';
+}
+
 class FenceViolation extends Error {
   constructor(readonly actors: BalanceActor[]) {
     super(`balance written by another process for ${actors.length} user(s)`);
@@ -60,9 +68,13 @@ const RETRY_BACKOFF_MS_MAX = 5_000;
  * After a quiet spell the first change waits for the end of its event-loop turn (microseconds), so
  * the changes made by the other callbacks of that turn share its commit.
  *
- * A failed commit is retried, same segment, same order, with backoff; nothing is dropped. A balance
- * write whose fence (users.balance_version) no longer matches means another process wrote that
- * balance: those entries are failed loudly and their actors reloaded, never overwritten.
+ * A commit that fails for a transient reason (the database is away) is retried, same segment, same
+ * order, with backoff; nothing is dropped. One that fails for a reason in its data would fail
+ * forever and stall every user: the segment is bisected (commit-policy.ts), every good entry
+ * commits in order, and an entry that fails on its own keeps its charge without what it carried
+ * (`commitAlone`), or, failing that too, fails alone and its user is reloaded. A balance write whose
+ * fence (users.balance_version) no longer matches means another process wrote that balance: those
+ * entries are failed loudly and their actors reloaded, never overwritten.
  */
 export class Flusher {
   private running: Promise<void> | null = null;
@@ -70,6 +82,8 @@ export class Flusher {
   /** False while commits are failing (reported by /readyz). */
   healthy = true;
   private readonly writers: AttachmentWriter[] = [];
+  /** Signatures of the failures found deterministic in the segment being committed. */
+  private readonly deterministic = new Set<string>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -107,59 +121,134 @@ export class Flusher {
       else if (wokenFromIdle) await nextTurn();
       const segment = this.journal.take();
       if (!segment) continue;
-      await this.commitWithRetry(segment);
+      await this.commitSegment(segment);
     }
   }
 
-  private async commitWithRetry(segment: Segment): Promise<void> {
-    const min = this.opts.retryBackoffMsMin ?? RETRY_BACKOFF_MS_MIN;
-    const max = this.opts.retryBackoffMsMax ?? RETRY_BACKOFF_MS_MAX;
+  /**
+   * Commits the segment: in one statement when it can, in parts when its data cannot (a transient
+   * failure is retried inside commitPart instead); then acknowledges it.
+   */
+  private async commitSegment(segment: Segment): Promise<void> {
+    const started = performance.now();
+    this.deterministic.clear();
+    const live = segment.entries.filter((e) => !segment.failed.has(e));
+    await commitBisecting(
+      live,
+      (part) => this.commitPart(segment, part, (entries) => this.write(entries, true)),
+      (entry, failure) => this.commitAlone(segment, entry, failure),
+    );
+    this.healthy = true;
+    this.acknowledge(segment, started);
+  }
+
+  /**
+   * Writes `part` of the segment as one statement, retrying while the failure may be transient.
+   * Returns null once it is written (or every entry of it was fenced off), or the failure that no
+   * retry would cure.
+   */
+  private async commitPart(
+    segment: Segment,
+    part: readonly JournalEntry[],
+    write: (entries: JournalEntry[]) => Promise<void>,
+  ): Promise<DeterministicFailure | null> {
     // A commit that failed may have landed all the same (the connection broke after COMMIT was
     // sent): then the next attempt finds its entries, which are written all or none, and must
     // acknowledge them rather than write them again (the fence would call that another writer).
     let mayHaveLanded = false;
+    let previous: string | undefined;
     for (let attempt = 1; ; attempt++) {
+      const entries = part.filter((e) => !segment.failed.has(e));
+      if (entries.length === 0) return null;
       try {
-        if (mayHaveLanded && (await this.landed(segment))) this.acknowledge(segment, performance.now());
-        else await this.commit(segment);
-        this.healthy = true;
-        return;
+        if (!(mayHaveLanded && (await this.landed(entries[0]!)))) await write(entries);
+        this.written(segment, entries);
+        return null;
       } catch (err) {
         if (err instanceof FenceViolation) {
-          this.failFenced(err.actors);
+          this.log.error({ users: err.actors.map((a) => a.userId) }, 'balance fence violated: another writer; reloading');
+          this.failUsers(err.actors, 'the balance changed elsewhere; retry');
           continue;
         }
+        const signature = failureSignature(err);
+        const verdict = await this.verdict(err, signature, previous, entries[0]!);
+        if (verdict === 'landed') {
+          this.written(segment, entries);
+          return null;
+        }
+        if (verdict !== 'retry') {
+          if (entries.length > 1) this.log.warn({ err, entries: entries.length }, 'ledger flush failed on its data; committing the batch in parts');
+          return verdict;
+        }
+        previous = signature;
         mayHaveLanded = true;
         this.healthy = false;
         this.observer.failed?.(err, attempt);
-        this.log.error({ err, attempt, entries: segment.entries.length }, 'ledger flush failed; retrying');
-        await sleep(Math.min(max, min * 2 ** Math.min(attempt - 1, 16)));
+        this.log.error({ err, attempt, entries: entries.length }, 'ledger flush failed; retrying');
+        await sleep(retryDelayMs(attempt, this.opts.retryBackoffMsMin ?? RETRY_BACKOFF_MS_MIN, this.opts.retryBackoffMsMax ?? RETRY_BACKOFF_MS_MAX));
       }
     }
   }
 
-  private async commit(segment: Segment): Promise<void> {
-    const entries = segment.entries.filter((e) => !segment.failed.has(e));
-    const started = performance.now();
-    if (entries.length > 0) {
-      // One statement is atomic on its own: the batch commits in one round trip, no BEGIN/COMMIT.
-      const em = this.orm.em.fork();
-      // A key already used would fail the insert on every retry and stall every balance behind it.
-      const duplicates = await duplicateKeys(em, entries);
-      if (duplicates.length > 0) throw new FenceViolation([...new Set(duplicates.map((e) => e.actor))]);
-      const attached = this.writers.map((w) => w.statement(entries)).filter((st): st is BoundStatement => !!st);
-      await writeBatch(this.orm, em, lastBalances(entries), entries, attached);
-    }
-    this.acknowledge(segment, started);
+  /**
+   * What a failed write calls for: a retry (transient, or not known yet), nothing ('landed': it
+   * failed but committed), or bisection (the deterministic failure). A data error (class 22, 23) is
+   * deterministic at once; any other error once it happened twice the same way (here, or in the
+   * part this one was cut from) and the database, asked whether the write landed, answers no. An
+   * outage whose error has no SQLSTATE thus never passes for bad data.
+   */
+  private async verdict(err: unknown, signature: string, previous: string | undefined, first: JournalEntry): Promise<'retry' | 'landed' | DeterministicFailure> {
+    const kind = classifyFailure(err);
+    if (kind === 'data') return new DeterministicFailure(err);
+    if (kind === 'transient' || (signature !== previous && !this.deterministic.has(signature))) return 'retry';
+    const landed = await this.landed(first).catch(() => undefined);
+    if (landed === undefined) return 'retry';
+    if (landed) return 'landed';
+    this.deterministic.add(signature);
+    return new DeterministicFailure(err);
   }
 
-  /** The segment is durable: versions move on, entries leave the journal, waiters are released. */
-  private acknowledge(segment: Segment, started: number): void {
-    const entries = segment.entries.filter((e) => !segment.failed.has(e));
+  /**
+   * An entry that cannot be written as it is: its charge is kept (the work was done) by writing its
+   * money part alone, the balance and ledger row without its attachments; if even that fails, the
+   * entry fails alone and its user's later entries are dropped and the balance reloaded, so the
+   * books still balance and no other user notices.
+   */
+  private async commitAlone(segment: Segment, entry: JournalEntry, failure: DeterministicFailure): Promise<void> {
+    const ids = { userId: entry.actor.userId, entryId: entry.id, holdId: entry.holdId, kind: entry.kind, amount: entry.amount };
+    const attachments = Object.keys(entry.attachments);
+    this.log.error({ err: failure.cause, ...ids, attachments }, 'ledger entry cannot be written; writing its balance and ledger row without attachments');
+    const unwritable = await this.commitPart(segment, [entry], ([e]) => this.write([moneyPart(e!)], false));
+    if (!unwritable) return;
+    this.log.error({ err: unwritable.cause, ...ids }, 'ledger entry cannot be written at all: failing it and reloading its balance');
+    segment.failed.set(entry, new UnwritableEntryError('the charge could not be recorded'));
+    entry.actor.unflushed--;
+    this.failUsers([entry.actor], 'an earlier change to this balance could not be recorded; retry');
+  }
+
+  /** One statement: the entries' ledger rows, their users' new balances and (when `attach`) what they carry. */
+  private async write(entries: readonly JournalEntry[], attach: boolean): Promise<void> {
+    // One statement is atomic on its own: the batch commits in one round trip, no BEGIN/COMMIT.
+    const em = this.orm.em.fork();
+    // A key already used would fail the insert on every retry and stall every balance behind it.
+    const duplicates = await duplicateKeys(em, entries);
+    if (duplicates.length > 0) throw new FenceViolation([...new Set(duplicates.map((e) => e.actor))]);
+    const attached = attach ? this.writers.map((w) => w.statement(entries)).filter((st): st is BoundStatement => !!st) : [];
+    await writeBatch(this.orm, em, lastBalances(entries), entries, attached);
+  }
+
+  /** Entries are durable: their balances' versions move on (one per statement and user). */
+  private written(segment: Segment, entries: readonly JournalEntry[]): void {
     for (const actor of new Set(entries.map((e) => e.actor))) actor.persistedVersion++;
-    for (const entry of entries) entry.actor.unflushed--;
+    for (const entry of entries) segment.written.add(entry);
+  }
+
+  /** The segment is done: its entries leave the journal, waiters are released. */
+  private acknowledge(segment: Segment, started: number): void {
+    assert(segment.written.size + segment.failed.size === segment.entries.length, 'segment acknowledged with entries neither written nor failed');
+    for (const entry of segment.written) entry.actor.unflushed--;
     this.journal.shift(segment);
-    this.observer.committed?.(entries.length, performance.now() - started);
+    this.observer.committed?.(segment.written.size, performance.now() - started);
     if (this.journal.size === 0) {
       segment.resolve();
       return;
@@ -171,26 +260,54 @@ export class Flusher {
     setImmediate(() => segment.resolve());
   }
 
-  /** True when an earlier attempt committed this segment: its first live entry is in the ledger. */
-  private async landed(segment: Segment): Promise<boolean> {
-    const first = segment.entries.find((e) => !segment.failed.has(e));
-    if (!first) return false;
+  /** True when an earlier attempt committed the part starting with `first` (parts are written all or none). */
+  private async landed(first: JournalEntry): Promise<boolean> {
     const rows = await this.orm.em.fork().execute('select 1 from token_ledger where id = ?', [first.id]);
     return rows.length > 0;
   }
 
-  /** Drops every uncommitted entry of the fenced actors; their waiters get BalanceFencedError. */
-  private failFenced(actors: BalanceActor[]): void {
+  /**
+   * Drops every entry of these users not yet written; their waiters get BalanceFencedError
+   * (retryable), and their actors are reloaded from the database on next use.
+   */
+  private failUsers(actors: BalanceActor[], reason: string): void {
     const fenced = new Set(actors);
     for (const actor of actors) actor.fenced = true;
-    this.log.error({ users: actors.map((a) => a.userId) }, 'balance fence violated: another writer; reloading');
     for (const [segment, entry] of this.journal.pending()) {
-      if (fenced.has(entry.actor) && !segment.failed.has(entry)) {
-        segment.failed.set(entry, new BalanceFencedError('the balance changed elsewhere; retry'));
+      if (fenced.has(entry.actor) && !segment.failed.has(entry) && !segment.written.has(entry)) {
+        segment.failed.set(entry, new BalanceFencedError(reason));
         entry.actor.unflushed--;
       }
     }
     this.observer.fenced?.(actors);
+  }
+}
+
+/**
+ * What must be kept of an entry that cannot be written: its ledger row and balance, with its text
+ * made storable, its idempotency key only if storable, and no attachments (named in the metadata,
+ * which is dropped too when it cannot be serialized).
+ */
+function moneyPart(entry: JournalEntry): JournalEntry {
+  const key = entry.idempotencyKey;
+  const dropped = Object.keys(entry.attachments).map(storableText);
+  const marker = dropped.length > 0 ? { attachmentsDropped: dropped } : {};
+  return {
+    ...entry,
+    taskType: entry.taskType === null ? null : storableText(entry.taskType),
+    model: entry.model === null ? null : storableText(entry.model),
+    idempotencyKey: key !== null && isStorableText(key) ? key : null,
+    metadata: serializable(entry.metadata) ? { ...entry.metadata, ...marker } : { ...marker, metadataDropped: true },
+    attachments: {},
+  };
+}
+
+function serializable(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -296,9 +413,21 @@ function ledgerColumns(entries: readonly JournalEntry[]): Buffer[] {
     int8Array(entries, (e) => e.costNanoUsd),
     textArray(entries, (e) => e.idempotencyKey),
     uuidArray(entries, (e) => e.holdId),
-    jsonbArray(entries, (e) => JSON.stringify(e.metadata)),
+    jsonbArray(entries, (e) => metadataJson(e.metadata)),
     timestamptzArray(entries, (e) => e.createdAt),
   ];
+}
+
+/**
+ * JSON.stringify writes NUL and unpaired surrogates as \u escapes, which jsonb refuses; metadata may
+ * hold a client's text (a grant's reason), so it is repaired here too, as a last line of defence.
+ * Escaped backslashes can match as well; they only cost the second stringify.
+ */
+const UNSTORABLE_JSON_ESCAPE = /\\u(?:0000|d[89a-f])/;
+
+function metadataJson(metadata: Record<string, unknown>): string {
+  const json = JSON.stringify(metadata);
+  return UNSTORABLE_JSON_ESCAPE.test(json) ? JSON.stringify(storableValue(metadata)) : json;
 }
 
 function nextTurn(): Promise<void> {

@@ -7,8 +7,10 @@ import type { JournalEntry } from './actor';
  */
 export class Segment {
   readonly entries: JournalEntry[] = [];
-  /** Entries that will never commit (their balance was fenced off), with the reason. */
+  /** Entries that will never commit (their balance was fenced off, or they cannot be written), with the reason. */
   readonly failed = new Map<JournalEntry, Error>();
+  /** Entries committed so far: all of them at once, or part by part when the segment is bisected. */
+  readonly written = new Set<JournalEntry>();
   readonly committed: Promise<void>;
   resolve!: () => void;
 
@@ -18,7 +20,7 @@ export class Segment {
     });
   }
 
-  /** After `committed`: throws when the entry was dropped by a fence instead of committed. */
+  /** After `committed`: throws when the entry was dropped (fenced off, unwritable) instead of committed. */
   throwIfFailed(entry: JournalEntry): void {
     if (this.failed.size === 0) return;
     const err = this.failed.get(entry);
