@@ -58,6 +58,11 @@ class FenceViolation extends Error {
 
 const RETRY_BACKOFF_MS_MIN = 50;
 const RETRY_BACKOFF_MS_MAX = 5_000;
+/**
+ * Attempts after which a failure of unknown kind counts as deterministic even if its text varies
+ * (provided the database answers): only what is known to be transient is retried without end.
+ */
+const UNKNOWN_ATTEMPTS_MAX = 5;
 
 /**
  * Group commit: one loop takes the journal's head segment, writes its ledger rows and the new
@@ -171,7 +176,7 @@ export class Flusher {
           continue;
         }
         const signature = failureSignature(err);
-        const verdict = await this.verdict(err, signature, previous, entries[0]!);
+        const verdict = await this.verdict(err, signature, signature === previous || attempt >= UNKNOWN_ATTEMPTS_MAX, entries[0]!);
         if (verdict === 'landed') {
           this.written(segment, entries);
           return null;
@@ -193,14 +198,15 @@ export class Flusher {
   /**
    * What a failed write calls for: a retry (transient, or not known yet), nothing ('landed': it
    * failed but committed), or bisection (the deterministic failure). A data error (class 22, 23) is
-   * deterministic at once; any other error once it happened twice the same way (here, or in the
-   * part this one was cut from) and the database, asked whether the write landed, answers no. An
-   * outage whose error has no SQLSTATE thus never passes for bad data.
+   * deterministic at once; any other error once it is `repeated` (the same as the attempt before,
+   * or past UNKNOWN_ATTEMPTS_MAX attempts) or was found deterministic in the part this one was cut
+   * from, and the database, asked whether the write landed, answers no. An outage whose error has no
+   * SQLSTATE thus never passes for bad data.
    */
-  private async verdict(err: unknown, signature: string, previous: string | undefined, first: JournalEntry): Promise<'retry' | 'landed' | DeterministicFailure> {
+  private async verdict(err: unknown, signature: string, repeated: boolean, first: JournalEntry): Promise<'retry' | 'landed' | DeterministicFailure> {
     const kind = classifyFailure(err);
     if (kind === 'data') return new DeterministicFailure(err);
-    if (kind === 'transient' || (signature !== previous && !this.deterministic.has(signature))) return 'retry';
+    if (kind === 'transient' || !(repeated || this.deterministic.has(signature))) return 'retry';
     const landed = await this.landed(first).catch(() => undefined);
     if (landed === undefined) return 'retry';
     if (landed) return 'landed';
