@@ -203,5 +203,19 @@ describe('text PostgreSQL cannot store', () => {
       expect(after.data!.chatWithAndora).toMatchObject({ reply: 'Echo: next', balance: { tokens: 10_000 - 25 } });
       expect(t.app.services.balance.stats()).toMatchObject({ healthy: true, journalDepth: 0 });
     });
+
+    it('repairs what a structured task decodes from JSON escapes in the reply', async () => {
+      const { token, brandId } = await userWithBrand(openai);
+      // The text itself is storable; the escapes become NUL and an unpaired surrogate only when parsed.
+      fake.setBehavior({ reply: () => '{"characters": [{"name": "A\\u0000va", "role": "lead \\ud800"}]}', usageFor: () => ({ promptTokens: 30, completionTokens: 4 }) });
+      const client = wsClient(openai.url, token);
+      const sub = subscribe<any>(client, `subscription($b: ID!) { generationStream(task: CHARACTERS, brandId: $b, input: { count: 1 }) { done generationId } }`, { b: brandId });
+      let last;
+      do last = (await sub.next()).generationStream;
+      while (!last.done);
+      await client.dispose();
+      const stored = await gql(openai.url, STORED, { id: last.generationId }, token);
+      expect(stored.data!.generation).toEqual({ output: [{ name: 'Ava', role: 'lead \ufffd', traits: [], backstory: '' }], usage: { totalTokens: 34 } });
+    });
   });
 });
