@@ -3,7 +3,7 @@ import type { JournalEntry } from '../balance/actor';
 import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
 import { FlowRun, FlowStep, type IFlowRun, type IFlowStep } from '../db/entities';
 import { inTransaction } from '../db/transaction';
-import { badInput } from '../errors';
+import { decodeAfter, keysetCursor } from '../paging';
 import type { AgentName, AgentTaskType } from './agents';
 import type { FlowKind } from './flows';
 import type { FlowRunModel, FlowStepModel } from './model';
@@ -126,21 +126,13 @@ export async function findRun(orm: MikroORM, id: string): Promise<FlowRunModel |
   return toModel(run, steps);
 }
 
-const CURSOR_PREFIX = 'flow:';
-
-export const encodeRunCursor = (run: FlowRunModel): string =>
-  Buffer.from(`${CURSOR_PREFIX}${run.createdAt.getTime()}:${run.id}`).toString('base64url');
-
-function decodeRunCursor(cursor: string): { createdAt: Date; id: string } {
-  const match = /^flow:(\d{1,15}):([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw badInput('after: not a cursor from this connection', 'after');
-  return { createdAt: new Date(Number(match[1])), id: match[2]! };
-}
+/** The flow runs connection's cursor: (created_at, id), newest first. */
+export const runCursor = keysetCursor('flowRuns');
 
 /** A brand's runs, newest first, keyset-paginated on (created_at, id); two queries whatever the page size. */
 export async function runsPage(orm: MikroORM, userId: string, brandId: string, first: number, after: string | null | undefined) {
   const em = orm.em.fork();
-  const cursor = after ? decodeRunCursor(after) : undefined;
+  const cursor = decodeAfter(runCursor, after);
   const older = cursor && { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] };
   const rows = await em.find(FlowRun, { userId, brandId, ...older }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: first + 1 });
   const runs = rows.slice(0, first);

@@ -4,8 +4,8 @@ import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
 import { Generation, type GenerationStatus, type IGeneration } from '../db/entities';
-import { badInput, notFound } from '../errors';
-import { checkPageSize } from '../paging';
+import { notFound } from '../errors';
+import { checkPageSize, decodeAfter, keysetCursor } from '../paging';
 
 /** Carried on a CHARGE's journal entry; written in the same commit as the charge. */
 export interface GenerationAttachment {
@@ -69,23 +69,13 @@ export interface GenerationPage {
   hasNextPage: boolean;
 }
 
-const CURSOR_SEPARATOR = '|';
-
-/** Keyset cursor over (created_at, id), newest first. */
-export const encodeGenerationCursor = (g: IGeneration): string =>
-  Buffer.from(`${g.createdAt.toISOString()}${CURSOR_SEPARATOR}${g.id}`).toString('base64url');
-
-function decodeGenerationCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split(CURSOR_SEPARATOR);
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw badInput('after: not a cursor from this connection', 'after');
-  return { createdAt, id };
-}
+/** The generations connection's cursor: (created_at, id), newest first. */
+export const generationCursor = keysetCursor('generations');
 
 /** A brand's generations, newest first. The caller has checked that the viewer owns the brand. */
 export async function generationsPage(orm: MikroORM, brandId: string, first: number, after: string | null | undefined): Promise<GenerationPage> {
   checkPageSize(first);
-  const position = after ? decodeGenerationCursor(after) : undefined;
+  const position = decodeAfter(generationCursor, after);
   const where = position
     ? { brandId, $or: [{ createdAt: { $lt: position.createdAt } }, { createdAt: position.createdAt, id: { $lt: position.id } }] }
     : { brandId };

@@ -904,6 +904,7 @@ export type MutationStartWeeklySubplotFlowArgs = {
 
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** Pass it as after: to the same field for the next page. An after: this field did not hand out (another connection's cursor, an altered or empty one) is BAD_USER_INPUT. */
   endCursor?: Maybe<Scalars['String']['output']>;
   hasNextPage: Scalars['Boolean']['output'];
 };

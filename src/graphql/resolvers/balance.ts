@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { parseInput } from '../../accounts/service';
-import { encodeCursor, ledgerPage } from '../../balance/ledger';
+import { ledgerCursor, ledgerPage } from '../../balance/ledger';
 import { LIMITS } from '../../config';
+import { connection } from '../../paging';
 import { nanoToUsd } from '../../ai/pricing';
 import { topics } from '../../realtime/pubsub';
 import type { Resolvers } from '../generated/resolvers-types';
@@ -40,8 +41,7 @@ export const balanceResolvers: Resolvers = {
     tokenLedger: async (_, { first, after }, ctx) => {
       const viewer = requireViewer(ctx);
       const page = await ledgerPage(ctx.services.orm, viewer.userId, first ?? LIMITS.pageSizeDefault, after);
-      const edges = page.entries.map((node) => ({ cursor: encodeCursor(node.seq), node }));
-      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+      return connection(page.entries, page.hasNextPage, (entry) => ledgerCursor.encode(entry.seq));
     },
   },
   Mutation: {
