@@ -661,6 +661,7 @@ export type LedgerEntry = {
   completionTokens: Scalars['Int']['output'];
   costUsd: Scalars['Float']['output'];
   createdAt: Scalars['DateTime']['output'];
+  /** What the entry is for, e.g. a grant's reason. Which admin granted it is shown to admins only. */
   details: Scalars['JSON']['output'];
   /** What this charge paid for, when it paid for a generation. */
   generation?: Maybe<Generation>;

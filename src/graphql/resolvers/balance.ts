@@ -35,6 +35,13 @@ function ledgerEntryModel(e: JournalEntry): LedgerEntryModel {
   };
 }
 
+/** Ledger metadata about the service's staff, not about the tokens: shown to admins only. */
+const ADMIN_ONLY_DETAILS: readonly string[] = ['grantedBy'];
+
+function withoutAdminDetails(metadata: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(metadata).filter(([key]) => !ADMIN_ONLY_DETAILS.includes(key)));
+}
+
 export const balanceResolvers: Resolvers = {
   Query: {
     tokenBalance: (_, __, ctx) => ctx.services.balance.snapshot(requireViewer(ctx).userId),
@@ -65,6 +72,6 @@ export const balanceResolvers: Resolvers = {
   },
   LedgerEntry: {
     costUsd: (entry) => nanoToUsd(entry.costNanoUsd),
-    details: (entry) => entry.metadata,
+    details: (entry, _, ctx) => (ctx.viewer?.role === 'ADMIN' ? entry.metadata : withoutAdminDetails(entry.metadata)),
   },
 };
