@@ -106,6 +106,8 @@ export const Generation = defineEntity({
     completionTokens: p.integer(),
     costNanoUsd: p.bigint('number'),
     idempotencyKey: p.string().nullable(),
+    /** Set with idempotencyKey: the fingerprint of the request the key was sent with (src/idempotency.ts). */
+    requestFingerprint: p.string().nullable(),
     output: p.json<unknown>(),
     createdAt: p.datetime().defaultRaw('now()'),
   },

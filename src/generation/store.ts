@@ -15,6 +15,8 @@ export interface GenerationAttachment {
   status: GenerationStatus;
   model: string;
   output: unknown;
+  /** The fingerprint of the request its idempotency key was sent with (see src/idempotency.ts). */
+  requestFingerprint?: string | null;
 }
 
 export const GENERATION_ATTACHMENT = 'generation';
@@ -43,6 +45,7 @@ export const generationWriter: AttachmentWriter = {
         completion_tokens: entry.completionTokens,
         cost_nano_usd: entry.costNanoUsd,
         idempotency_key: entry.idempotencyKey,
+        request_fingerprint: g.requestFingerprint ?? null,
         output: g.output,
         created_at: entry.createdAt.toISOString(),
       });
@@ -50,10 +53,10 @@ export const generationWriter: AttachmentWriter = {
     if (rows.length === 0) return null;
     return {
       sql: `insert into generations (id, user_id, brand_id, ledger_entry_id, task_type, status, model, prompt_tokens,
-              completion_tokens, cost_nano_usd, idempotency_key, output, created_at)
+              completion_tokens, cost_nano_usd, idempotency_key, request_fingerprint, output, created_at)
        select * from json_to_recordset(?::json) as r(id uuid, user_id uuid, brand_id uuid, ledger_entry_id uuid,
               task_type text, status text, model text, prompt_tokens int, completion_tokens int, cost_nano_usd bigint,
-              idempotency_key text, output jsonb, created_at timestamptz)`,
+              idempotency_key text, request_fingerprint text, output jsonb, created_at timestamptz)`,
       params: [JSON.stringify(rows)],
     };
   },

@@ -17,6 +17,8 @@ export interface MeteredCall {
   /** The task's output cap; sent as max_tokens and covered by the hold. */
   outputTokensMax: number;
   idempotencyKey?: string | undefined;
+  /** With idempotencyKey: what the key was sent with (src/idempotency.ts), kept in the ledger entry's metadata. */
+  requestFingerprint?: string | undefined;
   /** Builds what is stored with the charge (the generation row), from the text produced. */
   attach?: (text: string, meta: { model: string; partial: boolean }) => Record<string, unknown>;
 }
@@ -167,6 +169,7 @@ export class Meter {
       taskType: call.taskType,
       model: route.model,
       idempotencyKey: call.idempotencyKey,
+      requestFingerprint: call.requestFingerprint,
     });
     return { provider, model: route.model, hold, promptEstimate };
   }

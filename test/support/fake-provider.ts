@@ -50,6 +50,8 @@ export interface FakeBehavior {
   retryAfterMs?: number;
   /** Wait before sending response headers, e.g. to exceed a client timeout. @default 0 */
   delayMs?: number;
+  /** Answer only once this settles (after delayMs), so a test decides when a request in flight ends. */
+  gate?: Promise<unknown>;
   /** Wait between stream events. @default 0 */
   streamChunkDelayMs?: number;
   /** Stop after this many text deltas and keep the socket open, so a client abort can be observed. */
@@ -132,6 +134,7 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
 
     const current = behavior;
     await sleep(current.delayMs);
+    await current.gate;
     if (res.destroyed) return;
     const { status } = current;
     if (status !== undefined && answeredNormally >= (current.failAfter ?? 0) && failuresSent < (current.failCount ?? Infinity)) {

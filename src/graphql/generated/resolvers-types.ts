@@ -111,7 +111,7 @@ export type Character = {
 
 export type ChatWithAndoraInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** 1 to 8,000 characters. */
   message: Scalars['String']['input'];
@@ -172,7 +172,7 @@ export type ExpandBriefInput = {
   brandId: Scalars['ID']['input'];
   /** 1 to 8,000 characters. */
   brief: Scalars['String']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -328,7 +328,7 @@ export type FlowUsage = {
 
 export type GenerateBuyerProfileInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Optional. The customer segment to profile; the model picks the most valuable one without it. At most 200 characters. */
   segment?: InputMaybe<Scalars['String']['input']>;
@@ -349,7 +349,7 @@ export type GenerateCalendarEntryInput = {
   channel?: InputMaybe<Scalars['String']['input']>;
   /** YYYY-MM-DD, a real day. */
   date: Scalars['String']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Optional. At most 200 characters. */
   topic?: InputMaybe<Scalars['String']['input']>;
@@ -366,7 +366,7 @@ export type GenerateCalendarEntryPayload = {
 
 export type GenerateCalendarInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** YYYY-MM. */
   month: Scalars['String']['input'];
@@ -388,7 +388,7 @@ export type GenerateCharactersInput = {
   brandId: Scalars['ID']['input'];
   /** How many characters: 1 to 8. */
   count?: InputMaybe<Scalars['Int']['input']>;
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -405,7 +405,7 @@ export type GenerateContentBriefInput = {
   brandId: Scalars['ID']['input'];
   /** Optional, e.g. instagram or blog. At most 200 characters. */
   channel?: InputMaybe<Scalars['String']['input']>;
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** 1 to 200 characters. */
   topic: Scalars['String']['input'];
@@ -424,7 +424,7 @@ export type GenerateContentStrategyInput = {
   brandId: Scalars['ID']['input'];
   /** Optional. The goal the strategy serves. At most 200 characters. */
   goal?: InputMaybe<Scalars['String']['input']>;
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -439,7 +439,7 @@ export type GenerateContentStrategyPayload = {
 
 export type GenerateMissionInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -455,7 +455,7 @@ export type GenerateMissionPayload = {
 
 export type GenerateMonthlyPlotInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** YYYY-MM. */
   month: Scalars['String']['input'];
@@ -474,7 +474,7 @@ export type GenerateMonthlyPlotPayload = {
 
 export type GenerateMonthlyThemeInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** YYYY-MM. */
   month: Scalars['String']['input'];
@@ -495,7 +495,7 @@ export type GenerateNarrativePrefillInput = {
   context?: InputMaybe<Scalars['String']['input']>;
   /** The narrative field to draft, e.g. tagline. 1 to 200 characters. */
   field: Scalars['String']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -513,7 +513,7 @@ export type GeneratePersonaInput = {
   brandId: Scalars['ID']['input'];
   /** Optional. What the persona should centre on, e.g. a customer type. At most 200 characters. */
   focus?: InputMaybe<Scalars['String']['input']>;
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -528,7 +528,7 @@ export type GeneratePersonaPayload = {
 
 export type GenerateVisionInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -544,7 +544,7 @@ export type GenerateVisionPayload = {
 
 export type GenerateWeeklySubplotInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** YYYY-MM. */
   month: Scalars['String']['input'];
@@ -990,7 +990,7 @@ export type RefineCharacterFieldInput = {
   currentValue: Scalars['String']['input'];
   /** The field to improve, e.g. backstory. 1 to 200 characters. */
   field: Scalars['String']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Optional, e.g. make it darker. At most 200 characters. */
   instruction?: InputMaybe<Scalars['String']['input']>;
@@ -1010,7 +1010,7 @@ export type RefineContentInput = {
   brandId: Scalars['ID']['input'];
   /** The content to rewrite. 1 to 8,000 characters. */
   content: Scalars['String']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** How to rewrite it, e.g. make it shorter. 1 to 200 characters. */
   instruction: Scalars['String']['input'];
@@ -1030,7 +1030,7 @@ export type ResolveCastInput = {
   brandId: Scalars['ID']['input'];
   /** The characters to choose from: 1 to 20 names of 1 to 200 characters each. */
   characterNames: Array<Scalars['String']['input']>;
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** The scene to cast. 1 to 8,000 characters. */
   scene: Scalars['String']['input'];
