@@ -125,7 +125,7 @@ export interface Config {
 export interface MonitoringConfig {
   /** Alerts older than this are no longer active and are deleted. @default 24 */
   alertRetentionHours: number;
-  /** LOW_BALANCE when a balance crosses below it (once per crossing). @default 1_000 */
+  /** LOW_BALANCE while a balance is below it: raised once (one active per user), resolved when a change lifts it back. @default 1_000 */
   lowBalanceThreshold: number;
   /** HIGH_USAGE for one operation using more tokens than this. @default 5_000 */
   highUsageThreshold: number;

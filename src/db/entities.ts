@@ -146,6 +146,8 @@ export const TokenAlert = defineEntity({
     message: p.text(),
     details: p.json<Record<string, unknown>>().default('{}'),
     createdAt: p.datetime().defaultRaw('now()'),
+    /** When the condition ended (LOW_BALANCE only); null while it lasts and for one-off alerts. */
+    resolvedAt: p.datetime().nullable(),
   },
 });
 export type ITokenAlert = InferEntity<typeof TokenAlert>;

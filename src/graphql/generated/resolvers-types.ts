@@ -26,7 +26,7 @@ export type AlertSeverity =
 export type AlertType =
   /** One operation used more tokens than the high-usage threshold. */
   | 'HIGH_USAGE'
-  /** The balance crossed below the low-balance threshold. */
+  /** The balance is below the low-balance threshold: raised by the first change that leaves it below (when no low-balance alert is active), active while it stays below, resolved (resolvedAt) by a change that lifts it to the threshold or above; falling below again raises a new one. */
   | 'LOW_BALANCE'
   /** Usage the balance could not cover was recorded (the balance itself never goes below zero). */
   | 'NEGATIVE_BALANCE'
@@ -940,7 +940,7 @@ export type Query = {
   me: User;
   /** ADMIN only. */
   systemTokenStats: SystemTokenStats;
-  /** The signed-in user's active alerts, newest first. */
+  /** The signed-in user's alerts of the retention window (resolved ones with resolvedAt) and an unresolved LOW_BALANCE however old, newest first. */
   tokenAlerts: Array<TokenAlert>;
   tokenBalance: TokenBalance;
   /** Newest first. first: 1 to 100 (default 20). */
@@ -1266,6 +1266,8 @@ export type TokenAlert = {
   details: Scalars['JSON']['output'];
   id: Scalars['ID']['output'];
   message: Scalars['String']['output'];
+  /** When the condition ended (LOW_BALANCE: the balance is back at or above the threshold); null while it lasts, and always for the other types. */
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
   severity: AlertSeverity;
   type: AlertType;
   userId: Scalars['ID']['output'];
@@ -2078,6 +2080,7 @@ export type TokenAlertResolvers<ContextType = GraphQLContext, ParentType extends
   details?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   severity?: Resolver<ResolversTypes['AlertSeverity'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['AlertType'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
