@@ -7,7 +7,7 @@ import { parseInput } from '../accounts/service';
 import type { BrandContext } from '../ai/tasks/define';
 import { InsufficientTokensError } from '../balance/errors';
 import type { BalanceService } from '../balance/service';
-import { LIMITS } from '../config';
+import type { FlowLimits } from '../config';
 import type { IBrand } from '../db/entities';
 import { AppError, notFound } from '../errors';
 import { brandContext } from '../generation/service';
@@ -43,6 +43,7 @@ export class FlowService {
     private readonly meter: Meter,
     private readonly pubsub: PubSub,
     private readonly log: Logger,
+    private readonly limits: FlowLimits,
   ) {}
 
   /** Runs left RUNNING by a previous process cannot resume: they are marked FAILED. */
@@ -183,14 +184,33 @@ export class FlowService {
     if (available < required) throw new InsufficientTokensError(available, required);
   }
 
+  /**
+   * Takes a slot or says which bound refused it (extensions.limit). Three bounds, checked in order:
+   * - flowsPerUser: a user runs at most perUserMax flows.
+   * - flowsRunning: the process runs at most runningMax flows.
+   * - flowsFairShare: once all but the last fairShareReserve slots are taken (the high-water mark),
+   *   a user already holding their fair share, the high-water mark divided among the users holding
+   *   slots (at least 1), is refused; the reserve goes to users below their share, a newcomer first
+   *   of all. So a few users (or one with many accounts) filling the table leave room for others,
+   *   and those holding the most are refused first.
+   */
   private takeSlot(userId: string): void {
     if (this.stopping) throw shuttingDown();
+    const { perUserMax, runningMax, fairShareReserve } = this.limits;
     const mine = this.slotsByUser.get(userId) ?? 0;
-    if (mine >= LIMITS.flowsPerUserMax) {
-      throw new AppError('RATE_LIMITED', `at most ${LIMITS.flowsPerUserMax} flows may run at once; wait for one to end or cancel it`);
+    if (mine >= perUserMax) {
+      throw new AppError('RATE_LIMITED', `at most ${perUserMax} flows may run at once; wait for one to end or cancel it`, { limit: 'flowsPerUser' });
     }
-    if (this.slots >= LIMITS.flowsRunningMax) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'too many flows are running; retry shortly', { retryable: true });
+    if (this.slots >= runningMax) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'too many flows are running; retry shortly', { retryable: true, limit: 'flowsRunning' });
+    }
+    const highWater = runningMax - fairShareReserve;
+    const share = Math.max(1, Math.floor(highWater / this.slotsByUser.size));
+    if (this.slots >= highWater && mine >= share) {
+      throw new AppError('RATE_LIMITED', `the service is busy and you already run ${mine} flows; wait for one to end or cancel it`, {
+        retryable: true,
+        limit: 'flowsFairShare',
+      });
     }
     this.slotsByUser.set(userId, mine + 1);
     this.slots++;
