@@ -13,7 +13,7 @@ import { AppError, notFound } from '../errors';
 import { brandContext } from '../generation/service';
 import type { Meter } from '../metering/meter';
 import type { PubSub } from '../realtime/pubsub';
-import { loadStoredContext, stepContext, type StoredContext } from './context';
+import { loadStoredContext, stepContextBound, type StoredContext } from './context';
 import type { FlowDefinition, StepPlan } from './flows';
 import { isFinalEvent, type FlowEvent, type FlowRunModel } from './model';
 import { CANCELLED_BY_SHUTDOWN, CANCELLED_BY_USER, FlowRunner } from './runner';
@@ -169,16 +169,17 @@ export class FlowService {
   }
 
   /**
-   * The flow's total estimate: for each step, what the meter would reserve for the prompt it can
-   * build now, plus the output caps of the earlier steps it will read. Not a reservation (each step
-   * reserves its own), but a flow the balance cannot cover is refused before it costs anything.
+   * The flow's total estimate: for each step, what the meter would reserve for the largest prompt it
+   * can have (its own, with what it reads from earlier steps at its budget: stepContextBound) plus its
+   * own output cap. Each step reserves at most that, so the run never charges more than the estimate
+   * (at the usage our tokenizer counts). Not a reservation, but a flow the balance cannot cover is
+   * refused before it costs anything.
    */
   private async refuseUnaffordable(userId: string, brand: BrandContext, plan: readonly StepPlan[], stored: StoredContext): Promise<void> {
     let required = 0;
-    for (const { agent, params, includes } of plan) {
-      const messages = agent.messages(stepContext(brand, agent, params, stored), params);
-      const earlierOutputs = includes.reduce((sum, index) => sum + plan[index - 1]!.agent.outputTokensMax, 0);
-      required += this.meter.estimate(agent.tier, messages, agent.outputTokensMax) + earlierOutputs;
+    for (const { agent, params } of plan) {
+      const messages = agent.messages(stepContextBound(brand, agent, stored), params);
+      required += this.meter.estimate(agent.tier, messages, agent.outputTokensMax);
     }
     const { available } = await this.balance.snapshot(userId);
     if (available < required) throw new InsufficientTokensError(available, required);
