@@ -52,7 +52,7 @@ export class FlowService {
     if (interrupted > 0) this.log.warn({ runs: interrupted }, 'flow runs interrupted by a restart were marked FAILED');
   }
 
-  /** Cancels every running flow (each releases its step's hold) and waits until all have ended. */
+  /** Cancels every running flow (each step is charged for what it did) and waits until all have ended. */
   async stop(): Promise<void> {
     this.stopping = true;
     while (this.live.size > 0) {

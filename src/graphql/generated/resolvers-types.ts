@@ -203,7 +203,7 @@ export type FlowAgent =
   | 'WEEKLY_DISTRIBUTION';
 
 export type FlowEventType =
-  /** The last event; carries what the run was charged before it was cancelled. */
+  /** The last event; carries what the run was charged, the cancelled step included. */
   | 'FLOW_CANCELLED'
   /** The last event; carries what the run was charged before it failed. */
   | 'FLOW_FAILED'
@@ -265,7 +265,7 @@ export type FlowRun = {
   status: FlowRunStatus;
   /** Every step of the run in order, from the start (PENDING until they run). */
   steps: Array<FlowStep>;
-  /** What the run has been charged so far: the sum of its FINISHED steps' usage. */
+  /** What the run has been charged so far: the sum of its steps' usage (the finished ones and a cancelled one). */
   usage: FlowUsage;
 };
 
@@ -282,7 +282,7 @@ export type FlowRunEdge = {
 };
 
 export type FlowRunStatus =
-  /** Cancelled (or stopped by a shutdown): the running step was aborted and not charged. */
+  /** Cancelled (or stopped by a shutdown): the running step was aborted and charged like a stopped stream (its prompt and what it had produced); the steps after it never ran. */
   | 'CANCELLED'
   /** A step failed: error names it; the steps before it stay charged and stored. */
   | 'FAILED'
@@ -295,15 +295,17 @@ export type FlowStep = {
   /** Why the step failed. */
   error?: Maybe<Scalars['String']['output']>;
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
-  /** The stored generation, once FINISHED. */
+  /** The stored generation, once FINISHED (PARTIAL for a step cancelled after it produced text). */
   generationId?: Maybe<Scalars['ID']['output']>;
   /** Position in the run, from 1. */
   index: Scalars['Int']['output'];
-  /** What the agent produced, once FINISHED. An object whose shape depends on the agent: SCENE_WRITER {title body callToAction}, CHARACTER_GENERATOR {characters}, SEASON_PLOT {title synopsis beats keywords}, SUBPLOT_WRITER {title synopsis beats}, CALENDAR_GENERATOR {entries}, WEEKLY_DISTRIBUTION {slots}, BRIEF_EXPANDER {brief}. */
+  /** The ledger entry that charged this step, with usage. */
+  ledgerEntryId?: Maybe<Scalars['ID']['output']>;
+  /** What the agent produced, once FINISHED (CANCELLED: what it had produced before the cancel, if anything). An object whose shape depends on the agent: SCENE_WRITER {title body callToAction}, CHARACTER_GENERATOR {characters}, SEASON_PLOT {title synopsis beats keywords}, SUBPLOT_WRITER {title synopsis beats}, CALENDAR_GENERATOR {entries}, WEEKLY_DISTRIBUTION {slots}, BRIEF_EXPANDER {brief}. */
   output?: Maybe<Scalars['JSON']['output']>;
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   status: FlowStepStatus;
-  /** The exact usage this step was charged, once FINISHED. */
+  /** The exact usage this step was charged: once FINISHED, or once CANCELLED after its model call had started (the prompt and the output produced before the cancel). */
   usage?: Maybe<GenerationUsage>;
 };
 
@@ -701,7 +703,7 @@ export type MonthlyTheme = {
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Aborts the running step (its hold is released, nothing is charged for it) and skips the rest; waits until the run has ended. */
+  /** Aborts the running step, which is charged like a stopped stream (its prompt and what it had produced; nothing if its model call had not started), skips the rest, and waits until the run has ended. */
   cancelFlow: CancelFlowPayload;
   chatWithAndora: ChatWithAndoraPayload;
   createBrand: CreateBrandPayload;
@@ -1741,6 +1743,7 @@ export type FlowStepResolvers<ContextType = GraphQLContext, ParentType extends R
   finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   generationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ledgerEntryId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   output?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['FlowStepStatus'], ParentType, ContextType>;

@@ -52,7 +52,7 @@ export const flowResolvers: Resolvers = {
   FlowStep: {
     agent: (step) => step.taskType,
     output: (step) => (step.output as Record<string, unknown> | null) ?? null,
-    usage: (step) => (step.status === 'FINISHED' && step.model ? usageView({ ...stepUsage(step), model: step.model }) : null),
+    usage: (step) => (step.ledgerEntryId && step.model ? usageView({ ...stepUsage(step), model: step.model }) : null),
   },
   FlowProgressEvent: {
     usage: (event) => event.usage && flowUsageView(event.usage),
