@@ -90,9 +90,9 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
       },
     });
     const generation = new GenerationService(orm, accounts, balance, meter);
-    const flows = new FlowService(orm, accounts, balance, meter, pubsub, log);
+    const flows = new FlowService(orm, accounts, balance, meter, pubsub, log, config.flows);
     await flows.start();
-    // Pushed after the balance service, so it stops first: cancelled steps release their holds before it stops.
+    // Pushed after the balance service, so it stops first: cancelled steps are charged before it stops.
     cleanups.push(() => flows.stop());
     const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation, flows, alerts, metrics };
     const http = await startHttpServer(services);

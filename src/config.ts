@@ -40,6 +40,11 @@ export const LIMITS = {
   flowsPerUserMax: 4,
   /** Flows running in this process at once (SERVICE_UNAVAILABLE past it), so at most this many flow steps call providers. */
   flowsRunningMax: 200,
+  /**
+   * The last flow slots, kept for users under their fair share: once flowsRunningMax minus this many
+   * are taken, a user already holding their share of them is refused (see FlowService.takeSlot).
+   */
+  flowsFairShareReserve: 20,
   /** How long a request may take to drain at shutdown before the server closes it. */
   shutdownDrainMs: 10_000,
 } as const;
@@ -70,6 +75,9 @@ const envSchema = z.object({
   LIVE_ACTORS_MAX: intFromEnv(1, 10_000_000).default(100_000),
   ACTOR_IDLE_MS: intFromEnv(1_000, 86_400_000).default(300_000),
   HOLDS_PER_USER_MAX: intFromEnv(1, 100_000).default(1_000),
+  FLOWS_PER_USER_MAX: intFromEnv(1, 1_000).default(LIMITS.flowsPerUserMax),
+  FLOWS_RUNNING_MAX: intFromEnv(1, 100_000).default(LIMITS.flowsRunningMax),
+  FLOWS_FAIR_SHARE_RESERVE: intFromEnv(0, 100_000).default(LIMITS.flowsFairShareReserve),
   ALERT_RETENTION_HOURS: intFromEnv(1, 24 * 366).default(24),
   LOW_BALANCE_THRESHOLD: intFromEnv(0, 1_000_000_000).default(1_000),
   HIGH_USAGE_THRESHOLD: intFromEnv(1, 1_000_000_000).default(5_000),
@@ -120,12 +128,23 @@ export interface Config {
   pricing: Record<string, { inputNanoUsdPerToken: number; outputNanoUsdPerToken: number }>;
   balance: BalanceConfig;
   monitoring: MonitoringConfig;
+  flows: FlowLimits;
+}
+
+/** How many flows run at once (src/flows/service.ts). */
+export interface FlowLimits {
+  /** Per user (RATE_LIMITED past it, extensions.limit "flowsPerUser"). @default 4 */
+  perUserMax: number;
+  /** In this process (SERVICE_UNAVAILABLE past it, extensions.limit "flowsRunning"). @default 200 */
+  runningMax: number;
+  /** The last slots, for users under their fair share (RATE_LIMITED, "flowsFairShare"); below runningMax. @default 20 */
+  fairShareReserve: number;
 }
 
 export interface MonitoringConfig {
   /** Alerts older than this are no longer active and are deleted. @default 24 */
   alertRetentionHours: number;
-  /** LOW_BALANCE when a balance crosses below it (once per crossing). @default 1_000 */
+  /** LOW_BALANCE while a balance is below it: raised once (one active per user), resolved when a change lifts it back. @default 1_000 */
   lowBalanceThreshold: number;
   /** HIGH_USAGE for one operation using more tokens than this. @default 5_000 */
   highUsageThreshold: number;
@@ -172,6 +191,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('invalid environment:\n  JWT_SECRET: required when NODE_ENV=production');
   }
+  if (e.FLOWS_FAIR_SHARE_RESERVE >= e.FLOWS_RUNNING_MAX) {
+    throw new ConfigError('invalid environment:\n  FLOWS_FAIR_SHARE_RESERVE: must be below FLOWS_RUNNING_MAX');
+  }
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -200,6 +222,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       spikeMinTokens: e.SPIKE_MIN_TOKENS,
       spikeMinHistoryTokens: e.SPIKE_MIN_HISTORY_TOKENS,
       spikeCheckIntervalMs: e.SPIKE_CHECK_INTERVAL_MS,
+    },
+    flows: {
+      perUserMax: e.FLOWS_PER_USER_MAX,
+      runningMax: e.FLOWS_RUNNING_MAX,
+      fairShareReserve: e.FLOWS_FAIR_SHARE_RESERVE,
     },
     balance: {
       reservationTtlMs: e.RESERVATION_TTL_MS,

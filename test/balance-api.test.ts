@@ -36,6 +36,18 @@ describe('grantTokens', () => {
     });
   });
 
+  it("shows the recipient the grant's reason but not which admin granted it", async () => {
+    const user = await t.signUp();
+    await gql(t.url, GRANT, { userId: user.userId, amount: 300, reason: 'sorry for the outage' }, admin.token);
+    const ledger = await gql(t.url, '{ tokenLedger(first: 1) { edges { node { kind amount details } } } }', {}, user.token);
+    expect(ledger.data!.tokenLedger.edges[0].node).toEqual({ kind: 'GRANT', amount: 300, details: { reason: 'sorry for the outage' } });
+    expect(JSON.stringify(ledger.data)).not.toContain(admin.userId);
+    // An admin reading their own ledger still sees who granted to them.
+    await gql(t.url, GRANT, { userId: admin.userId, amount: 1, reason: 'self' }, admin.token);
+    const own = await gql(t.url, '{ tokenLedger(first: 1) { edges { node { details } } } }', {}, admin.token);
+    expect(own.data!.tokenLedger.edges[0].node.details).toEqual({ reason: 'self', grantedBy: admin.userId });
+  });
+
   it('refuses non-admins with FORBIDDEN and bad amounts with BAD_USER_INPUT, changing nothing', async () => {
     const user = await t.signUp();
     expect(errorCode(await gql(t.url, GRANT, { userId: user.userId, amount: 5, reason: 'me' }, user.token))).toBe('FORBIDDEN');

@@ -111,7 +111,7 @@ describe('idempotency keys', () => {
         return { entryId };
       };
 
-      const results = await Promise.all(Array.from({ length: CALLERS }, () => t.app.services.balance.once(userId, key, lookup(t), work(t))));
+      const results = await Promise.all(Array.from({ length: CALLERS }, () => t.app.services.balance.once(userId, key, 'same request', lookup(t), work(t))));
       expect(runs).toBe(1);
       expect(new Set(results.map((r) => r.entryId)).size).toBe(1);
       const rows = (await ledgerOf(t, userId)).filter((r) => r.idempotency_key === key);
@@ -119,12 +119,12 @@ describe('idempotency keys', () => {
       expect(await tokensInDb(t, userId)).toBe(10_000 + GRANT);
 
       // Once committed, a later call in the same process finds the entry instead of granting again.
-      expect(await t.app.services.balance.once(userId, key, lookup(t), work(t))).toEqual(results[0]);
+      expect(await t.app.services.balance.once(userId, key, 'same request', lookup(t), work(t))).toEqual(results[0]);
       expect(runs).toBe(1);
 
       await t.close({ drop: false });
       t = await startTestApp({}, t.db);
-      const again = await Promise.all(Array.from({ length: CALLERS }, () => t.app.services.balance.once(userId, key, lookup(t), work(t))));
+      const again = await Promise.all(Array.from({ length: CALLERS }, () => t.app.services.balance.once(userId, key, 'same request', lookup(t), work(t))));
       expect(runs).toBe(1);
       expect(again).toEqual(Array.from({ length: CALLERS }, () => results[0]));
       expect((await ledgerOf(t, userId)).filter((r) => r.idempotency_key === key)).toHaveLength(1);

@@ -8,12 +8,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ PRICING_JSON: '{"gpt-4o": {"inputNanoUsdPerToken": 1.5}}' })).toThrow(/PRICING_JSON/);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
+    expect(() => loadConfig({ FLOWS_RUNNING_MAX: '10', FLOWS_FAIR_SHARE_RESERVE: '10' })).toThrow(/FLOWS_FAIR_SHARE_RESERVE/);
+    expect(() => loadConfig({ FLOWS_PER_USER_MAX: '0' })).toThrow(/FLOWS_PER_USER_MAX/);
   });
 
   it('has working defaults and reads overrides', () => {
     const defaults = loadConfig({});
     expect(defaults).toMatchObject({ port: 4000, databaseUrl: undefined, dataDir: './data', signupGrantTokens: 10_000, openai: undefined });
     expect(defaults.balance.reservationTtlMs).toBe(600_000);
+    expect(defaults.flows).toEqual({ perUserMax: 4, runningMax: 200, fairShareReserve: 20 });
     const custom = loadConfig({ ADMIN_EMAILS: ' A@x.io, b@y.io ', OPENAI_API_KEY: 'sk', PRICING_JSON: '{"my-model": {"inputNanoUsdPerToken": 5, "outputNanoUsdPerToken": 9}}' });
     expect([...custom.adminEmails]).toEqual(['a@x.io', 'b@y.io']);
     expect(custom.openai).toEqual({ apiKey: 'sk', baseURL: undefined });

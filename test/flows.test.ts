@@ -9,9 +9,9 @@ import { TASKS } from '../src/ai/tasks';
 import type { BrandContext } from '../src/ai/tasks/define';
 import { LIMITS } from '../src/config';
 import { AGENTS, type StoredPiece } from '../src/flows/agents';
-import { EARLIER_RESULTS_CHARS_MAX, STORED_PIECE_CHARS_MAX, stepContext } from '../src/flows/context';
+import { EARLIER_RESULTS_TOKENS_MAX, STORED_PIECE_CHARS_MAX, stepContext } from '../src/flows/context';
 import { FLOWS } from '../src/flows/flows';
-import { countMessageTokens } from '../src/metering/tokenizer';
+import { countMessageTokens, countTokens } from '../src/metering/tokenizer';
 import { errorCode, gql, subscribe, wsClient, type GraphQLResponse } from './support/graphql-client';
 import { startFakeProvider, type FakeBehavior, type FakeProvider, type FakeRequestBody, type FakeUsage } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -137,7 +137,9 @@ describe('agents and flows catalog', () => {
         const earlier = step.includes.map(() => ({ entries }));
         const context = stepContext(brand, step.agent, step.params, stored, earlier);
         const readNote = context.notes.find((n) => n.label === step.agent.reads?.label);
-        if (step.agent.reads) expect(readNote!.text.length).toBe(EARLIER_RESULTS_CHARS_MAX);
+        // Past its budget, the note is cut to it (give or take a character the last token split).
+        if (step.agent.reads) expect(countTokens('gpt-4o', readNote!.text)).toBeGreaterThan(EARLIER_RESULTS_TOKENS_MAX - 3);
+        if (step.agent.reads) expect(countTokens('gpt-4o', readNote!.text)).toBeLessThanOrEqual(EARLIER_RESULTS_TOKENS_MAX);
         const tokens = countMessageTokens('gpt-4o', step.agent.messages(context, step.params));
         expect({ flow: flow.kind, agent: step.agent.name, small: tokens < PROSE_PROMPT_TOKENS_MAX }).toEqual({ flow: flow.kind, agent: step.agent.name, small: true });
       }
@@ -415,7 +417,7 @@ describe('flows: failure, cancel and refusal', () => {
     expect((await gql(t.url, FLOW_RUN, { id: run.id }, token)).data!.flowRun).toEqual(failed);
   });
 
-  it('cancel aborts the running step upstream, releases its hold, and starts nothing after it', async () => {
+  it('cancel before any output charges the running step its prompt, aborts it upstream and starts nothing after it', async () => {
     const { token, brandId } = await userWithBrand();
     const run = await started(token, 'startCalendarBatchFlow', { brandId, month: '2027-01' });
     await fake.waitForRequests(1);
@@ -433,12 +435,18 @@ describe('flows: failure, cancel and refusal', () => {
     await fake.waitForAborts(1);
     expect(fake.requests[1]!.aborted).toBe(true);
 
-    const charged = (await charges(token)).map((e) => e.taskType);
-    expect(charged).toEqual(['CALENDAR_GENERATOR']);
+    // The vendor had the prompt: it is charged, as the meter counted it when it reserved; nothing was produced.
+    const promptTokens = countMessageTokens('gpt-4o-mini', fake.requests[1]!.body.messages as any);
+    expect(cancelled.steps[1]).toMatchObject({ usage: { promptTokens, completionTokens: 0, totalTokens: promptTokens }, output: null, generationId: null });
+    const spent = cancelled.steps[0].usage.totalTokens + promptTokens;
+    expect((await charges(token)).map((e) => [e.taskType, e.amount])).toEqual([
+      ['CALENDAR_GENERATOR', -cancelled.steps[0].usage.totalTokens],
+      ['WEEKLY_DISTRIBUTION', -promptTokens],
+    ]);
     const after = await balanceOf(token);
     expect(after.reserved).toBe(0);
-    expect(after.tokens).toBe(GRANT - cancelled.steps[0].usage.totalTokens);
-    expect(cancelled.usage.totalTokens).toBe(cancelled.steps[0].usage.totalTokens);
+    expect(after.tokens).toBe(GRANT - spent);
+    expect(cancelled.usage.totalTokens).toBe(spent);
 
     // A late subscriber gets the final state and the subscription ends; nothing else ran.
     const { events } = await follow(token, run.id);
@@ -447,6 +455,53 @@ describe('flows: failure, cancel and refusal', () => {
     expect(fake.requests).toHaveLength(2);
     // Cancelling again changes nothing.
     expect((await gql(t.url, CANCEL, { id: run.id }, token)).data!.cancelFlow.flowRun).toEqual(cancelled);
+  });
+
+  it('cancel after some output charges the step its prompt and what it produced, like a stopped stream', async () => {
+    const { token, brandId, userId } = await userWithBrand();
+    const run = await started(token, 'startCalendarBatchFlow', { brandId, month: '2027-01' });
+    await fake.waitForRequests(1);
+    // The first request already took its behavior; the second streams three words and stalls.
+    fake.setBehavior({ reply: () => 'one two three four five six', hangAfterChunks: 3 });
+    const progress = watch(token, run.id);
+    await fake.waitForHangs(1);
+    // A round trip through the server, so it has read the three words already on its socket.
+    expect((await balanceOf(token)).reserved).toBeGreaterThan(0);
+
+    const res = await gql(t.url, CANCEL, { id: run.id }, token);
+    expect(res.errors).toBeUndefined();
+    const cancelled = res.data!.cancelFlow.flowRun;
+    expect(cancelled.steps.map((s: any) => s.status)).toEqual(['FINISHED', 'CANCELLED', 'SKIPPED', 'SKIPPED', 'SKIPPED', 'SKIPPED']);
+    const step = cancelled.steps[1];
+    const promptTokens = countMessageTokens('gpt-4o-mini', fake.requests[1]!.body.messages as any);
+    const completionTokens = countTokens('gpt-4o-mini', 'one two three');
+    expect(step.usage).toMatchObject({ promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, model: 'gpt-4o-mini' });
+    expect(step.output).toEqual(expect.any(Object));
+    expect(step.generationId).toEqual(expect.any(String));
+    const stepsTotal = cancelled.steps.reduce((sum: number, s: any) => sum + (s.usage?.totalTokens ?? 0), 0);
+    expect(cancelled.usage.totalTokens).toBe(stepsTotal);
+    expect(cancelled.usage.totalTokens).toBe(total(reported[0]!) + promptTokens + completionTokens);
+
+    // The ledger charged exactly that, the balance holds nothing back, the subscriber saw the total.
+    expect((await charges(token)).map((e) => [e.taskType, e.amount])).toEqual([
+      ['CALENDAR_GENERATOR', -total(reported[0]!)],
+      ['WEEKLY_DISTRIBUTION', -(promptTokens + completionTokens)],
+    ]);
+    expect(await balanceOf(token)).toEqual({ tokens: GRANT - stepsTotal, reserved: 0, available: GRANT - stepsTotal });
+    const { events } = await progress.rest();
+    expect(events.at(-1)).toMatchObject({ type: 'FLOW_CANCELLED', step: { index: 2, status: 'CANCELLED' }, usage: { totalTokens: stepsTotal } });
+
+    // Stored as shown: the step row names its ledger entry and a PARTIAL generation of what was produced.
+    const ledgerEntryId = (await gql(t.url, `query($id: ID!) { flowRun(id: $id) { steps { ledgerEntryId } } }`, { id: run.id }, token)).data!.flowRun.steps[1].ledgerEntryId;
+    expect(
+      await count(
+        `select count(*) as n from flow_steps s join token_ledger l on l.id = s.ledger_entry_id join generations g on g.id = s.generation_id and g.ledger_entry_id = l.id
+          where s.flow_run_id = ? and s.index = 2 and s.status = 'CANCELLED' and g.status = 'PARTIAL' and l.id = ? and l.user_id = ?
+            and -l.amount = s.prompt_tokens + s.completion_tokens and s.prompt_tokens = ? and s.completion_tokens = ?`,
+        [run.id, ledgerEntryId, userId, promptTokens, completionTokens],
+      ),
+    ).toBe(1);
+    expect((await gql(t.url, FLOW_RUN, { id: run.id }, token)).data!.flowRun).toEqual(cancelled);
   });
 
   it('a subscriber sees FLOW_CANCELLED as the last event', async () => {
@@ -459,8 +514,9 @@ describe('flows: failure, cancel and refusal', () => {
     await gql(t.url, CANCEL, { id: run.id }, token);
     const { events } = await progress.rest();
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'FLOW_CANCELLED', step: { index: 1, status: 'CANCELLED' }, usage: { totalTokens: 0 } });
-    expect(await balanceOf(token)).toEqual({ tokens: GRANT, reserved: 0, available: GRANT });
+    const promptTokens = countMessageTokens('gpt-4o', fake.requests[0]!.body.messages as any);
+    expect(events[0]).toMatchObject({ type: 'FLOW_CANCELLED', step: { index: 1, status: 'CANCELLED' }, usage: { totalTokens: promptTokens } });
+    expect(await balanceOf(token)).toEqual({ tokens: GRANT - promptTokens, reserved: 0, available: GRANT - promptTokens });
   });
 
   it('refuses a flow the balance cannot cover before any provider call, and creates no run', async () => {
@@ -470,7 +526,7 @@ describe('flows: failure, cancel and refusal', () => {
     const res = await start(t.url, token, 'startCalendarBatchFlow', { brandId, month: '2027-01' });
     expect(errorCode(res)).toBe('INSUFFICIENT_TOKENS');
     expect(res.errors![0]!.extensions).toMatchObject({ available: 3_000 });
-    expect(res.errors![0]!.extensions!.required).toBeGreaterThan(3_000 + 5 * 2_000);
+    expect(res.errors![0]!.extensions!.required).toBeGreaterThan(3_000 + 5 * 900);
     expect(fake.requests).toHaveLength(0);
     expect(await count('select count(*) as n from flow_runs where user_id = ?', [userId])).toBe(0);
     expect((await gql(t.url, FLOW_RUNS, { b: brandId }, token)).data!.flowRuns.edges).toEqual([]);
@@ -508,9 +564,12 @@ describe('flows: failure, cancel and refusal', () => {
     const fifth = await start(t.url, token, 'startExpandBriefFlow', { brandId, brief: 'one too many' });
     expect(errorCode(fifth)).toBe('RATE_LIMITED');
     await fake.waitForRequests(4);
-    await Promise.all(runs.map((run) => gql(t.url, CANCEL, { id: run.id }, token)));
+    const cancelled = await Promise.all(runs.map((run) => gql(t.url, CANCEL, { id: run.id }, token)));
     await fake.waitForAborts(4);
-    expect(await balanceOf(token)).toEqual({ tokens: GRANT, reserved: 0, available: GRANT });
+    // Each aborted step is charged its prompt; nothing stays held.
+    const spent = cancelled.reduce((sum, res) => sum + res.data!.cancelFlow.flowRun.usage.totalTokens, 0);
+    expect(spent).toBeGreaterThan(0);
+    expect(await balanceOf(token)).toEqual({ tokens: GRANT - spent, reserved: 0, available: GRANT - spent });
     // Slots come back once the runs have ended.
     behave();
     const again = await started(token, 'startExpandBriefFlow', { brandId, brief: 'now it fits' });
@@ -612,8 +671,11 @@ describe('flows: on an app of their own', () => {
     const interrupted = await read(crashed);
     expect(interrupted).toMatchObject({ status: 'FAILED', error: 'interrupted by a restart', failedStep: 2 });
     expect(interrupted.steps.map((s: any) => s.status)).toEqual(['FINISHED', 'FAILED', 'SKIPPED']);
-    // The cancelled step's hold died with the process unspent; bootstrap's ledger check passed.
+    // The step the shutdown stopped was charged its prompt before the balances were closed; bootstrap's ledger check passed.
+    const promptTokens = countMessageTokens('gpt-4o', fake.requests.at(-1)!.body.messages as any);
+    expect(stopped.steps[0].usage).toMatchObject({ promptTokens, completionTokens: 0 });
+    expect(stopped.usage.totalTokens).toBe(promptTokens);
     const balance = (await gql(own.url, BALANCE, {}, user.token)).data!.tokenBalance;
-    expect(balance).toEqual({ tokens: GRANT - spent, reserved: 0, available: GRANT - spent });
+    expect(balance).toEqual({ tokens: GRANT - spent - promptTokens, reserved: 0, available: GRANT - spent - promptTokens });
   });
 });

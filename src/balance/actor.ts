@@ -8,6 +8,8 @@ export interface HoldMeta {
   taskType?: string | undefined;
   model?: string | undefined;
   idempotencyKey?: string | undefined;
+  /** With an idempotency key: the fingerprint of the request it was sent with, kept in the ledger metadata. */
+  requestFingerprint?: string | undefined;
 }
 
 export interface Hold {
@@ -161,6 +163,7 @@ export class BalanceActor {
     this.reserved -= held;
     this.tokens -= charged;
     const metadata: Record<string, unknown> = overage > 0 ? { held, overage } : { held };
+    if (meta.idempotencyKey && meta.requestFingerprint) metadata.requestFingerprint = meta.requestFingerprint;
     const entry = this.emit('CHARGE', -charged, {
       brandId: meta.brandId,
       taskType: meta.taskType,

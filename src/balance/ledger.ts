@@ -1,7 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { LedgerEntry, type ILedgerEntry } from '../db/entities';
-import { badInput } from '../errors';
-import { checkPageSize } from '../paging';
+import { checkPageSize, decodeAfter, sequenceCursor } from '../paging';
 import { tokensFromDb } from './invariants';
 
 export interface LedgerPage {
@@ -9,21 +8,13 @@ export interface LedgerPage {
   hasNextPage: boolean;
 }
 
-const CURSOR_PREFIX = 'seq:';
-
-export const encodeCursor = (seq: number): string => Buffer.from(`${CURSOR_PREFIX}${seq}`).toString('base64url');
-
-export function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const seq = Number(text.slice(CURSOR_PREFIX.length));
-  if (!text.startsWith(CURSOR_PREFIX) || !Number.isSafeInteger(seq) || seq < 0) throw badInput('after: not a cursor from this connection', 'after');
-  return seq;
-}
+/** The ledger connection's cursor: the entry's commit sequence. */
+export const ledgerCursor = sequenceCursor('ledger');
 
 /** A user's ledger, newest first, keyset-paginated on the commit sequence. */
 export async function ledgerPage(orm: MikroORM, userId: string, first: number, after: string | null | undefined): Promise<LedgerPage> {
   checkPageSize(first);
-  const before = after ? decodeCursor(after) : undefined;
+  const before = decodeAfter(ledgerCursor, after);
   const rows = await orm.em
     .fork()
     .find(LedgerEntry, before === undefined ? { user: userId } : { user: userId, seq: { $lt: before } }, {

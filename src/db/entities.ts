@@ -106,6 +106,8 @@ export const Generation = defineEntity({
     completionTokens: p.integer(),
     costNanoUsd: p.bigint('number'),
     idempotencyKey: p.string().nullable(),
+    /** Set with idempotencyKey: the fingerprint of the request the key was sent with (src/idempotency.ts). */
+    requestFingerprint: p.string().nullable(),
     output: p.json<unknown>(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
@@ -144,6 +146,8 @@ export const TokenAlert = defineEntity({
     message: p.text(),
     details: p.json<Record<string, unknown>>().default('{}'),
     createdAt: p.datetime().defaultRaw('now()'),
+    /** When the condition ended (LOW_BALANCE only); null while it lasts and for one-off alerts. */
+    resolvedAt: p.datetime().nullable(),
   },
 });
 export type ITokenAlert = InferEntity<typeof TokenAlert>;

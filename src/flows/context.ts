@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { clip, type BrandContext } from '../ai/tasks/define';
 import { isRecord } from '../ai/tasks/lenient';
+import { clipToTokens } from '../metering/tokenizer';
 import type { AgentContext, AgentDefinition, ContextNote, StoredPiece } from './agents';
 
 /**
@@ -12,8 +13,20 @@ import type { AgentContext, AgentDefinition, ContextNote, StoredPiece } from './
 
 /** A stored result's gist: a vision, a persona or a cast of up to eight characters in brief. */
 export const STORED_PIECE_CHARS_MAX = 800;
-/** What a step reads from earlier steps, e.g. one week of a calendar (14 posts a week at most). */
-export const EARLIER_RESULTS_CHARS_MAX = 2_000;
+/**
+ * What a step reads from earlier steps, in o200k tokens: a week of the calendar at the default three
+ * posts a week renders to about 160, at fourteen (the most) to about 480, which this clips. Budgeted
+ * in tokens so a flow's estimate is exact about it (see stepContextBound): the README's calendar of
+ * 1 + 5 steps is estimated within a new account's 10,000 tokens.
+ */
+export const EARLIER_RESULTS_TOKENS_MAX = 300;
+/** Cut before counting tokens, so the tokenizer never sees a long text; the token budget binds first. */
+const EARLIER_RESULTS_CHARS_MAX = 8 * EARLIER_RESULTS_TOKENS_MAX;
+/**
+ * Tokens a note of EARLIER_RESULTS_TOKENS_MAX may add to a prompt beyond its own: where it meets the
+ * text around it, a tokenizer may split differently than in the note alone.
+ */
+const NOTE_SEAM_TOKENS_MAX = 2;
 /** Nesting rendered; our outputs go three deep (a list of records holding lists). */
 const GIST_DEPTH_MAX = 4;
 
@@ -64,15 +77,34 @@ function latestOf(rows: StoredRow[]): StoredRow | undefined {
 
 /**
  * The context of one step: the stored pieces its agent needs, then what it reads from the earlier
- * steps it includes. Without `earlier` (estimating before the flow runs) that last note is left out.
+ * steps it includes, clipped to EARLIER_RESULTS_TOKENS_MAX.
  */
-export function stepContext<P>(brand: BrandContext, agent: AgentDefinition<P>, params: P, stored: StoredContext, earlier?: readonly unknown[]): AgentContext {
-  const notes = agent.needs.map((piece) => stored.get(piece)).filter((note) => note !== undefined);
-  if (agent.reads && earlier) {
-    const text = clip(gist(agent.reads.select(earlier, params)), EARLIER_RESULTS_CHARS_MAX);
+export function stepContext<P>(brand: BrandContext, agent: AgentDefinition<P>, params: P, stored: StoredContext, earlier: readonly unknown[]): AgentContext {
+  const notes = storedNotes(agent, stored);
+  if (agent.reads) {
+    const text = clipToTokens(clip(gist(agent.reads.select(earlier, params)), EARLIER_RESULTS_CHARS_MAX), EARLIER_RESULTS_TOKENS_MAX);
     if (text) notes.push({ label: agent.reads.label, text });
   }
   return { brand, notes };
+}
+
+/**
+ * The largest context the step can have, known before the flow runs: its stored pieces as they are
+ * and, for an agent that reads earlier steps, a note of the most tokens that note can hold (plus the
+ * seam). A prompt built from it counts at least as many tokens as the step's real prompt, whatever
+ * the earlier steps produce, so estimating from it bounds what the step can reserve.
+ */
+export function stepContextBound<P>(brand: BrandContext, agent: AgentDefinition<P>, stored: StoredContext): AgentContext {
+  const notes = storedNotes(agent, stored);
+  if (agent.reads) notes.push({ label: agent.reads.label, text: FULL_NOTE });
+  return { brand, notes };
+}
+
+/** " x" is one o200k token: the placeholder is exactly as many tokens as the largest note and its seam. */
+const FULL_NOTE = `x${' x'.repeat(EARLIER_RESULTS_TOKENS_MAX + NOTE_SEAM_TOKENS_MAX - 1)}`;
+
+function storedNotes(agent: AgentDefinition<never>, stored: StoredContext): ContextNote[] {
+  return agent.needs.map((piece) => stored.get(piece)).filter((note) => note !== undefined);
 }
 
 /**

@@ -61,11 +61,11 @@ export function isFinalEvent(event: FlowEvent): boolean {
   return FINAL_EVENTS.has(event.type) || (event.type === 'STATE' && event.flowRun.status !== 'RUNNING');
 }
 
-/** What the run has been charged: the usage of its finished steps. */
+/** What the run has been charged: the usage of its charged steps (finished, and a cancelled one for what it produced). */
 export function runUsage(run: FlowRunModel): FlowUsage {
   const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, costNanoUsd: 0 };
   for (const step of run.steps) {
-    if (step.status !== 'FINISHED') continue;
+    if (step.ledgerEntryId === null) continue;
     usage.promptTokens += step.promptTokens;
     usage.completionTokens += step.completionTokens;
     usage.costNanoUsd += step.costNanoUsd;

@@ -53,7 +53,10 @@ export class FlowRunner {
     return copyRun(this.run);
   }
 
-  /** Aborts the running step's provider request (the meter releases its hold); later steps never start. */
+  /**
+   * Aborts the running step's provider request, which is charged like a stopped stream (its prompt
+   * and what it had produced); later steps never start.
+   */
   cancel(reason: string): void {
     this.abort.abort(reason);
   }
@@ -81,9 +84,11 @@ export class FlowRunner {
     if (this.abort.signal.aborted) return 'cancelled';
     const produced: Produced = {};
     try {
-      const result = await this.deps.meter.complete(this.call(step, produced), this.abort.signal);
+      const result = await this.deps.meter.completeStoppable(this.call(step, produced), this.abort.signal);
       const { promptTokens, completionTokens, costNanoUsd, model } = result.usage;
-      Object.assign(step, produced, { status: 'FINISHED', ledgerEntryId: result.ledgerEntryId, model, promptTokens, completionTokens, costNanoUsd });
+      const status = result.stopped ? 'CANCELLED' : 'FINISHED';
+      Object.assign(step, produced, { status, ledgerEntryId: result.ledgerEntryId, model, promptTokens, completionTokens, costNanoUsd });
+      if (result.stopped) return 'cancelled';
       this.emit('STEP_FINISHED', step, stepUsage(step));
       return 'finished';
     } catch (err) {
@@ -94,14 +99,14 @@ export class FlowRunner {
   }
 
   /**
-   * The step's metered call; its generation and finished step row are stored with its charge. What
-   * the reply produced goes into `produced`, shown once the charge has committed.
+   * The step's metered call; its generation and its step row (FINISHED, or CANCELLED when the cancel
+   * stopped it midway) are stored with its charge. What the reply produced goes into `produced`,
+   * shown once the charge has committed. A step stopped before any text stores no generation.
    */
   private call(step: FlowStepModel, produced: Produced): MeteredCall {
     const { agent, params, includes } = this.plan[step.index - 1]!;
     const earlier = includes.map((index) => this.run.steps[index - 1]!.output);
     const context = stepContext(this.brand, agent, params, this.stored, earlier);
-    const generationId = randomUUID();
     return {
       userId: this.run.userId,
       brandId: this.run.brandId,
@@ -110,9 +115,14 @@ export class FlowRunner {
       messages: agent.messages(context, params),
       outputTokensMax: agent.outputTokensMax,
       attach: (text, { model, partial }) => {
-        const output = agent.parse(text);
         const finishedAt = new Date();
-        Object.assign(produced, { output, generationId, finishedAt });
+        const status = partial ? 'CANCELLED' : 'FINISHED';
+        const row: FlowStepAttachment = { flowRunId: this.run.id, index: step.index, status, generationId: null, output: null, finishedAt };
+        Object.assign(produced, { finishedAt });
+        if (partial && text === '') return { [FLOW_STEP_ATTACHMENT]: row };
+        const output = agent.parse(text);
+        const generationId = randomUUID();
+        Object.assign(produced, { output, generationId });
         const generation: GenerationAttachment = {
           id: generationId,
           brandId: this.run.brandId,
@@ -121,8 +131,7 @@ export class FlowRunner {
           model,
           output,
         };
-        const finished: FlowStepAttachment = { flowRunId: this.run.id, index: step.index, generationId, output, finishedAt };
-        return { [GENERATION_ATTACHMENT]: generation, [FLOW_STEP_ATTACHMENT]: finished };
+        return { [GENERATION_ATTACHMENT]: generation, [FLOW_STEP_ATTACHMENT]: { ...row, generationId, output } };
       },
     };
   }
@@ -139,7 +148,7 @@ export class FlowRunner {
   }
 
   private async cancelled(step: FlowStepModel | undefined): Promise<void> {
-    if (step) Object.assign(step, { status: 'CANCELLED', finishedAt: new Date() });
+    if (step) Object.assign(step, { status: 'CANCELLED', finishedAt: step.finishedAt ?? new Date() });
     const reason: unknown = this.abort.signal.reason;
     await this.end('CANCELLED', typeof reason === 'string' ? reason : CANCELLED_BY_USER, null, step);
     this.emit('FLOW_CANCELLED', step ?? null, runUsage(this.run));

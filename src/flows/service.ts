@@ -7,13 +7,13 @@ import { parseInput } from '../accounts/service';
 import type { BrandContext } from '../ai/tasks/define';
 import { InsufficientTokensError } from '../balance/errors';
 import type { BalanceService } from '../balance/service';
-import { LIMITS } from '../config';
+import type { FlowLimits } from '../config';
 import type { IBrand } from '../db/entities';
 import { AppError, notFound } from '../errors';
 import { brandContext } from '../generation/service';
 import type { Meter } from '../metering/meter';
 import type { PubSub } from '../realtime/pubsub';
-import { loadStoredContext, stepContext, type StoredContext } from './context';
+import { loadStoredContext, stepContextBound, type StoredContext } from './context';
 import type { FlowDefinition, StepPlan } from './flows';
 import { isFinalEvent, type FlowEvent, type FlowRunModel } from './model';
 import { CANCELLED_BY_SHUTDOWN, CANCELLED_BY_USER, FlowRunner } from './runner';
@@ -43,6 +43,7 @@ export class FlowService {
     private readonly meter: Meter,
     private readonly pubsub: PubSub,
     private readonly log: Logger,
+    private readonly limits: FlowLimits,
   ) {}
 
   /** Runs left RUNNING by a previous process cannot resume: they are marked FAILED. */
@@ -51,7 +52,7 @@ export class FlowService {
     if (interrupted > 0) this.log.warn({ runs: interrupted }, 'flow runs interrupted by a restart were marked FAILED');
   }
 
-  /** Cancels every running flow (each releases its step's hold) and waits until all have ended. */
+  /** Cancels every running flow (each step is charged for what it did) and waits until all have ended. */
   async stop(): Promise<void> {
     this.stopping = true;
     while (this.live.size > 0) {
@@ -168,29 +169,49 @@ export class FlowService {
   }
 
   /**
-   * The flow's total estimate: for each step, what the meter would reserve for the prompt it can
-   * build now, plus the output caps of the earlier steps it will read. Not a reservation (each step
-   * reserves its own), but a flow the balance cannot cover is refused before it costs anything.
+   * The flow's total estimate: for each step, what the meter would reserve for the largest prompt it
+   * can have (its own, with what it reads from earlier steps at its budget: stepContextBound) plus its
+   * own output cap. Each step reserves at most that, so the run never charges more than the estimate
+   * (at the usage our tokenizer counts). Not a reservation, but a flow the balance cannot cover is
+   * refused before it costs anything.
    */
   private async refuseUnaffordable(userId: string, brand: BrandContext, plan: readonly StepPlan[], stored: StoredContext): Promise<void> {
     let required = 0;
-    for (const { agent, params, includes } of plan) {
-      const messages = agent.messages(stepContext(brand, agent, params, stored), params);
-      const earlierOutputs = includes.reduce((sum, index) => sum + plan[index - 1]!.agent.outputTokensMax, 0);
-      required += this.meter.estimate(agent.tier, messages, agent.outputTokensMax) + earlierOutputs;
+    for (const { agent, params } of plan) {
+      const messages = agent.messages(stepContextBound(brand, agent, stored), params);
+      required += this.meter.estimate(agent.tier, messages, agent.outputTokensMax);
     }
     const { available } = await this.balance.snapshot(userId);
     if (available < required) throw new InsufficientTokensError(available, required);
   }
 
+  /**
+   * Takes a slot or says which bound refused it (extensions.limit). Three bounds, checked in order:
+   * - flowsPerUser: a user runs at most perUserMax flows.
+   * - flowsRunning: the process runs at most runningMax flows.
+   * - flowsFairShare: once all but the last fairShareReserve slots are taken (the high-water mark),
+   *   a user already holding their fair share, the high-water mark divided among the users holding
+   *   slots (at least 1), is refused; the reserve goes to users below their share, a newcomer first
+   *   of all. So a few users (or one with many accounts) filling the table leave room for others,
+   *   and those holding the most are refused first.
+   */
   private takeSlot(userId: string): void {
     if (this.stopping) throw shuttingDown();
+    const { perUserMax, runningMax, fairShareReserve } = this.limits;
     const mine = this.slotsByUser.get(userId) ?? 0;
-    if (mine >= LIMITS.flowsPerUserMax) {
-      throw new AppError('RATE_LIMITED', `at most ${LIMITS.flowsPerUserMax} flows may run at once; wait for one to end or cancel it`);
+    if (mine >= perUserMax) {
+      throw new AppError('RATE_LIMITED', `at most ${perUserMax} flows may run at once; wait for one to end or cancel it`, { limit: 'flowsPerUser' });
     }
-    if (this.slots >= LIMITS.flowsRunningMax) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'too many flows are running; retry shortly', { retryable: true });
+    if (this.slots >= runningMax) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'too many flows are running; retry shortly', { retryable: true, limit: 'flowsRunning' });
+    }
+    const highWater = runningMax - fairShareReserve;
+    const share = Math.max(1, Math.floor(highWater / this.slotsByUser.size));
+    if (this.slots >= highWater && mine >= share) {
+      throw new AppError('RATE_LIMITED', `the service is busy and you already run ${mine} flows; wait for one to end or cancel it`, {
+        retryable: true,
+        limit: 'flowsFairShare',
+      });
     }
     this.slotsByUser.set(userId, mine + 1);
     this.slots++;

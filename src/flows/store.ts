@@ -3,16 +3,19 @@ import type { JournalEntry } from '../balance/actor';
 import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
 import { FlowRun, FlowStep, type IFlowRun, type IFlowStep } from '../db/entities';
 import { inTransaction } from '../db/transaction';
-import { badInput } from '../errors';
+import { decodeAfter, keysetCursor } from '../paging';
 import type { AgentName, AgentTaskType } from './agents';
 import type { FlowKind } from './flows';
 import type { FlowRunModel, FlowStepModel } from './model';
 
-/** Carried on a step's CHARGE journal entry: the step row is finished in the same commit as its charge. */
+/** Carried on a step's CHARGE journal entry: the step row is ended in the same commit as its charge. */
 export interface FlowStepAttachment {
   flowRunId: string;
   index: number;
-  generationId: string;
+  /** CANCELLED: the cancel stopped the step midway, and it is charged for what it had produced. */
+  status: 'FINISHED' | 'CANCELLED';
+  /** Null when a cancelled step had produced no text. */
+  generationId: string | null;
   output: unknown;
   finishedAt: Date;
 }
@@ -22,8 +25,8 @@ export const FLOW_STEP_ATTACHMENT = 'flowStep';
 export const INTERRUPTED_MESSAGE = 'interrupted by a restart';
 
 /**
- * Finishes each paid step: its usage, model, generation and ledger entry come from the entry that
- * charged it, so a step shown FINISHED is always one the ledger has charged, also after a crash.
+ * Ends each paid step: its status, usage, model, generation and ledger entry come from the entry
+ * that charged it, so a step shown with usage is always one the ledger has charged, also after a crash.
  */
 export const flowStepWriter: AttachmentWriter = {
   name: 'flow_steps',
@@ -35,6 +38,7 @@ export const flowStepWriter: AttachmentWriter = {
       rows.push({
         flow_run_id: step.flowRunId,
         index: step.index,
+        status: step.status,
         generation_id: step.generationId,
         ledger_entry_id: entry.id,
         model: entry.model,
@@ -48,10 +52,10 @@ export const flowStepWriter: AttachmentWriter = {
     if (rows.length === 0) return null;
     return {
       sql: `update flow_steps s
-          set status = 'FINISHED', generation_id = r.generation_id, ledger_entry_id = r.ledger_entry_id, model = r.model,
+          set status = r.status, generation_id = r.generation_id, ledger_entry_id = r.ledger_entry_id, model = r.model,
               prompt_tokens = r.prompt_tokens, completion_tokens = r.completion_tokens, cost_nano_usd = r.cost_nano_usd,
               output = r.output, finished_at = r.finished_at
-         from json_to_recordset(?::json) as r(flow_run_id uuid, index int, generation_id uuid, ledger_entry_id uuid, model text,
+         from json_to_recordset(?::json) as r(flow_run_id uuid, index int, status text, generation_id uuid, ledger_entry_id uuid, model text,
               prompt_tokens int, completion_tokens int, cost_nano_usd bigint, output jsonb, finished_at timestamptz)
         where s.flow_run_id = r.flow_run_id and s.index = r.index`,
       params: [JSON.stringify(rows)],
@@ -126,21 +130,13 @@ export async function findRun(orm: MikroORM, id: string): Promise<FlowRunModel |
   return toModel(run, steps);
 }
 
-const CURSOR_PREFIX = 'flow:';
-
-export const encodeRunCursor = (run: FlowRunModel): string =>
-  Buffer.from(`${CURSOR_PREFIX}${run.createdAt.getTime()}:${run.id}`).toString('base64url');
-
-function decodeRunCursor(cursor: string): { createdAt: Date; id: string } {
-  const match = /^flow:(\d{1,15}):([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw badInput('after: not a cursor from this connection', 'after');
-  return { createdAt: new Date(Number(match[1])), id: match[2]! };
-}
+/** The flow runs connection's cursor: (created_at, id), newest first. */
+export const runCursor = keysetCursor('flowRuns');
 
 /** A brand's runs, newest first, keyset-paginated on (created_at, id); two queries whatever the page size. */
 export async function runsPage(orm: MikroORM, userId: string, brandId: string, first: number, after: string | null | undefined) {
   const em = orm.em.fork();
-  const cursor = after ? decodeRunCursor(after) : undefined;
+  const cursor = decodeAfter(runCursor, after);
   const older = cursor && { $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] };
   const rows = await em.find(FlowRun, { userId, brandId, ...older }, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: first + 1 });
   const runs = rows.slice(0, first);

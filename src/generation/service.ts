@@ -8,7 +8,7 @@ import type { BalanceService } from '../balance/service';
 import type { BrandContext, TaskDefinition } from '../ai/tasks';
 import { LIMITS } from '../config';
 import type { IBrand, IGeneration } from '../db/entities';
-import { badInput } from '../errors';
+import { idempotencyKeyReused, requestFingerprint } from '../idempotency';
 import type { Meter, MeteredCall, MeteredUsage } from '../metering/meter';
 import { GENERATION_ATTACHMENT, findGenerationByKey, type GenerationAttachment } from './store';
 
@@ -25,6 +25,12 @@ export interface GenerationStreamEvent {
   usage: MeteredUsage | null;
   balance: BalanceSnapshot | null;
   generationId: string | null;
+}
+
+/** An idempotency key and the fingerprint of the request it was sent with. */
+interface Keyed {
+  key: string;
+  fingerprint: string;
 }
 
 const idempotencyKeySchema = z
@@ -51,9 +57,11 @@ export class GenerationService {
     const key = parseInput(idempotencyKeySchema, idempotencyKey) ?? undefined;
     const brand = await this.accounts.ownedBrand(userId, String(brandId));
     const params = parseInput(task.input, fields);
-    const work = () => this.generate(userId, task, brand, params, key);
-    if (!key) return work();
-    return this.balance.once(userId, key, () => this.replay(userId, task, key), work);
+    if (!key) return this.generate(userId, task, brand, params, undefined);
+    // What the key is for: the task, the brand and the parsed fields, never the key itself.
+    const keyed = { key, fingerprint: requestFingerprint({ task: task.task, brandId: brand.id, input: params }) };
+    const work = () => this.generate(userId, task, brand, params, keyed);
+    return this.balance.once(userId, key, keyed.fingerprint, () => this.replay(userId, task, keyed), work);
   }
 
   /** A streamed run of any task; the last event carries the exact usage and the balance after it. */
@@ -80,10 +88,10 @@ export class GenerationService {
     return iterator;
   }
 
-  private async generate(userId: string, task: TaskDefinition, brand: IBrand, params: unknown, key: string | undefined): Promise<GenerationOutcome> {
+  private async generate(userId: string, task: TaskDefinition, brand: IBrand, params: unknown, keyed: Keyed | undefined): Promise<GenerationOutcome> {
     const generationId = randomUUID();
     let output: unknown;
-    const call = this.call(userId, task, brand, params, key, generationId, (o) => (output = o));
+    const call = this.call(userId, task, brand, params, keyed, generationId, (o) => (output = o));
     const result = await this.meter.complete(call);
     return { generationId, output, usage: result.usage, balance: result.balance };
   }
@@ -93,7 +101,7 @@ export class GenerationService {
     task: TaskDefinition,
     brand: IBrand,
     params: unknown,
-    key: string | undefined,
+    keyed: Keyed | undefined,
     generationId: string,
     onOutput?: (output: unknown) => void,
   ): MeteredCall {
@@ -104,7 +112,8 @@ export class GenerationService {
       tier: task.tier,
       messages: task.messages(brandContext(brand), params),
       outputTokensMax: task.outputTokensMax,
-      idempotencyKey: key,
+      idempotencyKey: keyed?.key,
+      requestFingerprint: keyed?.fingerprint,
       attach: (text, { model, partial }) => {
         const output = task.parse(text);
         onOutput?.(output);
@@ -115,19 +124,20 @@ export class GenerationService {
           status: partial ? 'PARTIAL' : 'COMPLETED',
           model,
           output,
+          requestFingerprint: keyed?.fingerprint ?? null,
         };
         return { [GENERATION_ATTACHMENT]: generation };
       },
     };
   }
 
-  /** The result already paid for under this key, with today's balance. */
-  private async replay(userId: string, task: TaskDefinition, key: string): Promise<GenerationOutcome | undefined> {
+  /** The result already paid for under this key (for this very request), with today's balance. */
+  private async replay(userId: string, task: TaskDefinition, { key, fingerprint }: Keyed): Promise<GenerationOutcome | undefined> {
     const stored = await findGenerationByKey(this.orm, userId, key);
     if (!stored) return undefined;
-    if (stored.taskType !== task.task) {
-      throw badInput(`idempotencyKey: already used for a ${stored.taskType} generation`, 'idempotencyKey');
-    }
+    // Generations stored before fingerprints were kept (migration 30) can only be told apart by task.
+    const same = stored.requestFingerprint ? stored.requestFingerprint === fingerprint : stored.taskType === task.task;
+    if (!same) throw idempotencyKeyReused();
     return { generationId: stored.id, output: stored.output, usage: storedUsage(stored), balance: await this.balance.snapshot(userId) };
   }
 }

@@ -4,8 +4,8 @@ import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
 import { Generation, type GenerationStatus, type IGeneration } from '../db/entities';
-import { badInput, notFound } from '../errors';
-import { checkPageSize } from '../paging';
+import { notFound } from '../errors';
+import { checkPageSize, decodeAfter, keysetCursor } from '../paging';
 
 /** Carried on a CHARGE's journal entry; written in the same commit as the charge. */
 export interface GenerationAttachment {
@@ -15,6 +15,8 @@ export interface GenerationAttachment {
   status: GenerationStatus;
   model: string;
   output: unknown;
+  /** The fingerprint of the request its idempotency key was sent with (see src/idempotency.ts). */
+  requestFingerprint?: string | null;
 }
 
 export const GENERATION_ATTACHMENT = 'generation';
@@ -43,6 +45,7 @@ export const generationWriter: AttachmentWriter = {
         completion_tokens: entry.completionTokens,
         cost_nano_usd: entry.costNanoUsd,
         idempotency_key: entry.idempotencyKey,
+        request_fingerprint: g.requestFingerprint ?? null,
         output: g.output,
         created_at: entry.createdAt.toISOString(),
       });
@@ -50,10 +53,10 @@ export const generationWriter: AttachmentWriter = {
     if (rows.length === 0) return null;
     return {
       sql: `insert into generations (id, user_id, brand_id, ledger_entry_id, task_type, status, model, prompt_tokens,
-              completion_tokens, cost_nano_usd, idempotency_key, output, created_at)
+              completion_tokens, cost_nano_usd, idempotency_key, request_fingerprint, output, created_at)
        select * from json_to_recordset(?::json) as r(id uuid, user_id uuid, brand_id uuid, ledger_entry_id uuid,
               task_type text, status text, model text, prompt_tokens int, completion_tokens int, cost_nano_usd bigint,
-              idempotency_key text, output jsonb, created_at timestamptz)`,
+              idempotency_key text, request_fingerprint text, output jsonb, created_at timestamptz)`,
       params: [JSON.stringify(rows)],
     };
   },
@@ -69,23 +72,13 @@ export interface GenerationPage {
   hasNextPage: boolean;
 }
 
-const CURSOR_SEPARATOR = '|';
-
-/** Keyset cursor over (created_at, id), newest first. */
-export const encodeGenerationCursor = (g: IGeneration): string =>
-  Buffer.from(`${g.createdAt.toISOString()}${CURSOR_SEPARATOR}${g.id}`).toString('base64url');
-
-function decodeGenerationCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split(CURSOR_SEPARATOR);
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw badInput('after: not a cursor from this connection', 'after');
-  return { createdAt, id };
-}
+/** The generations connection's cursor: (created_at, id), newest first. */
+export const generationCursor = keysetCursor('generations');
 
 /** A brand's generations, newest first. The caller has checked that the viewer owns the brand. */
 export async function generationsPage(orm: MikroORM, brandId: string, first: number, after: string | null | undefined): Promise<GenerationPage> {
   checkPageSize(first);
-  const position = after ? decodeGenerationCursor(after) : undefined;
+  const position = decodeAfter(generationCursor, after);
   const where = position
     ? { brandId, $or: [{ createdAt: { $lt: position.createdAt } }, { createdAt: position.createdAt, id: { $lt: position.id } }] }
     : { brandId };

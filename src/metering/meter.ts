@@ -18,6 +18,8 @@ export interface MeteredCall {
   /** The task's output cap; sent as max_tokens and covered by the hold. */
   outputTokensMax: number;
   idempotencyKey?: string | undefined;
+  /** With idempotencyKey: what the key was sent with (src/idempotency.ts), kept in the ledger entry's metadata. */
+  requestFingerprint?: string | undefined;
   /** Builds what is stored with the charge (the generation row), from the text produced. */
   attach?: (text: string, meta: { model: string; partial: boolean }) => Record<string, unknown>;
 }
@@ -41,6 +43,11 @@ export type MeteredStreamEvent =
   | { type: 'delta'; text: string }
   | ({ type: 'done' } & MeteredResult);
 
+export interface StoppableResult extends MeteredResult {
+  /** The caller's signal stopped the call: charged for the prompt and the text produced until then. */
+  stopped: boolean;
+}
+
 /** Observes the metering path (metrics, logs). */
 export interface MeterObserver {
   called?(provider: ProviderName, model: string, ms: number, outcome: 'ok' | 'error'): void;
@@ -52,7 +59,8 @@ export interface MeterObserver {
  *   count the prompt's tokens → reserve prompt + output cap (refused before any provider call when
  *   the balance cannot cover it) → call with max_tokens = the cap the hold covers → settle exactly
  *   the usage the provider reports → the rest of the hold goes back. A failure releases the hold,
- *   unless the provider reported usage for it, which is then charged.
+ *   unless the provider reported usage for it, which is then charged. A call its consumer stops
+ *   midway (a stream left, a flow step cancelled) is charged for its prompt and the text produced.
  */
 export class Meter {
   private readonly observers: MeterObserver[] = [];
@@ -75,12 +83,13 @@ export class Meter {
     return countMessageTokens(model, messages) + outputTokensMax;
   }
 
-  async complete(call: MeteredCall, signal?: AbortSignal): Promise<MeteredResult> {
+  /** One call that runs to its end; a caller that may stop it uses completeStoppable. */
+  async complete(call: MeteredCall): Promise<MeteredResult> {
     const { provider, model, hold } = await this.prepare(call);
     const started = performance.now();
     let result;
     try {
-      result = await provider.complete({ model, messages: call.messages, maxOutputTokens: call.outputTokensMax, signal });
+      result = await provider.complete({ model, messages: call.messages, maxOutputTokens: call.outputTokensMax });
     } catch (err) {
       this.observe(provider.name, model, started, 'error');
       throw await this.failed(call, hold, model, err, '');
@@ -115,8 +124,31 @@ export class Meter {
     };
   }
 
-  private async *streamInner(call: MeteredCall, signal: AbortSignal): AsyncGenerator<MeteredStreamEvent, void, undefined> {
+  /**
+   * A call its caller may stop (a flow step that is cancelled). It runs on the streaming path, so a
+   * stop knows what was produced: when `signal` aborts mid-call, the upstream request is aborted and
+   * the prompt plus the text produced so far are charged, exactly as for a stream the client left,
+   * and the result says `stopped`. Aborted before the provider was called, nothing is charged and it
+   * rejects with StreamStopped.
+   */
+  async completeStoppable(call: MeteredCall, signal: AbortSignal): Promise<StoppableResult> {
+    const stop: StopCharge = {};
+    for await (const event of this.streamInner(call, signal, stop)) {
+      if (event.type !== 'done') continue;
+      const { type: _done, ...result } = event;
+      return { ...result, stopped: false };
+    }
+    if (!stop.charged) throw new StreamStopped();
+    return { ...(await stop.charged), stopped: true };
+  }
+
+  private async *streamInner(call: MeteredCall, signal: AbortSignal, stop?: StopCharge): AsyncGenerator<MeteredStreamEvent, void, undefined> {
     const { provider, model, hold, promptEstimate } = await this.prepare(call);
+    if (signal.aborted) {
+      // Stopped while the hold was being taken: the provider was never called.
+      this.balance.release(hold);
+      return;
+    }
     const started = performance.now();
     let text = '';
     const deltas = new StorableDeltas();
@@ -155,9 +187,9 @@ export class Meter {
           promptTokens: reportedBeforeStop?.promptTokens || promptEstimate,
           completionTokens: countTokens(model, text),
         };
-        await this.settle(call, hold, model, text, usage, true).catch((err) =>
-          this.log.error({ err, userId: call.userId, holdId: hold.id }, 'could not charge a stopped stream'),
-        );
+        const charged = this.settle(call, hold, model, text, usage, true);
+        if (stop) stop.charged = charged;
+        await charged.catch((err) => this.log.error({ err, userId: call.userId, holdId: hold.id }, 'could not charge a stopped stream'));
       }
     }
   }
@@ -172,6 +204,7 @@ export class Meter {
       taskType: call.taskType,
       model: route.model,
       idempotencyKey: call.idempotencyKey,
+      requestFingerprint: call.requestFingerprint,
     });
     return { provider, model: route.model, hold, promptEstimate };
   }
@@ -217,6 +250,11 @@ export class Meter {
   private observe(provider: ProviderName, model: string, started: number, outcome: 'ok' | 'error'): void {
     for (const o of this.observers) o.called?.(provider, model, performance.now() - started, outcome);
   }
+}
+
+/** Where streamInner leaves the charge of a call stopped midway, for completeStoppable to return. */
+interface StopCharge {
+  charged?: Promise<MeteredResult>;
 }
 
 /** The abort reason when our consumer stops a stream. */

@@ -66,6 +66,20 @@ function assertTokenCount(n: number): number {
   return n;
 }
 
+/**
+ * The longest start of `text` that is at most `tokensMax` o200k tokens (the count every estimate
+ * starts from; Anthropic's margin scales it up the same way for any text), cut between characters.
+ */
+export function clipToTokens(text: string, tokensMax: number): string {
+  const tokens = loadTokenizer().encode(text, [], []);
+  if (tokens.length <= tokensMax) return text;
+  // The first tokensMax tokens, less the character the last one may have split (decoded as U+FFFD).
+  let cut = loadTokenizer().decode(tokens.slice(0, tokensMax)).replace(/\uFFFD+$/u, '');
+  // Encoded on its own, the cut may merge differently at its end: shorten it until it fits.
+  while (o200kCount(cut) > tokensMax) cut = [...cut].slice(0, -1).join('');
+  return cut;
+}
+
 export function countTokens(model: string, text: string): number {
   const tokens = o200kCount(text);
   const family = familyOf(model);

@@ -26,10 +26,14 @@ export interface AlertObserver {
  * Raises alerts from committed balance changes, persists them (they survive restarts for
  * alertRetentionHours) and publishes them to the owner's and the admins' subscriptions.
  *
- * Every rule looks at one committed ledger entry, so the rules hold across restarts without state:
+ * Every rule looks at one committed ledger entry; a user's entries are evaluated one after another,
+ * in commit order.
  * - NEGATIVE_BALANCE (CRITICAL): a charge recorded an overage (usage the balance could not cover).
- * - LOW_BALANCE (WARNING): the entry took the balance from ≥ threshold to < threshold. Staying below
- *   raises nothing more; rising above and crossing again raises it again (re-armed).
+ * - LOW_BALANCE (WARNING) is a state, kept in the database: raised when a change leaves the balance
+ *   below the threshold and the user has no active (unresolved) low-balance alert, resolved (and so
+ *   re-armed) when a change leaves it at or above the threshold. A unique index allows one active
+ *   low-balance alert per user, so raising it is idempotent, across restarts and processes alike. An
+ *   active one outlives the retention window: a balance that stays low stays flagged.
  * - HIGH_USAGE (WARNING): one operation used more than highUsageThreshold tokens.
  * - SUSPICIOUS_PATTERN (INFO): the last hour's charges exceed spikeFactor × the trailing 7-day hourly
  *   average, with minimum volumes so new users are not flagged; checked at most once per interval.
@@ -39,6 +43,8 @@ export class AlertService {
   private readonly observers: AlertObserver[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The last evaluation queued for each user with one running: the next one waits for it. */
+  private readonly queued = new Map<string, Promise<void>>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -63,11 +69,22 @@ export class AlertService {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Called for every committed ledger entry; evaluation runs beside the request, never in its way. */
+  /**
+   * Called for every committed ledger entry; evaluation runs beside the request, never in its way.
+   * A user's entries are evaluated in order, so a grant's resolution never overtakes the charge
+   * before it (or a charge's raise the grant before it).
+   */
   onCommitted(entry: JournalEntry): void {
-    const work = this.evaluate(entry).catch((err) => this.log.error({ err, userId: entry.actor.userId }, 'alert evaluation failed'));
+    const userId = entry.actor.userId;
+    const previous = this.queued.get(userId);
+    const evaluate = () => this.evaluate(entry).catch((err) => this.log.error({ err, userId }, 'alert evaluation failed'));
+    const work = previous ? previous.then(evaluate) : evaluate();
+    this.queued.set(userId, work);
     this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    void work.finally(() => {
+      this.inFlight.delete(work);
+      if (this.queued.get(userId) === work) this.queued.delete(userId);
+    });
   }
 
   /** Resolves once every evaluation started so far has finished (tests, shutdown). */
@@ -75,8 +92,13 @@ export class AlertService {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
+  /** The user's alerts within the retention window, and a low-balance alert still unresolved however old. */
   async active(userId: string): Promise<ITokenAlert[]> {
-    return this.orm.em.fork().find(TokenAlert, { userId, createdAt: { $gt: this.retentionStart() } }, { orderBy: { createdAt: 'desc', id: 'desc' } });
+    return this.orm.em.fork().find(
+      TokenAlert,
+      { userId, $or: [{ createdAt: { $gt: this.retentionStart() } }, { type: 'LOW_BALANCE', resolvedAt: null }] },
+      { orderBy: { createdAt: 'desc', id: 'desc' } },
+    );
   }
 
   retentionStart(): Date {
@@ -85,21 +107,49 @@ export class AlertService {
 
   private async evaluate(entry: JournalEntry): Promise<void> {
     const userId = entry.actor.userId;
-    const before = entry.balanceAfter - entry.amount;
     const overage = typeof entry.metadata.overage === 'number' ? entry.metadata.overage : 0;
     const used = entry.kind === 'CHARGE' ? -entry.amount + overage : 0;
     const context = { ledgerEntryId: entry.id, taskType: entry.taskType, balance: entry.balanceAfter };
     if (overage > 0) {
       await this.raise(userId, 'NEGATIVE_BALANCE', 'CRITICAL', `Usage of ${overage} tokens could not be charged: the balance ran out`, { ...context, overage });
     }
-    const low = this.config.lowBalanceThreshold;
-    if (before >= low && entry.balanceAfter < low) {
-      await this.raise(userId, 'LOW_BALANCE', 'WARNING', `Balance fell below ${low} tokens (${entry.balanceAfter} left)`, { ...context, threshold: low });
-    }
+    await this.trackLowBalance(entry, context);
     if (used > this.config.highUsageThreshold) {
       await this.raise(userId, 'HIGH_USAGE', 'WARNING', `One ${entry.taskType ?? 'operation'} used ${used} tokens`, { ...context, tokens: used, threshold: this.config.highUsageThreshold });
     }
     if (used > 0) await this.checkPattern(userId, context);
+  }
+
+  /**
+   * Below the threshold: raise LOW_BALANCE unless one is active (the partial unique index decides,
+   * so two evaluations racing raise it once). At or above it after a change that added tokens:
+   * resolve the active one. A charge never lifts a balance, so it never needs the second query.
+   */
+  private async trackLowBalance(entry: JournalEntry, context: Record<string, unknown>): Promise<void> {
+    const userId = entry.actor.userId;
+    const low = this.config.lowBalanceThreshold;
+    if (entry.balanceAfter >= low) {
+      if (entry.amount > 0) await this.orm.em.fork().nativeUpdate(TokenAlert, { userId, type: 'LOW_BALANCE', resolvedAt: null }, { resolvedAt: new Date(this.now()) });
+      return;
+    }
+    const fields = {
+      id: randomUUID(),
+      userId,
+      type: 'LOW_BALANCE' as const,
+      severity: 'WARNING' as const,
+      message: `Balance is below ${low} tokens (${entry.balanceAfter} left)`,
+      details: { ...context, threshold: low },
+      createdAt: new Date(this.now()),
+      resolvedAt: null,
+    };
+    const inserted = await this.orm.em.fork().execute<Array<{ id: string }>>(
+      `insert into token_alerts (id, user_id, type, severity, message, details, created_at)
+       values (?, ?, ?, ?, ?, ?::jsonb, ?)
+       on conflict (user_id) where type = 'LOW_BALANCE' and resolved_at is null do nothing
+       returning id`,
+      [fields.id, userId, fields.type, fields.severity, fields.message, JSON.stringify(fields.details), fields.createdAt],
+    );
+    if (inserted.length > 0) this.announce(fields);
   }
 
   private async checkPattern(userId: string, context: Record<string, unknown>): Promise<void> {
@@ -135,19 +185,27 @@ export class AlertService {
   }
 
   async raise(userId: string, type: AlertType, severity: AlertSeverity, message: string, details: Record<string, unknown>): Promise<ITokenAlert> {
-    const em = this.orm.em.fork();
-    const fields = { id: randomUUID(), userId, type, severity, message, details, createdAt: new Date(this.now()) };
+    const fields = { id: randomUUID(), userId, type, severity, message, details, createdAt: new Date(this.now()), resolvedAt: null };
     // insert, not create + flush: a flush enters an AsyncLocalStorage (see db/transaction.ts).
-    await em.insert(TokenAlert, fields);
-    const alert = em.create(TokenAlert, fields, { persist: false });
-    this.log.warn({ alert: type, severity, userId, details }, message);
-    this.pubsub.publish(alertTopics.user(userId), alert);
+    await this.orm.em.fork().insert(TokenAlert, fields);
+    return this.announce(fields);
+  }
+
+  /** Logs a stored alert and publishes it to its owner's and the admins' subscriptions. */
+  private announce(fields: ITokenAlert): ITokenAlert {
+    const alert = this.orm.em.fork().create(TokenAlert, fields, { persist: false });
+    this.log.warn({ alert: alert.type, severity: alert.severity, userId: alert.userId, details: alert.details }, alert.message);
+    this.pubsub.publish(alertTopics.user(alert.userId), alert);
     this.pubsub.publish(alertTopics.all, alert);
     for (const o of this.observers) o.raised?.(alert);
     return alert;
   }
 
-  private async deleteExpired(): Promise<void> {
-    await this.orm.em.fork().nativeDelete(TokenAlert, { createdAt: { $lte: this.retentionStart() } });
+  /** Deletes alerts past the retention window (every minute); an unresolved low-balance alert stays while the balance is low. */
+  async deleteExpired(): Promise<void> {
+    await this.orm.em.fork().nativeDelete(TokenAlert, {
+      createdAt: { $lte: this.retentionStart() },
+      $not: { type: 'LOW_BALANCE', resolvedAt: null },
+    });
   }
 }

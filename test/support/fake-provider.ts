@@ -50,6 +50,8 @@ export interface FakeBehavior {
   retryAfterMs?: number;
   /** Wait before sending response headers, e.g. to exceed a client timeout. @default 0 */
   delayMs?: number;
+  /** Answer only once this settles (after delayMs), so a test decides when a request in flight ends. */
+  gate?: Promise<unknown>;
   /** Wait between stream events. @default 0 */
   streamChunkDelayMs?: number;
   /** How a streamed reply is cut into text deltas. @default one word, with its leading space, per delta */
@@ -75,6 +77,8 @@ export interface FakeProvider {
   waitForAborts(count: number): Promise<void>;
   /** Resolves once at least `count` requests have arrived. */
   waitForRequests(count: number): Promise<void>;
+  /** Resolves once at least `count` streams have sent their `hangAfterChunks` deltas and stopped. */
+  waitForHangs(count: number): Promise<void>;
   /** Stops listening and destroys open sockets, hanging streams included. */
   close(): Promise<void>;
 }
@@ -88,6 +92,7 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
   let failuresSent = 0;
   let answeredNormally = 0;
   let abortedCount = 0;
+  let hungCount = 0;
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
@@ -134,6 +139,7 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
 
     const current = behavior;
     await sleep(current.delayMs);
+    await current.gate;
     if (res.destroyed) return;
     const { status } = current;
     if (status !== undefined && answeredNormally >= (current.failAfter ?? 0) && failuresSent < (current.failCount ?? Infinity)) {
@@ -144,7 +150,11 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
     const answer = answerFor(current, body);
     if (!body.stream) return sendJson(res, 200, vendor === 'openai' ? openAiJson(answer) : anthropicJson(answer));
     const events = vendor === 'openai' ? openAiEvents(answer, body) : anthropicEvents(answer);
-    await writeStream(res, events, current, sleep);
+    const hung = await writeStream(res, events, current, sleep);
+    if (hung) {
+      hungCount += 1;
+      notify();
+    }
   };
 
   const server = http.createServer((req, res) => {
@@ -166,6 +176,7 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
     },
     waitForAborts: (count) => waitFor(() => abortedCount >= count),
     waitForRequests: (count) => waitFor(() => requests.length >= count),
+    waitForHangs: (count) => waitFor(() => hungCount >= count),
     close: () =>
       new Promise<void>((resolve, reject) => {
         timers.forEach(clearTimeout);
@@ -320,26 +331,29 @@ function anthropicEvents({ pieces, usage, model }: Answer): SseEvent[] {
 
 // ---- responses ----
 
+/** Writes the events; true when it stopped to hang (hangAfterChunks). */
 async function writeStream(
   res: http.ServerResponse,
   events: SseEvent[],
   behavior: FakeBehavior,
   sleep: (ms: number | undefined) => Promise<void>,
-): Promise<void> {
+): Promise<boolean> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...requestIdHeaders() });
   let deltasSent = 0;
   for (const { event, data, isDelta } of events) {
-    if (res.destroyed) return;
+    if (res.destroyed) return false;
     // Hanging keeps the socket open without ending the response: only the client can end it now.
-    if (isDelta && behavior.hangAfterChunks !== undefined && deltasSent >= behavior.hangAfterChunks) return;
+    if (isDelta && behavior.hangAfterChunks !== undefined && deltasSent >= behavior.hangAfterChunks) return true;
     if (isDelta && behavior.destroyAfterChunks !== undefined && deltasSent >= behavior.destroyAfterChunks) {
-      return void res.socket?.destroy();
+      res.socket?.destroy();
+      return false;
     }
     res.write(`${event ? `event: ${event}\n` : ''}data: ${data}\n\n`);
     if (isDelta) deltasSent += 1;
     await sleep(behavior.streamChunkDelayMs);
   }
   res.end();
+  return false;
 }
 
 /** OpenAI names it x-request-id, Anthropic request-id; the SDKs put it on their errors. */

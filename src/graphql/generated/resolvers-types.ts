@@ -26,7 +26,7 @@ export type AlertSeverity =
 export type AlertType =
   /** One operation used more tokens than the high-usage threshold. */
   | 'HIGH_USAGE'
-  /** The balance crossed below the low-balance threshold. */
+  /** The balance is below the low-balance threshold: raised by the first change that leaves it below (when no low-balance alert is active), active while it stays below, resolved (resolvedAt) by a change that lifts it to the threshold or above; falling below again raises a new one. */
   | 'LOW_BALANCE'
   /** Usage the balance could not cover was recorded (the balance itself never goes below zero). */
   | 'NEGATIVE_BALANCE'
@@ -111,7 +111,7 @@ export type Character = {
 
 export type ChatWithAndoraInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** 1 to 8,000 characters. */
   message: Scalars['String']['input'];
@@ -172,7 +172,7 @@ export type ExpandBriefInput = {
   brandId: Scalars['ID']['input'];
   /** 1 to 8,000 characters. */
   brief: Scalars['String']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -203,7 +203,7 @@ export type FlowAgent =
   | 'WEEKLY_DISTRIBUTION';
 
 export type FlowEventType =
-  /** The last event; carries what the run was charged before it was cancelled. */
+  /** The last event; carries what the run was charged, the cancelled step included. */
   | 'FLOW_CANCELLED'
   /** The last event; carries what the run was charged before it failed. */
   | 'FLOW_FAILED'
@@ -265,7 +265,7 @@ export type FlowRun = {
   status: FlowRunStatus;
   /** Every step of the run in order, from the start (PENDING until they run). */
   steps: Array<FlowStep>;
-  /** What the run has been charged so far: the sum of its FINISHED steps' usage. */
+  /** What the run has been charged so far: the sum of its steps' usage (the finished ones and a cancelled one). */
   usage: FlowUsage;
 };
 
@@ -282,7 +282,7 @@ export type FlowRunEdge = {
 };
 
 export type FlowRunStatus =
-  /** Cancelled (or stopped by a shutdown): the running step was aborted and not charged. */
+  /** Cancelled (or stopped by a shutdown): the running step was aborted and charged like a stopped stream (its prompt and what it had produced); the steps after it never ran. */
   | 'CANCELLED'
   /** A step failed: error names it; the steps before it stay charged and stored. */
   | 'FAILED'
@@ -295,15 +295,17 @@ export type FlowStep = {
   /** Why the step failed. */
   error?: Maybe<Scalars['String']['output']>;
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
-  /** The stored generation, once FINISHED. */
+  /** The stored generation, once FINISHED (PARTIAL for a step cancelled after it produced text). */
   generationId?: Maybe<Scalars['ID']['output']>;
   /** Position in the run, from 1. */
   index: Scalars['Int']['output'];
-  /** What the agent produced, once FINISHED. An object whose shape depends on the agent: SCENE_WRITER {title body callToAction}, CHARACTER_GENERATOR {characters}, SEASON_PLOT {title synopsis beats keywords}, SUBPLOT_WRITER {title synopsis beats}, CALENDAR_GENERATOR {entries}, WEEKLY_DISTRIBUTION {slots}, BRIEF_EXPANDER {brief}. */
+  /** The ledger entry that charged this step, with usage. */
+  ledgerEntryId?: Maybe<Scalars['ID']['output']>;
+  /** What the agent produced, once FINISHED (CANCELLED: what it had produced before the cancel, if anything). An object whose shape depends on the agent: SCENE_WRITER {title body callToAction}, CHARACTER_GENERATOR {characters}, SEASON_PLOT {title synopsis beats keywords}, SUBPLOT_WRITER {title synopsis beats}, CALENDAR_GENERATOR {entries}, WEEKLY_DISTRIBUTION {slots}, BRIEF_EXPANDER {brief}. */
   output?: Maybe<Scalars['JSON']['output']>;
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   status: FlowStepStatus;
-  /** The exact usage this step was charged, once FINISHED. */
+  /** The exact usage this step was charged: once FINISHED, or once CANCELLED after its model call had started (the prompt and the output produced before the cancel). */
   usage?: Maybe<GenerationUsage>;
 };
 
@@ -328,7 +330,7 @@ export type FlowUsage = {
 
 export type GenerateBuyerProfileInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Optional. The customer segment to profile; the model picks the most valuable one without it. At most 200 characters. */
   segment?: InputMaybe<Scalars['String']['input']>;
@@ -349,7 +351,7 @@ export type GenerateCalendarEntryInput = {
   channel?: InputMaybe<Scalars['String']['input']>;
   /** YYYY-MM-DD, a real day. */
   date: Scalars['String']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Optional. At most 200 characters. */
   topic?: InputMaybe<Scalars['String']['input']>;
@@ -366,7 +368,7 @@ export type GenerateCalendarEntryPayload = {
 
 export type GenerateCalendarInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** YYYY-MM. */
   month: Scalars['String']['input'];
@@ -388,7 +390,7 @@ export type GenerateCharactersInput = {
   brandId: Scalars['ID']['input'];
   /** How many characters: 1 to 8. */
   count?: InputMaybe<Scalars['Int']['input']>;
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -405,7 +407,7 @@ export type GenerateContentBriefInput = {
   brandId: Scalars['ID']['input'];
   /** Optional, e.g. instagram or blog. At most 200 characters. */
   channel?: InputMaybe<Scalars['String']['input']>;
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** 1 to 200 characters. */
   topic: Scalars['String']['input'];
@@ -424,7 +426,7 @@ export type GenerateContentStrategyInput = {
   brandId: Scalars['ID']['input'];
   /** Optional. The goal the strategy serves. At most 200 characters. */
   goal?: InputMaybe<Scalars['String']['input']>;
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -439,7 +441,7 @@ export type GenerateContentStrategyPayload = {
 
 export type GenerateMissionInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -455,7 +457,7 @@ export type GenerateMissionPayload = {
 
 export type GenerateMonthlyPlotInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** YYYY-MM. */
   month: Scalars['String']['input'];
@@ -474,7 +476,7 @@ export type GenerateMonthlyPlotPayload = {
 
 export type GenerateMonthlyThemeInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** YYYY-MM. */
   month: Scalars['String']['input'];
@@ -495,7 +497,7 @@ export type GenerateNarrativePrefillInput = {
   context?: InputMaybe<Scalars['String']['input']>;
   /** The narrative field to draft, e.g. tagline. 1 to 200 characters. */
   field: Scalars['String']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -513,7 +515,7 @@ export type GeneratePersonaInput = {
   brandId: Scalars['ID']['input'];
   /** Optional. What the persona should centre on, e.g. a customer type. At most 200 characters. */
   focus?: InputMaybe<Scalars['String']['input']>;
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -528,7 +530,7 @@ export type GeneratePersonaPayload = {
 
 export type GenerateVisionInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -544,7 +546,7 @@ export type GenerateVisionPayload = {
 
 export type GenerateWeeklySubplotInput = {
   brandId: Scalars['ID']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** YYYY-MM. */
   month: Scalars['String']['input'];
@@ -661,6 +663,7 @@ export type LedgerEntry = {
   completionTokens: Scalars['Int']['output'];
   costUsd: Scalars['Float']['output'];
   createdAt: Scalars['DateTime']['output'];
+  /** What the entry is for, e.g. a grant's reason. Which admin granted it is shown to admins only. */
   details: Scalars['JSON']['output'];
   /** What this charge paid for, when it paid for a generation. */
   generation?: Maybe<Generation>;
@@ -700,7 +703,7 @@ export type MonthlyTheme = {
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Aborts the running step (its hold is released, nothing is charged for it) and skips the rest; waits until the run has ended. */
+  /** Aborts the running step, which is charged like a stopped stream (its prompt and what it had produced; nothing if its model call had not started), skips the rest, and waits until the run has ended. */
   cancelFlow: CancelFlowPayload;
   chatWithAndora: ChatWithAndoraPayload;
   createBrand: CreateBrandPayload;
@@ -904,6 +907,7 @@ export type MutationStartWeeklySubplotFlowArgs = {
 
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** Pass it as after: to the same field for the next page. An after: this field did not hand out (another connection's cursor, an altered or empty one) is BAD_USER_INPUT. */
   endCursor?: Maybe<Scalars['String']['output']>;
   hasNextPage: Scalars['Boolean']['output'];
 };
@@ -938,7 +942,7 @@ export type Query = {
   me: User;
   /** ADMIN only. */
   systemTokenStats: SystemTokenStats;
-  /** The signed-in user's active alerts, newest first. */
+  /** The signed-in user's alerts of the retention window (resolved ones with resolvedAt) and an unresolved LOW_BALANCE however old, newest first. */
   tokenAlerts: Array<TokenAlert>;
   tokenBalance: TokenBalance;
   /** Newest first. first: 1 to 100 (default 20). */
@@ -988,7 +992,7 @@ export type RefineCharacterFieldInput = {
   currentValue: Scalars['String']['input'];
   /** The field to improve, e.g. backstory. 1 to 200 characters. */
   field: Scalars['String']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Optional, e.g. make it darker. At most 200 characters. */
   instruction?: InputMaybe<Scalars['String']['input']>;
@@ -1008,7 +1012,7 @@ export type RefineContentInput = {
   brandId: Scalars['ID']['input'];
   /** The content to rewrite. 1 to 8,000 characters. */
   content: Scalars['String']['input'];
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** How to rewrite it, e.g. make it shorter. 1 to 200 characters. */
   instruction: Scalars['String']['input'];
@@ -1028,7 +1032,7 @@ export type ResolveCastInput = {
   brandId: Scalars['ID']['input'];
   /** The characters to choose from: 1 to 20 names of 1 to 200 characters each. */
   characterNames: Array<Scalars['String']['input']>;
-  /** At most 128 characters; a retry with the same key is not charged twice. */
+  /** At most 128 characters; a retry with the same key and input is not charged twice, the same key with another input is refused (IDEMPOTENCY_KEY_REUSED). */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** The scene to cast. 1 to 8,000 characters. */
   scene: Scalars['String']['input'];
@@ -1264,6 +1268,8 @@ export type TokenAlert = {
   details: Scalars['JSON']['output'];
   id: Scalars['ID']['output'];
   message: Scalars['String']['output'];
+  /** When the condition ended (LOW_BALANCE: the balance is back at or above the threshold); null while it lasts, and always for the other types. */
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
   severity: AlertSeverity;
   type: AlertType;
   userId: Scalars['ID']['output'];
@@ -1737,6 +1743,7 @@ export type FlowStepResolvers<ContextType = GraphQLContext, ParentType extends R
   finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   generationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ledgerEntryId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   output?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['FlowStepStatus'], ParentType, ContextType>;
@@ -2076,6 +2083,7 @@ export type TokenAlertResolvers<ContextType = GraphQLContext, ParentType extends
   details?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   severity?: Resolver<ResolversTypes['AlertSeverity'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['AlertType'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;

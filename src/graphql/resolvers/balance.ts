@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { parseInput } from '../../accounts/service';
-import { encodeCursor, ledgerPage } from '../../balance/ledger';
+import { ledgerCursor, ledgerPage } from '../../balance/ledger';
 import { LIMITS } from '../../config';
+import { connection } from '../../paging';
 import { nanoToUsd } from '../../ai/pricing';
 import { topics } from '../../realtime/pubsub';
 import type { Resolvers } from '../generated/resolvers-types';
@@ -34,14 +35,20 @@ function ledgerEntryModel(e: JournalEntry): LedgerEntryModel {
   };
 }
 
+/** Ledger metadata about the service's staff, not about the tokens: shown to admins only. */
+const ADMIN_ONLY_DETAILS: readonly string[] = ['grantedBy'];
+
+function withoutAdminDetails(metadata: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(metadata).filter(([key]) => !ADMIN_ONLY_DETAILS.includes(key)));
+}
+
 export const balanceResolvers: Resolvers = {
   Query: {
     tokenBalance: (_, __, ctx) => ctx.services.balance.snapshot(requireViewer(ctx).userId),
     tokenLedger: async (_, { first, after }, ctx) => {
       const viewer = requireViewer(ctx);
       const page = await ledgerPage(ctx.services.orm, viewer.userId, first ?? LIMITS.pageSizeDefault, after);
-      const edges = page.entries.map((node) => ({ cursor: encodeCursor(node.seq), node }));
-      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+      return connection(page.entries, page.hasNextPage, (entry) => ledgerCursor.encode(entry.seq));
     },
   },
   Mutation: {
@@ -65,6 +72,6 @@ export const balanceResolvers: Resolvers = {
   },
   LedgerEntry: {
     costUsd: (entry) => nanoToUsd(entry.costNanoUsd),
-    details: (entry) => entry.metadata,
+    details: (entry, _, ctx) => (ctx.viewer?.role === 'ADMIN' ? entry.metadata : withoutAdminDetails(entry.metadata)),
   },
 };

@@ -1,7 +1,8 @@
 import { LIMITS } from '../../config';
 import { FLOWS, type FlowDefinition } from '../../flows/flows';
 import { stepUsage, runUsage, type FlowUsage } from '../../flows/model';
-import { encodeRunCursor } from '../../flows/store';
+import { runCursor } from '../../flows/store';
+import { connection } from '../../paging';
 import type { GraphQLContext } from '../context';
 import type { Resolvers } from '../generated/resolvers-types';
 import { requireViewer } from '../guards';
@@ -29,8 +30,7 @@ export const flowResolvers: Resolvers = {
     flowRuns: async (_, { brandId, first, after }, ctx) => {
       const viewer = requireViewer(ctx);
       const page = await ctx.services.flows.page(viewer.userId, brandId, first ?? LIMITS.pageSizeDefault, after);
-      const edges = page.runs.map((node) => ({ cursor: encodeRunCursor(node), node }));
-      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+      return connection(page.runs, page.hasNextPage, (run) => runCursor.encode(run));
     },
   },
   Mutation: {
@@ -52,7 +52,7 @@ export const flowResolvers: Resolvers = {
   FlowStep: {
     agent: (step) => step.taskType,
     output: (step) => (step.output as Record<string, unknown> | null) ?? null,
-    usage: (step) => (step.status === 'FINISHED' && step.model ? usageView({ ...stepUsage(step), model: step.model }) : null),
+    usage: (step) => (step.ledgerEntryId && step.model ? usageView({ ...stepUsage(step), model: step.model }) : null),
   },
   FlowProgressEvent: {
     usage: (event) => event.usage && flowUsageView(event.usage),

@@ -11,7 +11,8 @@ import type {
 } from '../generated/resolvers-types';
 import { requireViewer } from '../guards';
 import { LIMITS } from '../../config';
-import { encodeGenerationCursor, generationsPage, ownedGeneration } from '../../generation/store';
+import { generationCursor, generationsPage, ownedGeneration } from '../../generation/store';
+import { connection } from '../../paging';
 
 /** GenerationUsage as the schema shows it: cost in USD, computed once from integer nano-USD. */
 export function usageView(usage: MeteredUsage) {
@@ -65,8 +66,7 @@ export const generationResolvers: Resolvers = {
   Brand: {
     generations: async (brand, { first, after }, ctx) => {
       const page = await generationsPage(ctx.services.orm, brand.id, first ?? LIMITS.pageSizeDefault, after);
-      const edges = page.generations.map((node) => ({ cursor: encodeGenerationCursor(node), node }));
-      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+      return connection(page.generations, page.hasNextPage, (generation) => generationCursor.encode(generation));
     },
   },
   LedgerEntry: {
