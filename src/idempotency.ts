@@ -22,6 +22,37 @@ export function idempotencyKeyReused(): AppError {
   });
 }
 
+/**
+ * Keyed work running in this process: a key is claimed from the moment its work starts until that
+ * work ends, by which time its ledger entry is committed and `lookup` finds it. One per service that
+ * takes idempotency keys (the generation layer), not in the balance: the balance only stores keys.
+ */
+export class IdempotentRuns {
+  private readonly running = new Map<string, { run: Promise<unknown>; fingerprint: string }>();
+
+  /**
+   * Runs `work` at most once per (user, key): a concurrent call with the same key and the same
+   * request `fingerprint` waits for the first one's result, one with another fingerprint is refused
+   * (IDEMPOTENCY_KEY_REUSED) without waiting; a later call (also after a restart) gets what `lookup`
+   * finds stored, and lookup checks the stored fingerprint.
+   */
+  async once<T>(userId: string, key: string, fingerprint: string, lookup: () => Promise<T | undefined>, work: () => Promise<T>): Promise<T> {
+    const claim = `${userId}\u0000${key}`;
+    const running = this.running.get(claim);
+    if (running) {
+      if (running.fingerprint !== fingerprint) throw idempotencyKeyReused();
+      return running.run as Promise<T>;
+    }
+    const run = (async () => (await lookup()) ?? (await work()))();
+    this.running.set(claim, { run, fingerprint });
+    try {
+      return await run;
+    } finally {
+      this.running.delete(claim);
+    }
+  }
+}
+
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
   if (value !== null && typeof value === 'object') {

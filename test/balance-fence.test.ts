@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BalanceFencedError } from '../src/balance/flusher';
+import { BalanceFencedError } from '../src/balance/errors';
 import { verifyLedger } from '../src/balance/ledger';
 import { startTestApp, type TestApp } from './support/test-app';
 

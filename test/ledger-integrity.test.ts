@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { BalanceFencedError } from '../src/balance/flusher';
+import { BalanceFencedError } from '../src/balance/errors';
 import { BalanceService } from '../src/balance/service';
 import { loadConfig } from '../src/config';
 import { verifyLedger } from '../src/balance/ledger';

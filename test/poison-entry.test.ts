@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Hold, HoldMeta, SettleUsage } from '../src/balance/actor';
-import { BalanceFencedError, UnwritableEntryError } from '../src/balance/flusher';
+import { BalanceFencedError, UnwritableEntryError } from '../src/balance/errors';
 import { verifyLedger } from '../src/balance/ledger';
 import type { SettleResult } from '../src/balance/service';
 import { GENERATION_ATTACHMENT, type GenerationAttachment } from '../src/generation/store';

@@ -24,3 +24,14 @@ export class UnknownUserError extends Error {
     super('user not found');
   }
 }
+
+/** Another writer changed this balance, or an earlier change to it could not be recorded: retry (it is reloaded). */
+export class BalanceFencedError extends Error {
+  override name = 'BalanceFencedError';
+  readonly retryable = true;
+}
+
+/** Not even the entry's balance and ledger row could be written: a defect, reported as internal. */
+export class UnwritableEntryError extends Error {
+  override name = 'UnwritableEntryError';
+}

@@ -2,6 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { BalanceActor, JournalEntry } from './actor';
 import { assert } from './invariants';
+import { BalanceFencedError, UnwritableEntryError } from './errors';
 import type { Journal, Segment } from './journal';
 import { classifyFailure, commitBisecting, DeterministicFailure, failureSignature, retryDelayMs } from './commit-policy';
 import { int4Array, int8Array, jsonbArray, textArray, timestamptzArray, uuidArray } from '../db/binary';
@@ -38,16 +39,6 @@ export interface FlushObserver {
   failed?(err: unknown, attempt: number): void;
   /** Another writer changed these balances: their actors must be dropped and reloaded. */
   fenced?(actors: BalanceActor[]): void;
-}
-
-export class BalanceFencedError extends Error {
-  override name = 'BalanceFencedError';
-  readonly retryable = true;
-}
-
-/** Not even the entry's balance and ledger row could be written: a defect, reported as internal. */
-export class UnwritableEntryError extends Error {
-  override name = 'UnwritableEntryError';
 }
 
 class FenceViolation extends Error {

@@ -6,7 +6,6 @@ import { BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError, Un
 import { Flusher, type AttachmentWriter, type FlushObserver } from './flusher';
 import { tokensFromDb } from './invariants';
 import { badInput } from '../errors';
-import { idempotencyKeyReused } from '../idempotency';
 import { Journal, type Segment } from './journal';
 
 /**
@@ -56,7 +55,6 @@ export class BalanceService {
   private loadQueue: Array<{ userId: string; resolve: (a: BalanceActor) => void; reject: (e: unknown) => void }> = [];
   private readonly withHolds = new Set<BalanceActor>();
   private readonly dirty = new Set<BalanceActor>();
-  private readonly idempotent = new Map<string, { run: Promise<unknown>; fingerprint: string }>();
   private readonly listeners: BalanceListener[] = [];
   private readonly journal: Journal;
   private readonly flusher: Flusher;
@@ -166,29 +164,6 @@ export class BalanceService {
 
   async snapshot(userId: string): Promise<BalanceSnapshot> {
     return (await this.actorFor(userId)).snapshot();
-  }
-
-  /**
-   * Runs `work` at most once per (user, key): a concurrent call with the same key and the same
-   * request `fingerprint` waits for the first one's result, one with another fingerprint is refused
-   * (IDEMPOTENCY_KEY_REUSED) without waiting; a later call (also after a restart) gets what `lookup`
-   * finds stored, and lookup checks the stored fingerprint. The key stays claimed in memory until the
-   * work's ledger entry is committed, so lookup sees it next.
-   */
-  async once<T>(userId: string, key: string, fingerprint: string, lookup: () => Promise<T | undefined>, work: () => Promise<T>): Promise<T> {
-    const claim = `${userId}\u0000${key}`;
-    const running = this.idempotent.get(claim);
-    if (running) {
-      if (running.fingerprint !== fingerprint) throw idempotencyKeyReused();
-      return running.run as Promise<T>;
-    }
-    const run = (async () => (await lookup()) ?? (await work()))();
-    this.idempotent.set(claim, { run, fingerprint });
-    try {
-      return await run;
-    } finally {
-      this.idempotent.delete(claim);
-    }
   }
 
   stats(): { liveActors: number; openHolds: number; journalDepth: number; healthy: boolean } {

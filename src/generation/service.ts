@@ -8,7 +8,7 @@ import type { BalanceService } from '../balance/service';
 import type { BrandContext, TaskDefinition } from '../ai/tasks';
 import { LIMITS } from '../config';
 import type { IBrand, IGeneration } from '../db/entities';
-import { idempotencyKeyReused, requestFingerprint } from '../idempotency';
+import { IdempotentRuns, idempotencyKeyReused, requestFingerprint } from '../idempotency';
 import type { Meter, MeteredCall, MeteredUsage } from '../metering/meter';
 import { GENERATION_ATTACHMENT, findGenerationByKey, type GenerationAttachment } from './store';
 
@@ -45,6 +45,9 @@ const idempotencyKeySchema = z
  * commit as its charge; an idempotency key replays the stored result without a second call.
  */
 export class GenerationService {
+  /** Keyed generations running in this process. */
+  private readonly keyed = new IdempotentRuns();
+
   constructor(
     private readonly orm: MikroORM,
     private readonly accounts: AccountService,
@@ -61,7 +64,7 @@ export class GenerationService {
     // What the key is for: the task, the brand and the parsed fields, never the key itself.
     const keyed = { key, fingerprint: requestFingerprint({ task: task.task, brandId: brand.id, input: params }) };
     const work = () => this.generate(userId, task, brand, params, keyed);
-    return this.balance.once(userId, key, keyed.fingerprint, () => this.replay(userId, task, keyed), work);
+    return this.keyed.once(userId, key, keyed.fingerprint, () => this.replay(userId, task, keyed), work);
   }
 
   /** A streamed run of any task; the last event carries the exact usage and the balance after it. */

@@ -1,8 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-import { BalanceFencedError } from '../balance/flusher';
-import { BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError, UnknownUserError } from '../balance/errors';
+import { BalanceFencedError, BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError, UnknownUserError } from '../balance/errors';
 import { AppError, type ErrorCode } from '../errors';
 
 /** The code and extra extensions of a refusal we give on purpose; undefined for anything else. */
