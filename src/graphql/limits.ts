@@ -1,4 +1,6 @@
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, type ValidationRule } from 'graphql';
+import { LIMITS } from '../config';
 
 /**
  * Counts every alias in the document, introspection fields included (graphql-armor's alias limit
@@ -21,3 +23,18 @@ export function maxAliasesRule(aliasesMax: number): ValidationRule {
     };
   };
 }
+
+/** Document limits for HTTP and the websocket alike. */
+export function documentProtection() {
+  const protection = new ApolloArmor({
+    maxDepth: { n: LIMITS.queryDepthMax },
+    maxAliases: { enabled: false },
+    maxTokens: { n: LIMITS.queryTokensMax },
+    maxDirectives: { n: LIMITS.queryDirectivesMax },
+    costLimit: { maxCost: LIMITS.queryCostMax },
+    blockFieldSuggestion: { enabled: true },
+  }).protect();
+  return { ...protection, validationRules: [...protection.validationRules, maxAliasesRule(LIMITS.queryAliasesMax)] };
+}
+
+export type DocumentProtection = ReturnType<typeof documentProtection>;

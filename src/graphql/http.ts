@@ -1,0 +1,84 @@
+import type { Server } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { LIMITS } from '../config';
+import type { Services } from '../services';
+import type { GraphQLContext, Viewer } from './context';
+import { logRefusals } from './errors';
+import type { DocumentProtection } from './limits';
+import { createLoaders } from './loaders';
+import type { GraphQLWebSocketServer } from './websocket';
+
+export interface ApolloOptions {
+  server: Server;
+  schema: GraphQLSchema;
+  services: Services;
+  protection: DocumentProtection;
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** Drained with the HTTP server, so open sockets close on shutdown. */
+  webSocket: GraphQLWebSocketServer;
+}
+
+/** Apollo Server for GraphQL over HTTP, started (not yet mounted). */
+export async function startApollo({ server, schema, services, protection, formatError, webSocket }: ApolloOptions): Promise<ApolloServer<GraphQLContext>> {
+  const { log } = services;
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    plugins: [
+      ...protection.plugins,
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      { serverWillStart: async () => ({ drainServer: async () => webSocket.dispose() }) },
+      {
+        requestDidStart: async () => ({
+          didEncounterErrors: async ({ errors, contextValue }) => logRefusals(log, errors, contextValue?.viewer?.userId),
+        }),
+      },
+    ],
+    validationRules: protection.validationRules,
+    allowBatchedHttpRequests: false,
+    // main.ts owns SIGTERM/SIGINT: Apollo's own handlers race it and the drain never finishes.
+    stopOnTerminationSignals: false,
+    includeStacktraceInErrorResponses: false,
+    introspection: services.config.env !== 'production',
+    formatError,
+  });
+  await apollo.start();
+  return apollo;
+}
+
+/** POST /graphql: the JSON body (bounded), the viewer from the Authorization header, then Apollo. */
+export function mountGraphQL(app: Express, apollo: ApolloServer<GraphQLContext>, services: Services): void {
+  app.use(
+    '/graphql',
+    express.json({ limit: LIMITS.requestBodyBytesMax }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        let viewer: Viewer | null;
+        try {
+          viewer = await services.auth.fromHeader(req.headers.authorization);
+        } catch (err) {
+          throw new GraphQLError((err as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+        }
+        return { viewer, services, loaders: createLoaders(services.orm) };
+      },
+    }),
+  );
+  app.use(bodyErrors);
+}
+
+/** A body that cannot be read (too large, not JSON) gets a GraphQL-shaped error, not an HTML page. */
+function bodyErrors(err: Error & { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction): void {
+  if (res.headersSent) return next(err);
+  const tooLarge = err.type === 'entity.too.large';
+  res.status(err.status ?? 400).json({
+    errors: [
+      {
+        message: tooLarge ? `request body too large: at most ${LIMITS.requestBodyBytesMax} bytes` : 'malformed request body',
+        extensions: { code: 'BAD_USER_INPUT' },
+      },
+    ],
+  });
+}
