@@ -4,6 +4,8 @@ import { Migration20261125000003_alerts } from './Migration20261125000003_alerts
 import { Migration20261125000004_flows } from './Migration20261125000004_flows';
 import { Migration20261125000005_fence_check } from './Migration20261125000005_fence_check';
 import { Migration20261125000006_ledger_user_fence } from './Migration20261125000006_ledger_user_fence';
+import { Migration20261130000020_email_normalized } from './Migration20261130000020_email_normalized';
+import { Migration20261130000021_user_role_changes } from './Migration20261130000021_user_role_changes';
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
@@ -16,4 +18,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261125000004_flows', class: Migration20261125000004_flows },
   { name: 'Migration20261125000005_fence_check', class: Migration20261125000005_fence_check },
   { name: 'Migration20261125000006_ledger_user_fence', class: Migration20261125000006_ledger_user_fence },
+  { name: 'Migration20261130000020_email_normalized', class: Migration20261130000020_email_normalized },
+  { name: 'Migration20261130000021_user_role_changes', class: Migration20261130000021_user_role_changes },
 ];

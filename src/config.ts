@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalizeEmail } from './accounts/email';
 
 /**
  * Every limit of the service, named with its unit last. Values here are defaults; `loadConfig`
@@ -26,6 +27,8 @@ export const LIMITS = {
   /** Longest short string input (names, reasons). */
   shortInputCharsMax: 200,
   emailCharsMax: 254,
+  /** Longest email input looked at before normalizing (whitespace around an address is trimmed first). */
+  emailInputCharsMax: 1_000,
   passwordCharsMin: 8,
   passwordCharsMax: 128,
   idempotencyKeyCharsMax: 128,
@@ -172,6 +175,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('invalid environment:\n  JWT_SECRET: required when NODE_ENV=production');
   }
+  const adminEmails = parseAdminEmails(e.ADMIN_EMAILS, e.NODE_ENV);
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -180,11 +184,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
-    adminEmails: new Set(
-      e.ADMIN_EMAILS.split(',')
-        .map((s) => s.trim().toLowerCase())
-        .filter(Boolean),
-    ),
+    adminEmails,
     logLevel: e.LOG_LEVEL,
     signupGrantTokens: e.SIGNUP_GRANT_TOKENS,
     openai: e.OPENAI_API_KEY ? { apiKey: e.OPENAI_API_KEY, baseURL: e.OPENAI_BASE_URL } : undefined,
@@ -211,4 +211,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       holdsPerUserMax: e.HOLDS_PER_USER_MAX,
     },
   };
+}
+
+/**
+ * ADMIN_EMAILS makes whoever signs up first with a listed address an admin: a development
+ * convenience only. In production it is refused, not ignored: a deployment that sets it expects it to
+ * do something, and the only safe thing it could do there is nothing, so the operator must remove it
+ * and use `npm run admin -- promote <email>` instead.
+ */
+function parseAdminEmails(raw: string, env: Env['NODE_ENV']): ReadonlySet<string> {
+  const emails = raw.split(',').map(normalizeEmail).filter(Boolean);
+  if (emails.length > 0 && env === 'production') {
+    throw new ConfigError(
+      'invalid environment:\n  ADMIN_EMAILS: refused when NODE_ENV=production (whoever signs up first with a listed address would become ADMIN); ' +
+        'unset it and promote admins with `npm run admin -- promote <email>`',
+    );
+  }
+  const bad = emails.find((email) => !z.email().safeParse(email).success);
+  if (bad !== undefined) throw new ConfigError(`invalid environment:\n  ADMIN_EMAILS: not an email address: ${JSON.stringify(bad)}`);
+  return new Set(emails);
 }

@@ -7,13 +7,15 @@ import { uuidv7 } from '../db/ids';
 import { inTransaction } from '../db/transaction';
 import { AppError, badInput, notFound, unauthenticated } from '../errors';
 import { type Auth, hashPassword, verifyPassword } from './auth';
+import { normalizeEmail } from './email';
+import { recordRoleChange } from './roles';
 
+/** An email as input: bounded, normalized (email.ts), then checked. */
 const emailSchema = z
   .string()
-  .trim()
-  .toLowerCase()
-  .max(LIMITS.emailCharsMax, `email: at most ${LIMITS.emailCharsMax} characters`)
-  .pipe(z.email('email: not a valid address'));
+  .max(LIMITS.emailInputCharsMax, `email: at most ${LIMITS.emailCharsMax} characters`)
+  .transform(normalizeEmail)
+  .pipe(z.string().max(LIMITS.emailCharsMax, `email: at most ${LIMITS.emailCharsMax} characters`).pipe(z.email('email: not a valid address')));
 const passwordSchema = z
   .string()
   .min(LIMITS.passwordCharsMin, `password: at least ${LIMITS.passwordCharsMin} characters`)
@@ -55,6 +57,10 @@ export class AccountService {
     private readonly opts: { adminEmails: ReadonlySet<string>; signupGrantTokens: number },
   ) {}
 
+  /**
+   * A new account. ADMIN_EMAILS (development only: config.ts refuses it in production) makes the first
+   * sign-up with a listed address an admin, recorded as a SIGNUP role change.
+   */
   async signUp(input: { email: string; password: string }): Promise<SignedIn> {
     const email = parseInput(emailSchema, input.email);
     const password = parseInput(passwordSchema, input.password);
@@ -74,6 +80,7 @@ export class AccountService {
           metadata: { reason: 'signup' },
           createdAt: new Date(),
         });
+        if (role === 'ADMIN') await recordRoleChange(tx, { userId: id, oldRole: null, newRole: role, by: { channel: 'SIGNUP' } });
         return tx.findOneOrFail(User, { id });
       });
       return { token: await this.auth.issue({ userId: user.id, role: user.role }), user };
