@@ -8,7 +8,7 @@ import { LIMITS } from '../config';
 import type { Services } from '../services';
 import type { GraphQLContext, Viewer } from './context';
 import { logRefusals } from './errors';
-import type { DocumentProtection } from './limits';
+import type { DocumentRules } from './limits';
 import { createLoaders } from './loaders';
 import type { GraphQLWebSocketServer } from './websocket';
 
@@ -16,19 +16,18 @@ export interface ApolloOptions {
   server: Server;
   schema: GraphQLSchema;
   services: Services;
-  protection: DocumentProtection;
+  rules: DocumentRules;
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** Drained with the HTTP server, so open sockets close on shutdown. */
   webSocket: GraphQLWebSocketServer;
 }
 
 /** Apollo Server for GraphQL over HTTP, started (not yet mounted). */
-export async function startApollo({ server, schema, services, protection, formatError, webSocket }: ApolloOptions): Promise<ApolloServer<GraphQLContext>> {
+export async function startApollo({ server, schema, services, rules, formatError, webSocket }: ApolloOptions): Promise<ApolloServer<GraphQLContext>> {
   const { log } = services;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     plugins: [
-      ...protection.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       { serverWillStart: async () => ({ drainServer: async () => webSocket.dispose() }) },
       {
@@ -37,12 +36,15 @@ export async function startApollo({ server, schema, services, protection, format
         }),
       },
     ],
-    validationRules: protection.validationRules,
+    parseOptions: rules.parseOptions,
+    validationRules: [...rules.validationRules],
     allowBatchedHttpRequests: false,
     // main.ts owns SIGTERM/SIGINT: Apollo's own handlers race it and the drain never finishes.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    introspection: services.config.env !== 'production',
+    // Introspection is refused by rules.validationRules in production, the same rule on both
+    // transports; Apollo's own switch would add a second, HTTP-only copy of it.
+    introspection: true,
     formatError,
   });
   await apollo.start();

@@ -4,7 +4,7 @@ import express from 'express';
 import type { Services } from '../services';
 import { createErrorFormatter } from './errors';
 import { mountGraphQL, startApollo } from './http';
-import { documentProtection } from './limits';
+import { documentRules } from './limits';
 import { mountRoutes } from './routes';
 import { buildSchema } from './schema';
 import { startWebSocketServer } from './websocket';
@@ -18,18 +18,19 @@ export interface HttpServer {
 
 /**
  * Wires the transports onto one port: Apollo over HTTP (http.ts) and graphql-ws (websocket.ts) on
- * /graphql, sharing one schema, one set of document limits and one error formatter, plus the plain
+ * /graphql, sharing one schema, one DocumentRules (limits.ts) and one error formatter, plus the plain
  * routes (routes.ts).
  */
 export async function startHttpServer(services: Services): Promise<HttpServer> {
   const { config, log } = services;
   const schema = buildSchema();
-  const protection = documentProtection();
-  const formatError = createErrorFormatter(log, config.env === 'production', (code) => services.metrics.refusals.inc({ code }));
+  const production = config.env === 'production';
+  const rules = documentRules(production);
+  const formatError = createErrorFormatter(log, { production, hideSuggestions: rules.hideSuggestions }, (code) => services.metrics.refusals.inc({ code }));
   const app = express();
   const server = createServer(app);
-  const webSocket = startWebSocketServer({ server, schema, services, protection, formatError });
-  const apollo = await startApollo({ server, schema, services, protection, formatError, webSocket });
+  const webSocket = startWebSocketServer({ server, schema, services, rules, formatError });
+  const apollo = await startApollo({ server, schema, services, rules, formatError, webSocket });
   mountRoutes(app, services);
   mountGraphQL(app, apollo, services);
 

@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { LIMITS } from '../config';
 import type { Services } from '../services';
 import type { GraphQLContext, Viewer } from './context';
 import { logRefusals } from './errors';
-import type { DocumentProtection } from './limits';
+import { checkOperation, type DocumentRules } from './limits';
 import { createLoaders } from './loaders';
 
 /** Per-websocket state, kept on graphql-ws's `extra`. */
@@ -19,7 +19,7 @@ export interface WebSocketOptions {
   server: Server;
   schema: GraphQLSchema;
   services: Services;
-  protection: DocumentProtection;
+  rules: DocumentRules;
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 }
 
@@ -30,7 +30,7 @@ export interface GraphQLWebSocketServer {
 }
 
 /** graphql-ws on the HTTP server's /graphql path: the same schema, limits and error shaping as HTTP. */
-export function startWebSocketServer({ server, schema, services, protection, formatError }: WebSocketOptions): GraphQLWebSocketServer {
+export function startWebSocketServer({ server, schema, services, rules, formatError }: WebSocketOptions): GraphQLWebSocketServer {
   const { log } = services;
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: LIMITS.websocketPayloadBytesMax });
   const cleanup = useServer<Record<string, unknown> | undefined, SocketState>(
@@ -57,14 +57,9 @@ export function startWebSocketServer({ server, schema, services, protection, for
             }),
           ];
         }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: LIMITS.queryTokensMax });
-        } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError('could not parse the document')];
-        }
-        const errors = validate(schema, document, [...specifiedRules, ...protection.validationRules]);
-        if (errors.length > 0) return errors;
+        const checked = checkOperation(schema, rules, payload);
+        if ('errors' in checked) return checked.errors;
+        const { document } = checked;
         open.add(id);
         services.metrics.subscriptionsOpen.inc();
         const contextValue: GraphQLContext = {

@@ -81,3 +81,34 @@ export function subscribe<T = Record<string, any>>(client: Client, query: string
     done,
   };
 }
+
+/**
+ * Runs one operation (query, mutation, or a subscription's first event) over a graphql-ws client and
+ * resolves with what the server answered: its data, or the errors of a `next` or an `error` message.
+ * Rejects when the socket closes first (with the close code in the message).
+ */
+export function wsOnce<T = Record<string, any>>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<Omit<GraphQLResponse<T>, 'status'>> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (result: Omit<GraphQLResponse<T>, 'status'>) => {
+      if (settled) return;
+      settled = true;
+      stop();
+      resolve(result);
+    };
+    const stop = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (result) => settle({ data: (result.data ?? undefined) as T | undefined, errors: result.errors as GraphQLResponse['errors'] }),
+        error: (err) => {
+          if (Array.isArray(err)) settle({ errors: err });
+          else if (!settled) {
+            settled = true;
+            reject(new Error(`websocket closed before an answer: ${(err as { code?: number }).code ?? String(err)}`));
+          }
+        },
+        complete: () => settle({}),
+      },
+    );
+  });
+}
