@@ -60,7 +60,8 @@ export function mountGraphQL(app: Express, apollo: ApolloServer<GraphQLContext>,
       context: async ({ req }) => {
         let viewer: Viewer | null;
         try {
-          viewer = await services.auth.fromHeader(req.headers.authorization);
+          const token = await services.auth.fromHeader(req.headers.authorization);
+          viewer = token && { userId: token.userId, role: token.role };
         } catch (err) {
           throw new GraphQLError((err as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }

@@ -1,17 +1,36 @@
 import type { Server } from 'node:http';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { LIMITS } from '../config';
+import type { Role } from '../db/entities';
+import { AppError } from '../errors';
 import type { Services } from '../services';
 import type { GraphQLContext, Viewer } from './context';
 import { logRefusals } from './errors';
 import { checkOperation, type DocumentRules } from './limits';
 import { createLoaders } from './loaders';
 
+/**
+ * How a socket is closed when its credentials no longer hold (graphql-ws's codes):
+ * 4401 when its token expires (at `exp`, by a timer, and on any operation sent after it);
+ * 4403 when its account no longer exists (checked at connect and on every operation), and for a
+ * connection without a valid token (graphql-ws's own refusal).
+ */
+export const SOCKET_CLOSE = { tokenExpired: CloseCode.Unauthorized, accountGone: CloseCode.Forbidden } as const;
+
+/**
+ * Longest single wait of a socket's expiry timer: a token may live 30 days, past setTimeout's
+ * largest delay (about 24.8 days), so a long wait is taken in steps of at most this.
+ */
+const EXPIRY_TIMER_MS_MAX = 24 * 3_600_000;
+
 /** Per-websocket state, kept on graphql-ws's `extra`. */
 type SocketState = {
   viewer?: Viewer;
+  /** The token's `exp` in milliseconds: the socket is closed then. */
+  expiresAtMs?: number;
   subscriptions?: Set<string>;
 };
 
@@ -29,7 +48,11 @@ export interface GraphQLWebSocketServer {
   close(): void;
 }
 
-/** graphql-ws on the HTTP server's /graphql path: the same schema, limits and error shaping as HTTP. */
+/**
+ * graphql-ws on the HTTP server's /graphql path: the same schema, document rules and error shaping
+ * as HTTP. A socket lives no longer than its token, and every operation re-checks the token's expiry
+ * and the account (deleted: closed; demoted: runs as a USER).
+ */
 export function startWebSocketServer({ server, schema, services, rules, formatError }: WebSocketOptions): GraphQLWebSocketServer {
   const { log } = services;
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: LIMITS.websocketPayloadBytesMax });
@@ -38,17 +61,25 @@ export function startWebSocketServer({ server, schema, services, rules, formatEr
       schema,
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization;
+        let token;
         try {
-          const claims = await services.auth.fromHeader(typeof header === 'string' ? header : undefined);
-          if (!claims) return false;
-          ctx.extra.viewer = claims;
-          ctx.extra.subscriptions = new Set();
-          return true;
+          token = await services.auth.fromHeader(typeof header === 'string' ? header : undefined);
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
+        if (!token) return false;
+        const role = await currentRole(services, token);
+        const { socket } = ctx.extra;
+        if (role === ACCOUNT_GONE || socket.readyState !== WebSocket.OPEN) return false;
+        ctx.extra.viewer = { userId: token.userId, role };
+        ctx.extra.expiresAtMs = token.expiresAtMs;
+        ctx.extra.subscriptions = new Set();
+        closeAtExpiry(socket, token.expiresAtMs);
+        return true;
       },
-      onSubscribe: (ctx, id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
+        const refused = await recheck(services, ctx.extra, ctx.extra.socket);
+        if (refused) return refused;
         const open = ctx.extra.subscriptions!;
         if (open.size >= LIMITS.subscriptionsPerSocketMax) {
           return [
@@ -82,4 +113,59 @@ export function startWebSocketServer({ server, schema, services, rules, formatEr
     wsServer,
   );
   return { dispose: async () => cleanup.dispose(), close: () => wsServer.close() };
+}
+
+/** Closes the socket with 4401 when its token expires; the timer ends with the socket. */
+function closeAtExpiry(socket: WebSocket, expiresAtMs: number): void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const leftMs = expiresAtMs - Date.now();
+    if (leftMs <= 0) {
+      socket.close(SOCKET_CLOSE.tokenExpired, 'Unauthorized: token expired, sign in again');
+      return;
+    }
+    timer = setTimeout(arm, Math.min(leftMs, EXPIRY_TIMER_MS_MAX));
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * Before every operation: an expired token closes the socket (4401) even if its timer has not fired
+ * yet, a deleted account closes it (4403), and the viewer's role follows the account (a demoted admin
+ * goes on as a USER: admin-only operations get FORBIDDEN, the socket stays up for their own ones).
+ * Returns the errors for this operation when the socket was closed.
+ */
+async function recheck(services: Services, state: SocketState, socket: WebSocket): Promise<GraphQLError[] | undefined> {
+  const viewer = state.viewer!;
+  if (Date.now() >= state.expiresAtMs!) {
+    socket.close(SOCKET_CLOSE.tokenExpired, 'Unauthorized: token expired, sign in again');
+    return [new GraphQLError('token expired: sign in again', { extensions: { code: 'UNAUTHENTICATED' } })];
+  }
+  const role = await currentRole(services, viewer);
+  if (role === ACCOUNT_GONE) {
+    socket.close(SOCKET_CLOSE.accountGone, 'Forbidden: this account no longer exists');
+    return [new GraphQLError('this account no longer exists', { extensions: { code: 'UNAUTHENTICATED' } })];
+  }
+  state.viewer = { userId: viewer.userId, role };
+  return undefined;
+}
+
+const ACCOUNT_GONE = Symbol('account gone');
+
+/**
+ * The role a socket acts with: the token's, lowered to the account's current one. A promoted user
+ * signs in again for a token with the new role, as on HTTP (guards.ts re-checks admin powers there).
+ * While the database cannot be read, the token's role stands (the same trade-off as requireAdmin).
+ */
+async function currentRole(services: Services, viewer: Viewer): Promise<Role | typeof ACCOUNT_GONE> {
+  let role: Role;
+  try {
+    role = (await services.accounts.user(viewer.userId)).role;
+  } catch (err) {
+    if (err instanceof AppError) return ACCOUNT_GONE;
+    services.log.warn({ err, userId: viewer.userId }, 'websocket: account not re-checked, database unavailable; the token role stands');
+    return viewer.role;
+  }
+  return viewer.role === 'ADMIN' && role === 'ADMIN' ? 'ADMIN' : 'USER';
 }

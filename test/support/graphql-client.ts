@@ -93,7 +93,10 @@ export function wsOnce<T = Record<string, any>>(client: Client, query: string, v
     const settle = (result: Omit<GraphQLResponse<T>, 'status'>) => {
       if (settled) return;
       settled = true;
-      stop();
+      // Unsubscribed on the next turn, not from inside `next`: when the server's complete arrives in
+      // the same chunk as the result, graphql-ws's client would release this operation twice and
+      // close the socket under the client's other subscriptions.
+      setImmediate(stop);
       resolve(result);
     };
     const stop = client.subscribe<T>(
