@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { normalizeEmail } from './accounts/email';
+import type { ThrottleConfig } from './accounts/throttle';
 
 /**
  * Every limit of the service, named with its unit last. Values here are defaults; `loadConfig`
@@ -43,6 +44,20 @@ export const LIMITS = {
   flowsPerUserMax: 4,
   /** Flows running in this process at once (SERVICE_UNAVAILABLE past it), so at most this many flow steps call providers. */
   flowsRunningMax: 200,
+  /** Sign-ups from one client address per window (RATE_LIMITED past it). SIGNUP_PER_ADDRESS_MAX / _WINDOW_MS. */
+  signUpsPerAddressMax: 10,
+  signUpsPerAddressWindowMs: 3_600_000,
+  /** Sign-in attempts, right or wrong, from one client address per window. SIGNIN_PER_ADDRESS_MAX / _WINDOW_MS. */
+  signInsPerAddressMax: 30,
+  signInsPerAddressWindowMs: 60_000,
+  /** Failed sign-ins for one email from one address per window (a success clears them). SIGNIN_FAILURES_PER_ADDRESS_EMAIL_MAX. */
+  signInFailuresPerAddressEmailMax: 5,
+  /** Failed sign-ins for one email from all addresses per window; past it only addresses without failures may try. SIGNIN_FAILURES_PER_EMAIL_MAX. */
+  signInFailuresPerEmailMax: 50,
+  /** The window of both failure counts. SIGNIN_FAILURES_WINDOW_MS. */
+  signInFailuresWindowMs: 900_000,
+  /** Keys each throttle remembers (addresses, address-email pairs, emails); the least recently used are forgotten past it. */
+  throttleKeysMax: 100_000,
   /** How long a request may take to drain at shutdown before the server closes it. */
   shutdownDrainMs: 10_000,
 } as const;
@@ -58,6 +73,14 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   JWT_TTL_SECONDS: intFromEnv(60, 30 * 24 * 3600).default(7 * 24 * 3600),
   ADMIN_EMAILS: z.string().default(''),
+  TRUST_PROXY: intFromEnv(0, 10).default(0),
+  SIGNUP_PER_ADDRESS_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signUpsPerAddressMax),
+  SIGNUP_PER_ADDRESS_WINDOW_MS: intFromEnv(1_000, 86_400_000).default(LIMITS.signUpsPerAddressWindowMs),
+  SIGNIN_PER_ADDRESS_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signInsPerAddressMax),
+  SIGNIN_PER_ADDRESS_WINDOW_MS: intFromEnv(1_000, 86_400_000).default(LIMITS.signInsPerAddressWindowMs),
+  SIGNIN_FAILURES_PER_ADDRESS_EMAIL_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signInFailuresPerAddressEmailMax),
+  SIGNIN_FAILURES_PER_EMAIL_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signInFailuresPerEmailMax),
+  SIGNIN_FAILURES_WINDOW_MS: intFromEnv(1_000, 86_400_000).default(LIMITS.signInFailuresWindowMs),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SIGNUP_GRANT_TOKENS: intFromEnv(0, 1_000_000_000).default(10_000),
   OPENAI_API_KEY: z.string().min(1).optional(),
@@ -113,6 +136,9 @@ export interface Config {
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
   adminEmails: ReadonlySet<string>;
+  /** Proxies we run in front of the service: X-Forwarded-For is believed this many hops (graphql/client-address.ts). @default 0 */
+  trustProxy: number;
+  throttle: ThrottleConfig;
   logLevel: Env['LOG_LEVEL'];
   signupGrantTokens: number;
   openai: { apiKey: string; baseURL: string | undefined } | undefined;
@@ -185,6 +211,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
     adminEmails,
+    trustProxy: e.TRUST_PROXY,
+    throttle: {
+      signUpsPerAddressMax: e.SIGNUP_PER_ADDRESS_MAX,
+      signUpsPerAddressWindowMs: e.SIGNUP_PER_ADDRESS_WINDOW_MS,
+      signInsPerAddressMax: e.SIGNIN_PER_ADDRESS_MAX,
+      signInsPerAddressWindowMs: e.SIGNIN_PER_ADDRESS_WINDOW_MS,
+      signInFailuresPerAddressEmailMax: e.SIGNIN_FAILURES_PER_ADDRESS_EMAIL_MAX,
+      signInFailuresPerEmailMax: e.SIGNIN_FAILURES_PER_EMAIL_MAX,
+      signInFailuresWindowMs: e.SIGNIN_FAILURES_WINDOW_MS,
+      keysMax: LIMITS.throttleKeysMax,
+    },
     logLevel: e.LOG_LEVEL,
     signupGrantTokens: e.SIGNUP_GRANT_TOKENS,
     openai: e.OPENAI_API_KEY ? { apiKey: e.OPENAI_API_KEY, baseURL: e.OPENAI_BASE_URL } : undefined,

@@ -9,6 +9,7 @@ import { AppError, badInput, notFound, unauthenticated } from '../errors';
 import { type Auth, hashPassword, verifyPassword } from './auth';
 import { normalizeEmail } from './email';
 import { recordRoleChange } from './roles';
+import { LoginThrottle, type ThrottleConfig } from './throttle';
 
 /** An email as input: bounded, normalized (email.ts), then checked. */
 const emailSchema = z
@@ -51,17 +52,22 @@ export interface SignedIn {
  * same transaction as the user row, so users.tokens == sum(ledger) holds from the first commit.
  */
 export class AccountService {
+  private readonly throttle: LoginThrottle;
+
   constructor(
     private readonly orm: MikroORM,
     private readonly auth: Auth,
-    private readonly opts: { adminEmails: ReadonlySet<string>; signupGrantTokens: number },
-  ) {}
+    private readonly opts: { adminEmails: ReadonlySet<string>; signupGrantTokens: number; throttle: ThrottleConfig },
+  ) {
+    this.throttle = new LoginThrottle(opts.throttle);
+  }
 
   /**
    * A new account. ADMIN_EMAILS (development only: config.ts refuses it in production) makes the first
    * sign-up with a listed address an admin, recorded as a SIGNUP role change.
    */
-  async signUp(input: { email: string; password: string }): Promise<SignedIn> {
+  async signUp(input: { email: string; password: string }, address: string): Promise<SignedIn> {
+    this.throttle.signUp(address, Date.now());
     const email = parseInput(emailSchema, input.email);
     const password = parseInput(passwordSchema, input.password);
     const role: Role = this.opts.adminEmails.has(email) ? 'ADMIN' : 'USER';
@@ -90,14 +96,22 @@ export class AccountService {
     }
   }
 
-  async signIn(input: { email: string; password: string }): Promise<SignedIn> {
+  /** Throttled per client address and per email (throttle.ts) before any password is checked. */
+  async signIn(input: { email: string; password: string }, address: string): Promise<SignedIn> {
+    // The throttle's key for any input, valid or not (bounded, so a huge string is not a huge key).
+    const throttleEmail = normalizeEmail(input.email.slice(0, LIMITS.emailInputCharsMax)).slice(0, LIMITS.emailCharsMax);
+    this.throttle.beforeSignIn(address, throttleEmail, Date.now());
     const email = emailSchema.safeParse(input.email);
     const user = email.success
       ? await this.orm.em.fork().findOne(User, { email: email.data })
       : null;
     // Verify against a real hash even for an unknown email, so timing does not reveal accounts.
     const ok = await verifyPassword(user?.passwordHash ?? (await this.dummyHash()), input.password);
-    if (!user || !ok) throw unauthenticated('wrong email or password');
+    if (!user || !ok) {
+      this.throttle.signInFailed(throttleEmail, Date.now());
+      throw unauthenticated('wrong email or password');
+    }
+    this.throttle.signInSucceeded(address, throttleEmail);
     return { token: await this.auth.issue({ userId: user.id, role: user.role }), user };
   }
 

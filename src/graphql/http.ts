@@ -1,11 +1,12 @@
 import type { Server } from 'node:http';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type GraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { LIMITS } from '../config';
 import type { Services } from '../services';
+import { clientAddress } from './client-address';
 import type { GraphQLContext, Viewer } from './context';
 import { logRefusals } from './errors';
 import type { DocumentRules } from './limits';
@@ -33,6 +34,7 @@ export async function startApollo({ server, schema, services, rules, formatError
       {
         requestDidStart: async () => ({
           didEncounterErrors: async ({ errors, contextValue }) => logRefusals(log, errors, contextValue?.viewer?.userId),
+          willSendResponse: async ({ response }) => retryAfterHeader(response),
         }),
       },
     ],
@@ -51,6 +53,21 @@ export async function startApollo({ server, schema, services, rules, formatError
   return apollo;
 }
 
+/**
+ * A RATE_LIMITED refusal also speaks HTTP: a Retry-After header (whole seconds, rounded up), and
+ * status 429 when the refusal left no data at all (the usual case: the mutation was refused).
+ */
+function retryAfterHeader(response: GraphQLResponse): void {
+  if (response.body.kind !== 'single') return;
+  const { errors, data } = response.body.singleResult;
+  const retryAfterMs = errors
+    ?.filter((e) => e.extensions?.code === 'RATE_LIMITED' && typeof e.extensions.retryAfterMs === 'number')
+    .reduce((longest, e) => Math.max(longest, e.extensions!.retryAfterMs as number), 0);
+  if (!retryAfterMs) return;
+  response.http.headers.set('retry-after', String(Math.ceil(retryAfterMs / 1_000)));
+  if (data === null || data === undefined) response.http.status = 429;
+}
+
 /** POST /graphql: the JSON body (bounded), the viewer from the Authorization header, then Apollo. */
 export function mountGraphQL(app: Express, apollo: ApolloServer<GraphQLContext>, services: Services): void {
   app.use(
@@ -65,7 +82,7 @@ export function mountGraphQL(app: Express, apollo: ApolloServer<GraphQLContext>,
         } catch (err) {
           throw new GraphQLError((err as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        return { viewer, services, loaders: createLoaders(services.orm) };
+        return { viewer, clientAddress: clientAddress(req, services.config.trustProxy), services, loaders: createLoaders(services.orm) };
       },
     }),
   );

@@ -7,6 +7,7 @@ import { LIMITS } from '../config';
 import type { Role } from '../db/entities';
 import { AppError } from '../errors';
 import type { Services } from '../services';
+import { clientAddress } from './client-address';
 import type { GraphQLContext, Viewer } from './context';
 import { logRefusals } from './errors';
 import { checkOperation, type DocumentRules } from './limits';
@@ -29,6 +30,8 @@ const EXPIRY_TIMER_MS_MAX = 24 * 3_600_000;
 /** Per-websocket state, kept on graphql-ws's `extra`. */
 type SocketState = {
   viewer?: Viewer;
+  /** The client's address, from the upgrade request (client-address.ts). */
+  clientAddress?: string;
   /** The token's `exp` in milliseconds: the socket is closed then. */
   expiresAtMs?: number;
   subscriptions?: Set<string>;
@@ -72,6 +75,7 @@ export function startWebSocketServer({ server, schema, services, rules, formatEr
         const { socket } = ctx.extra;
         if (role === ACCOUNT_GONE || socket.readyState !== WebSocket.OPEN) return false;
         ctx.extra.viewer = { userId: token.userId, role };
+        ctx.extra.clientAddress = clientAddress(ctx.extra.request, services.config.trustProxy);
         ctx.extra.expiresAtMs = token.expiresAtMs;
         ctx.extra.subscriptions = new Set();
         closeAtExpiry(socket, token.expiresAtMs);
@@ -95,6 +99,7 @@ export function startWebSocketServer({ server, schema, services, rules, formatEr
         services.metrics.subscriptionsOpen.inc();
         const contextValue: GraphQLContext = {
           viewer: ctx.extra.viewer ?? null,
+          clientAddress: ctx.extra.clientAddress!,
           services,
           loaders: createLoaders(services.orm),
         };

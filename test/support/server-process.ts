@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TEST_JWT_SECRET, type TestDatabase } from './test-app';
+import { TEST_JWT_SECRET, UNTHROTTLED, type TestDatabase } from './test-app';
 
 /**
  * The real server (`node dist/src/main.js`) as a child process, for tests that kill it. The build is
@@ -53,10 +53,11 @@ export async function killAllServers(): Promise<void> {
 
 /**
  * The environment of a test server process: its database, a free port on loopback, the test JWT
- * secret, `adminEmail` as the admin, and info logs (the start is read from them); `extra` on top.
+ * secret, `adminEmail` as the admin, info logs (the start is read from them) and the per-address
+ * throttles lifted (UNTHROTTLED); `extra` on top.
  */
 export function serverProcessEnv(db: TestDatabase, adminEmail: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...db.env, PORT: '0', HOST: '127.0.0.1', ADMIN_EMAILS: adminEmail, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', ...extra };
+  return { ...db.env, PORT: '0', HOST: '127.0.0.1', ADMIN_EMAILS: adminEmail, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', ...UNTHROTTLED, ...extra };
 }
 
 export function assertBuilt(): void {

@@ -12,8 +12,8 @@ export const accountResolvers: Resolvers = {
     brand: (_, { id }, ctx) => ctx.services.accounts.ownedBrand(requireViewer(ctx).userId, id),
   },
   Mutation: {
-    signUp: (_, { input }, ctx) => ctx.services.accounts.signUp(input),
-    signIn: (_, { input }, ctx) => ctx.services.accounts.signIn(input),
+    signUp: (_, { input }, ctx) => ctx.services.accounts.signUp(input, ctx.clientAddress),
+    signIn: (_, { input }, ctx) => ctx.services.accounts.signIn(input, ctx.clientAddress),
     createBrand: async (_, { input }, ctx) => ({
       brand: await ctx.services.accounts.createBrand(requireViewer(ctx).userId, input),
     }),
