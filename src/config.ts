@@ -21,6 +21,8 @@ export const LIMITS = {
   queryDirectivesMax: 20,
   /** Cost ceiling of one document (graphql-armor's estimate: nested selections multiply; a page of 100 generations costs about 7,300). */
   queryCostMax: 20_000,
+  /** Open websockets one user may have at once; one more is closed with 4429. WEBSOCKETS_PER_USER_MAX. */
+  websocketsPerUserMax: 10,
   /** Most concurrent subscriptions on one websocket. */
   subscriptionsPerSocketMax: 20,
   /** Longest string accepted by free-text inputs (messages, briefs). */
@@ -74,6 +76,11 @@ const envSchema = z.object({
   JWT_TTL_SECONDS: intFromEnv(60, 30 * 24 * 3600).default(7 * 24 * 3600),
   ADMIN_EMAILS: z.string().default(''),
   TRUST_PROXY: intFromEnv(0, 10).default(0),
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^\S{16,}$/, 'METRICS_TOKEN must be at least 16 characters, without spaces')
+    .optional(),
+  WEBSOCKETS_PER_USER_MAX: intFromEnv(1, 10_000).default(LIMITS.websocketsPerUserMax),
   SIGNUP_PER_ADDRESS_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signUpsPerAddressMax),
   SIGNUP_PER_ADDRESS_WINDOW_MS: intFromEnv(1_000, 86_400_000).default(LIMITS.signUpsPerAddressWindowMs),
   SIGNIN_PER_ADDRESS_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signInsPerAddressMax),
@@ -139,6 +146,10 @@ export interface Config {
   /** Proxies we run in front of the service: X-Forwarded-For is believed this many hops (graphql/client-address.ts). @default 0 */
   trustProxy: number;
   throttle: ThrottleConfig;
+  /** When set, GET /metrics wants `Authorization: Bearer <it>`. */
+  metricsToken: string | undefined;
+  /** @default 10 */
+  websocketsPerUserMax: number;
   logLevel: Env['LOG_LEVEL'];
   signupGrantTokens: number;
   openai: { apiKey: string; baseURL: string | undefined } | undefined;
@@ -212,6 +223,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
     adminEmails,
     trustProxy: e.TRUST_PROXY,
+    metricsToken: e.METRICS_TOKEN,
+    websocketsPerUserMax: e.WEBSOCKETS_PER_USER_MAX,
     throttle: {
       signUpsPerAddressMax: e.SIGNUP_PER_ADDRESS_MAX,
       signUpsPerAddressWindowMs: e.SIGNUP_PER_ADDRESS_WINDOW_MS,

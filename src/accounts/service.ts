@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/postgresql';
+import { ForeignKeyConstraintViolationException, UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { LIMITS } from '../config';
 import { Brand, LedgerEntry, User, type IBrand, type IUser, type Role } from '../db/entities';
@@ -130,7 +130,13 @@ export class AccountService {
     }
     // insert, not create + flush: a flush enters an AsyncLocalStorage (see db/transaction.ts).
     const id = randomUUID();
-    await em.insert(Brand, { id, owner: ownerId, ...fields });
+    try {
+      await em.insert(Brand, { id, owner: ownerId, ...fields });
+    } catch (err) {
+      // A valid token whose account was deleted: the same answer as on the websocket, not a 500.
+      if (err instanceof ForeignKeyConstraintViolationException) throw unauthenticated('this account no longer exists');
+      throw err;
+    }
     return em.findOneOrFail(Brand, { id });
   }
 

@@ -17,9 +17,10 @@ import { createLoaders } from './loaders';
  * How a socket is closed when its credentials no longer hold (graphql-ws's codes):
  * 4401 when its token expires (at `exp`, by a timer, and on any operation sent after it);
  * 4403 when its account no longer exists (checked at connect and on every operation), and for a
- * connection without a valid token (graphql-ws's own refusal).
+ * connection without a valid token (graphql-ws's own refusal);
+ * 4429 for a connection past WEBSOCKETS_PER_USER_MAX open sockets of one user (refused at connect).
  */
-export const SOCKET_CLOSE = { tokenExpired: CloseCode.Unauthorized, accountGone: CloseCode.Forbidden } as const;
+export const SOCKET_CLOSE = { tokenExpired: CloseCode.Unauthorized, accountGone: CloseCode.Forbidden, tooManySockets: 4429 } as const;
 
 /**
  * Longest single wait of a socket's expiry timer: a token may live 30 days, past setTimeout's
@@ -59,6 +60,7 @@ export interface GraphQLWebSocketServer {
 export function startWebSocketServer({ server, schema, services, rules, formatError }: WebSocketOptions): GraphQLWebSocketServer {
   const { log } = services;
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: LIMITS.websocketPayloadBytesMax });
+  const perUser = new SocketsPerUser(services.config.websocketsPerUserMax);
   const cleanup = useServer<Record<string, unknown> | undefined, SocketState>(
     {
       schema,
@@ -74,6 +76,10 @@ export function startWebSocketServer({ server, schema, services, rules, formatEr
         const role = await currentRole(services, token);
         const { socket } = ctx.extra;
         if (role === ACCOUNT_GONE || socket.readyState !== WebSocket.OPEN) return false;
+        if (!perUser.open(token.userId, socket)) {
+          socket.close(SOCKET_CLOSE.tooManySockets, `Too many connections: at most ${perUser.max} per user`);
+          return false;
+        }
         ctx.extra.viewer = { userId: token.userId, role };
         ctx.extra.clientAddress = clientAddress(ctx.extra.request, services.config.trustProxy);
         ctx.extra.expiresAtMs = token.expiresAtMs;
@@ -173,4 +179,28 @@ async function currentRole(services: Services, viewer: Viewer): Promise<Role | t
     return viewer.role;
   }
   return viewer.role === 'ADMIN' && role === 'ADMIN' ? 'ADMIN' : 'USER';
+}
+
+/**
+ * Open sockets per user, bounded: each costs a timer, subscriptions and their queues, so one account
+ * (or one stolen token) cannot hold an unbounded share of the server. A socket counts from its accepted
+ * connect until it closes.
+ */
+class SocketsPerUser {
+  private readonly counts = new Map<string, number>();
+
+  constructor(readonly max: number) {}
+
+  /** Counts `socket` for `userId` until it closes; false (nothing counted) past the limit. */
+  open(userId: string, socket: WebSocket): boolean {
+    const count = this.counts.get(userId) ?? 0;
+    if (count >= this.max) return false;
+    this.counts.set(userId, count + 1);
+    socket.once('close', () => {
+      const left = (this.counts.get(userId) ?? 1) - 1;
+      if (left > 0) this.counts.set(userId, left);
+      else this.counts.delete(userId);
+    });
+    return true;
+  }
 }
