@@ -16,7 +16,7 @@ export interface ThrottleConfig {
   signInFailuresPerEmailMax: number;
   /** @default 900_000 */
   signInFailuresWindowMs: number;
-  /** Keys each limiter remembers; the least recently used are forgotten past it. @default 100_000 */
+  /** Keys each limiter remembers; the least recently used are forgotten past it. @default 50_000 */
   keysMax: number;
 }
 
