@@ -105,6 +105,8 @@ async function startApp(env: Record<string, string>, provider: InstantProvider, 
     LOG_LEVEL: 'silent',
     JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123',
     SIGNUP_GRANT_TOKENS: '1000000000',
+    // Every seeded account comes from this one process.
+    SIGNUP_PER_ADDRESS_MAX: '1000000',
     OPENAI_API_KEY: 'sk-bench',
     OPENAI_BASE_URL: provider.baseURL,
     PROVIDER_RETRIES_MAX: '0',
@@ -115,7 +117,7 @@ async function startApp(env: Record<string, string>, provider: InstantProvider, 
 async function seed(app: App, count: number): Promise<User[]> {
   const users = [];
   for (let i = 0; i < count; i++) {
-    const { token, user } = await app.services.accounts.signUp({ email: `bench-${randomBytes(6).toString('hex')}@example.com`, password: 'benchmark-password' });
+    const { token, user } = await app.services.accounts.signUp({ email: `bench-${randomBytes(6).toString('hex')}@example.com`, password: 'benchmark-password' }, '127.0.0.1');
     const brand = await app.services.accounts.createBrand(user.id, { name: `Brand ${i}` });
     users.push({ token, brandId: brand.id });
   }

@@ -4,6 +4,8 @@ import { Migration20261125000003_alerts } from './Migration20261125000003_alerts
 import { Migration20261125000004_flows } from './Migration20261125000004_flows';
 import { Migration20261125000005_fence_check } from './Migration20261125000005_fence_check';
 import { Migration20261125000006_ledger_user_fence } from './Migration20261125000006_ledger_user_fence';
+import { Migration20261130000020_email_normalized } from './Migration20261130000020_email_normalized';
+import { Migration20261130000021_user_role_changes } from './Migration20261130000021_user_role_changes';
 import { Migration20261130000030_request_fingerprint } from './Migration20261130000030_request_fingerprint';
 import { Migration20261130000031_low_balance_state } from './Migration20261130000031_low_balance_state';
 
@@ -18,6 +20,8 @@ export const MIGRATIONS = [
   { name: 'Migration20261125000004_flows', class: Migration20261125000004_flows },
   { name: 'Migration20261125000005_fence_check', class: Migration20261125000005_fence_check },
   { name: 'Migration20261125000006_ledger_user_fence', class: Migration20261125000006_ledger_user_fence },
+  { name: 'Migration20261130000020_email_normalized', class: Migration20261130000020_email_normalized },
+  { name: 'Migration20261130000021_user_role_changes', class: Migration20261130000021_user_role_changes },
   { name: 'Migration20261130000030_request_fingerprint', class: Migration20261130000030_request_fingerprint },
   { name: 'Migration20261130000031_low_balance_state', class: Migration20261130000031_low_balance_state },
 ];

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { normalizeEmail } from './accounts/email';
+import type { ThrottleConfig } from './accounts/throttle';
 
 /**
  * Every limit of the service, named with its unit last. Values here are defaults; `loadConfig`
@@ -19,6 +21,8 @@ export const LIMITS = {
   queryDirectivesMax: 20,
   /** Cost ceiling of one document (graphql-armor's estimate: nested selections multiply; a page of 100 generations costs about 7,300). */
   queryCostMax: 20_000,
+  /** Open websockets one user may have at once; one more is closed with 4429. WEBSOCKETS_PER_USER_MAX. */
+  websocketsPerUserMax: 10,
   /** Most concurrent subscriptions on one websocket. */
   subscriptionsPerSocketMax: 20,
   /** Longest string accepted by free-text inputs (messages, briefs). */
@@ -26,6 +30,8 @@ export const LIMITS = {
   /** Longest short string input (names, reasons). */
   shortInputCharsMax: 200,
   emailCharsMax: 254,
+  /** Longest email input looked at before normalizing (whitespace around an address is trimmed first). */
+  emailInputCharsMax: 1_000,
   passwordCharsMin: 8,
   passwordCharsMax: 128,
   idempotencyKeyCharsMax: 128,
@@ -45,6 +51,24 @@ export const LIMITS = {
    * are taken, a user already holding their share of them is refused (see FlowService.takeSlot).
    */
   flowsFairShareReserve: 20,
+  /** Sign-ups from one client address per window (RATE_LIMITED past it). SIGNUP_PER_ADDRESS_MAX / _WINDOW_MS. */
+  signUpsPerAddressMax: 10,
+  signUpsPerAddressWindowMs: 3_600_000,
+  /** Sign-in attempts, right or wrong, from one client address per window. SIGNIN_PER_ADDRESS_MAX / _WINDOW_MS. */
+  signInsPerAddressMax: 30,
+  signInsPerAddressWindowMs: 60_000,
+  /** Failed sign-ins for one email from one address per window (a success clears them). SIGNIN_FAILURES_PER_ADDRESS_EMAIL_MAX. */
+  signInFailuresPerAddressEmailMax: 5,
+  /** Failed sign-ins for one email from all addresses per window; past it only addresses without failures may try. SIGNIN_FAILURES_PER_EMAIL_MAX. */
+  signInFailuresPerEmailMax: 50,
+  /** The window of both failure counts. SIGNIN_FAILURES_WINDOW_MS. */
+  signInFailuresWindowMs: 900_000,
+  /**
+   * Keys each of the four sign-in/sign-up limiters remembers (addresses, address-email pairs, emails);
+   * the least recently used are forgotten past it. A full limiter held about 30 MB at 100,000 keys of
+   * about 40 characters (measured), so about 15 MB each here.
+   */
+  throttleKeysMax: 50_000,
   /** How long a request may take to drain at shutdown before the server closes it. */
   shutdownDrainMs: 10_000,
 } as const;
@@ -60,6 +84,19 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   JWT_TTL_SECONDS: intFromEnv(60, 30 * 24 * 3600).default(7 * 24 * 3600),
   ADMIN_EMAILS: z.string().default(''),
+  TRUST_PROXY: intFromEnv(0, 10).default(0),
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^\S{16,}$/, 'METRICS_TOKEN must be at least 16 characters, without spaces')
+    .optional(),
+  WEBSOCKETS_PER_USER_MAX: intFromEnv(1, 10_000).default(LIMITS.websocketsPerUserMax),
+  SIGNUP_PER_ADDRESS_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signUpsPerAddressMax),
+  SIGNUP_PER_ADDRESS_WINDOW_MS: intFromEnv(1_000, 86_400_000).default(LIMITS.signUpsPerAddressWindowMs),
+  SIGNIN_PER_ADDRESS_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signInsPerAddressMax),
+  SIGNIN_PER_ADDRESS_WINDOW_MS: intFromEnv(1_000, 86_400_000).default(LIMITS.signInsPerAddressWindowMs),
+  SIGNIN_FAILURES_PER_ADDRESS_EMAIL_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signInFailuresPerAddressEmailMax),
+  SIGNIN_FAILURES_PER_EMAIL_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signInFailuresPerEmailMax),
+  SIGNIN_FAILURES_WINDOW_MS: intFromEnv(1_000, 86_400_000).default(LIMITS.signInFailuresWindowMs),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SIGNUP_GRANT_TOKENS: intFromEnv(0, 1_000_000_000).default(10_000),
   OPENAI_API_KEY: z.string().min(1).optional(),
@@ -118,6 +155,13 @@ export interface Config {
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
   adminEmails: ReadonlySet<string>;
+  /** Proxies we run in front of the service: X-Forwarded-For is believed this many hops (graphql/client-address.ts). @default 0 */
+  trustProxy: number;
+  throttle: ThrottleConfig;
+  /** When set, GET /metrics wants `Authorization: Bearer <it>`. */
+  metricsToken: string | undefined;
+  /** @default 10 */
+  websocketsPerUserMax: number;
   logLevel: Env['LOG_LEVEL'];
   signupGrantTokens: number;
   openai: { apiKey: string; baseURL: string | undefined } | undefined;
@@ -194,6 +238,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.FLOWS_FAIR_SHARE_RESERVE >= e.FLOWS_RUNNING_MAX) {
     throw new ConfigError('invalid environment:\n  FLOWS_FAIR_SHARE_RESERVE: must be below FLOWS_RUNNING_MAX');
   }
+  const adminEmails = parseAdminEmails(e.ADMIN_EMAILS, e.NODE_ENV);
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -202,11 +247,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
-    adminEmails: new Set(
-      e.ADMIN_EMAILS.split(',')
-        .map((s) => s.trim().toLowerCase())
-        .filter(Boolean),
-    ),
+    adminEmails,
+    trustProxy: e.TRUST_PROXY,
+    metricsToken: e.METRICS_TOKEN,
+    websocketsPerUserMax: e.WEBSOCKETS_PER_USER_MAX,
+    throttle: {
+      signUpsPerAddressMax: e.SIGNUP_PER_ADDRESS_MAX,
+      signUpsPerAddressWindowMs: e.SIGNUP_PER_ADDRESS_WINDOW_MS,
+      signInsPerAddressMax: e.SIGNIN_PER_ADDRESS_MAX,
+      signInsPerAddressWindowMs: e.SIGNIN_PER_ADDRESS_WINDOW_MS,
+      signInFailuresPerAddressEmailMax: e.SIGNIN_FAILURES_PER_ADDRESS_EMAIL_MAX,
+      signInFailuresPerEmailMax: e.SIGNIN_FAILURES_PER_EMAIL_MAX,
+      signInFailuresWindowMs: e.SIGNIN_FAILURES_WINDOW_MS,
+      keysMax: LIMITS.throttleKeysMax,
+    },
     logLevel: e.LOG_LEVEL,
     signupGrantTokens: e.SIGNUP_GRANT_TOKENS,
     openai: e.OPENAI_API_KEY ? { apiKey: e.OPENAI_API_KEY, baseURL: e.OPENAI_BASE_URL } : undefined,
@@ -238,4 +292,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       holdsPerUserMax: e.HOLDS_PER_USER_MAX,
     },
   };
+}
+
+/**
+ * ADMIN_EMAILS makes whoever signs up first with a listed address an admin: a development
+ * convenience only. In production it is refused, not ignored: a deployment that sets it expects it to
+ * do something, and the only safe thing it could do there is nothing, so the operator must remove it
+ * and use `npm run admin -- promote <email>` instead.
+ */
+function parseAdminEmails(raw: string, env: Env['NODE_ENV']): ReadonlySet<string> {
+  const emails = raw.split(',').map(normalizeEmail).filter(Boolean);
+  if (emails.length > 0 && env === 'production') {
+    throw new ConfigError(
+      'invalid environment:\n  ADMIN_EMAILS: refused when NODE_ENV=production (whoever signs up first with a listed address would become ADMIN); ' +
+        'unset it and promote admins with `npm run admin -- promote <email>`',
+    );
+  }
+  const bad = emails.find((email) => !z.email().safeParse(email).success);
+  if (bad !== undefined) throw new ConfigError(`invalid environment:\n  ADMIN_EMAILS: not an email address: ${JSON.stringify(bad)}`);
+  return new Set(emails);
 }

@@ -10,6 +10,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
     expect(() => loadConfig({ FLOWS_RUNNING_MAX: '10', FLOWS_FAIR_SHARE_RESERVE: '10' })).toThrow(/FLOWS_FAIR_SHARE_RESERVE/);
     expect(() => loadConfig({ FLOWS_PER_USER_MAX: '0' })).toThrow(/FLOWS_PER_USER_MAX/);
+    expect(() => loadConfig({ ADMIN_EMAILS: 'a@x.io, not-an-email' })).toThrow(/ADMIN_EMAILS: not an email address: "not-an-email"/);
+  });
+
+  it('refuses ADMIN_EMAILS in production (whoever signed up first with it would become ADMIN)', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    expect(loadConfig(production).adminEmails.size).toBe(0);
+    expect(() => loadConfig({ ...production, ADMIN_EMAILS: 'boss@example.test' })).toThrow(/ADMIN_EMAILS: refused when NODE_ENV=production/);
+    expect(loadConfig({ ...production, ADMIN_EMAILS: ' , ' }).adminEmails.size).toBe(0);
   });
 
   it('has working defaults and reads overrides', () => {
@@ -17,7 +25,7 @@ describe('configuration', () => {
     expect(defaults).toMatchObject({ port: 4000, databaseUrl: undefined, dataDir: './data', signupGrantTokens: 10_000, openai: undefined });
     expect(defaults.balance.reservationTtlMs).toBe(600_000);
     expect(defaults.flows).toEqual({ perUserMax: 4, runningMax: 200, fairShareReserve: 20 });
-    const custom = loadConfig({ ADMIN_EMAILS: ' A@x.io, b@y.io ', OPENAI_API_KEY: 'sk', PRICING_JSON: '{"my-model": {"inputNanoUsdPerToken": 5, "outputNanoUsdPerToken": 9}}' });
+    const custom = loadConfig({ ADMIN_EMAILS: ' A@x.io, b@Y.io ', OPENAI_API_KEY: 'sk', PRICING_JSON: '{"my-model": {"inputNanoUsdPerToken": 5, "outputNanoUsdPerToken": 9}}' });
     expect([...custom.adminEmails]).toEqual(['a@x.io', 'b@y.io']);
     expect(custom.openai).toEqual({ apiKey: 'sk', baseURL: undefined });
     expect(custom.pricing['my-model']).toEqual({ inputNanoUsdPerToken: 5, outputNanoUsdPerToken: 9 });

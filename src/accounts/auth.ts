@@ -17,6 +17,12 @@ export interface TokenClaims {
   role: Role;
 }
 
+/** A checked token: its claims and when it stops being valid. */
+export interface CheckedToken extends TokenClaims {
+  /** The token's `exp`, in milliseconds since the epoch. */
+  expiresAtMs: number;
+}
+
 /**
  * Issues and checks bearer tokens. The secret comes from JWT_SECRET; in development without it, one
  * is generated once and kept in the data directory so tokens survive restarts.
@@ -49,13 +55,16 @@ export class Auth {
       .sign(this.secret);
   }
 
-  /** The claims of a valid token; UNAUTHENTICATED for a forged, expired or malformed one. */
-  async check(token: string): Promise<TokenClaims> {
+  /**
+   * The claims of a valid token; UNAUTHENTICATED for a forged, expired or malformed one. A token
+   * without `exp` is refused: it would never expire (every token we issue has one).
+   */
+  async check(token: string): Promise<CheckedToken> {
     try {
-      const { payload } = await jwtVerify(token, this.secret, { algorithms: [JWT_ALGORITHM], issuer: JWT_ISSUER });
+      const { payload } = await jwtVerify(token, this.secret, { algorithms: [JWT_ALGORITHM], issuer: JWT_ISSUER, requiredClaims: ['exp', 'sub'] });
       const role = payload.role as Role;
-      if (!payload.sub || !ROLES.includes(role)) throw unauthenticated('invalid token');
-      return { userId: payload.sub, role };
+      if (!payload.sub || !ROLES.includes(role) || typeof payload.exp !== 'number') throw unauthenticated('invalid token');
+      return { userId: payload.sub, role, expiresAtMs: payload.exp * 1_000 };
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw unauthenticated('token expired: sign in again');
       throw unauthenticated('invalid token');
@@ -63,7 +72,7 @@ export class Auth {
   }
 
   /** `Bearer <token>` → claims; null when there is no header at all. */
-  async fromHeader(header: string | undefined | null): Promise<TokenClaims | null> {
+  async fromHeader(header: string | undefined | null): Promise<CheckedToken | null> {
     if (!header) return null;
     const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
     if (!match) throw unauthenticated('malformed Authorization header: expected "Bearer <token>"');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/postgresql';
+import { ForeignKeyConstraintViolationException, UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { LIMITS } from '../config';
 import { Brand, LedgerEntry, User, type IBrand, type IUser, type Role } from '../db/entities';
@@ -7,13 +7,16 @@ import { uuidv7 } from '../db/ids';
 import { inTransaction } from '../db/transaction';
 import { AppError, badInput, notFound, unauthenticated } from '../errors';
 import { type Auth, hashPassword, verifyPassword } from './auth';
+import { normalizeEmail } from './email';
+import { recordRoleChange } from './roles';
+import { LoginThrottle, type ThrottleConfig } from './throttle';
 
+/** An email as input: bounded, normalized (email.ts), then checked. */
 const emailSchema = z
   .string()
-  .trim()
-  .toLowerCase()
-  .max(LIMITS.emailCharsMax, `email: at most ${LIMITS.emailCharsMax} characters`)
-  .pipe(z.email('email: not a valid address'));
+  .max(LIMITS.emailInputCharsMax, `email: at most ${LIMITS.emailCharsMax} characters`)
+  .transform(normalizeEmail)
+  .pipe(z.string().max(LIMITS.emailCharsMax, `email: at most ${LIMITS.emailCharsMax} characters`).pipe(z.email('email: not a valid address')));
 const passwordSchema = z
   .string()
   .min(LIMITS.passwordCharsMin, `password: at least ${LIMITS.passwordCharsMin} characters`)
@@ -49,13 +52,22 @@ export interface SignedIn {
  * same transaction as the user row, so users.tokens == sum(ledger) holds from the first commit.
  */
 export class AccountService {
+  private readonly throttle: LoginThrottle;
+
   constructor(
     private readonly orm: MikroORM,
     private readonly auth: Auth,
-    private readonly opts: { adminEmails: ReadonlySet<string>; signupGrantTokens: number },
-  ) {}
+    private readonly opts: { adminEmails: ReadonlySet<string>; signupGrantTokens: number; throttle: ThrottleConfig },
+  ) {
+    this.throttle = new LoginThrottle(opts.throttle);
+  }
 
-  async signUp(input: { email: string; password: string }): Promise<SignedIn> {
+  /**
+   * A new account. ADMIN_EMAILS (development only: config.ts refuses it in production) makes the first
+   * sign-up with a listed address an admin, recorded as a SIGNUP role change.
+   */
+  async signUp(input: { email: string; password: string }, address: string): Promise<SignedIn> {
+    this.throttle.signUp(address, Date.now());
     const email = parseInput(emailSchema, input.email);
     const password = parseInput(passwordSchema, input.password);
     const role: Role = this.opts.adminEmails.has(email) ? 'ADMIN' : 'USER';
@@ -74,6 +86,7 @@ export class AccountService {
           metadata: { reason: 'signup' },
           createdAt: new Date(),
         });
+        if (role === 'ADMIN') await recordRoleChange(tx, { userId: id, oldRole: null, newRole: role, by: { channel: 'SIGNUP' } });
         return tx.findOneOrFail(User, { id });
       });
       return { token: await this.auth.issue({ userId: user.id, role: user.role }), user };
@@ -83,14 +96,22 @@ export class AccountService {
     }
   }
 
-  async signIn(input: { email: string; password: string }): Promise<SignedIn> {
+  /** Throttled per client address and per email (throttle.ts) before any password is checked. */
+  async signIn(input: { email: string; password: string }, address: string): Promise<SignedIn> {
+    // The throttle's key for any input, valid or not (bounded, so a huge string is not a huge key).
+    const throttleEmail = normalizeEmail(input.email.slice(0, LIMITS.emailInputCharsMax)).slice(0, LIMITS.emailCharsMax);
+    this.throttle.beforeSignIn(address, throttleEmail, Date.now());
     const email = emailSchema.safeParse(input.email);
     const user = email.success
       ? await this.orm.em.fork().findOne(User, { email: email.data })
       : null;
     // Verify against a real hash even for an unknown email, so timing does not reveal accounts.
     const ok = await verifyPassword(user?.passwordHash ?? (await this.dummyHash()), input.password);
-    if (!user || !ok) throw unauthenticated('wrong email or password');
+    if (!user || !ok) {
+      this.throttle.signInFailed(throttleEmail, Date.now());
+      throw unauthenticated('wrong email or password');
+    }
+    this.throttle.signInSucceeded(address, throttleEmail);
     return { token: await this.auth.issue({ userId: user.id, role: user.role }), user };
   }
 
@@ -109,7 +130,13 @@ export class AccountService {
     }
     // insert, not create + flush: a flush enters an AsyncLocalStorage (see db/transaction.ts).
     const id = randomUUID();
-    await em.insert(Brand, { id, owner: ownerId, ...fields });
+    try {
+      await em.insert(Brand, { id, owner: ownerId, ...fields });
+    } catch (err) {
+      // A valid token whose account was deleted: the same answer as on the websocket, not a 500.
+      if (err instanceof ForeignKeyConstraintViolationException) throw unauthenticated('this account no longer exists');
+      throw err;
+    }
     return em.findOneOrFail(Brand, { id });
   }
 

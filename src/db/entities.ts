@@ -206,4 +206,27 @@ export const FlowStep = defineEntity({
 });
 export type IFlowStep = InferEntity<typeof FlowStep>;
 
-export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep];
+export const ROLE_CHANGE_CHANNELS = ['CLI', 'API', 'SIGNUP'] as const;
+export type RoleChangeChannel = (typeof ROLE_CHANGE_CHANNELS)[number];
+
+/** Who changed a user's role, when, and through which channel (migration 21). Written by accounts/roles.ts. */
+export const UserRoleChange = defineEntity({
+  name: 'UserRoleChange',
+  tableName: 'user_role_changes',
+  properties: {
+    id: p.uuid().primary(),
+    userId: p.uuid(),
+    /** Null for a role given at sign-up. */
+    oldRole: p.enum([...ROLES]).nullable(),
+    newRole: p.enum([...ROLES]),
+    channel: p.enum([...ROLE_CHANGE_CHANNELS]),
+    /** The admin's user id, for the API channel. */
+    changedBy: p.uuid().nullable(),
+    /** The operating-system account that ran the CLI, for the CLI channel. */
+    cliUser: p.string().nullable(),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type IUserRoleChange = InferEntity<typeof UserRoleChange>;
+
+export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange];

@@ -10,6 +10,8 @@ export interface Viewer {
 /** Built once per HTTP request or websocket operation. */
 export interface GraphQLContext {
   viewer: Viewer | null;
+  /** The client's address (client-address.ts): HTTP request or websocket upgrade, per TRUST_PROXY. */
+  clientAddress: string;
   services: Services;
   loaders: Loaders;
 }

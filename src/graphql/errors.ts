@@ -24,12 +24,29 @@ function known(err: unknown): { code: ErrorCode; message: string; extensions?: R
 
 const INTERNAL_MESSAGE = 'Internal server error';
 
+/** graphql's suggestions: ' Did you mean "grantTokens"?', ' Did you mean the enum value "ADMIN"?', and lists of them. */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+/** The message without its suggestions, which would name schema fields and enum values introspection hides. */
+export function withoutSuggestions(message: string): string {
+  return message.replace(SUGGESTION, '').trim();
+}
+
+export interface ErrorFormatOptions {
+  /** Hide internal error text. */
+  production: boolean;
+  /** Remove "Did you mean …?" from every message (DocumentRules.hideSuggestions). */
+  hideSuggestions: boolean;
+}
+
 /**
  * Shapes every error the clients see, for HTTP (Apollo's formatError) and the websocket alike:
- * our refusals get their code; GraphQL's own errors (parse, validation, variables) pass through;
- * anything else is a bug: logged in full, and its text hidden in production.
+ * our refusals get their code; GraphQL's own errors (parse, validation, variables) pass through,
+ * without suggestions when those are hidden; anything else is a bug: logged in full, and its text
+ * hidden in production.
  */
-export function createErrorFormatter(log: Logger, production: boolean, refused: (code: ErrorCode) => void = () => {}) {
+export function createErrorFormatter(log: Logger, opts: ErrorFormatOptions, refused: (code: ErrorCode) => void = () => {}) {
+  const shown = (message: string) => (opts.hideSuggestions ? withoutSuggestions(message) : message);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const refusal = known(original);
@@ -39,11 +56,11 @@ export function createErrorFormatter(log: Logger, production: boolean, refused: 
     }
     if (original instanceof GraphQLError || !(error instanceof GraphQLError) || !error.originalError) {
       const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      return { ...formatted, message: shown(formatted.message), extensions };
     }
     log.error({ err: original, path: formatted.path }, 'unexpected error in resolver');
     return {
-      message: production ? INTERNAL_MESSAGE : formatted.message,
+      message: opts.production ? INTERNAL_MESSAGE : formatted.message,
       path: formatted.path,
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };

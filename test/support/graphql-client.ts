@@ -3,6 +3,8 @@ import WebSocket from 'ws';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
+  /** The HTTP response headers (absent for websocket answers). */
+  headers?: Headers;
   data?: T;
   errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, any> }>;
 }
@@ -13,24 +15,33 @@ export async function gql<T = Record<string, any>>(
   query: string,
   variables: Record<string, unknown> = {},
   token?: string,
+  headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await res.json()) as Omit<GraphQLResponse<T>, 'status'>;
-  return { status: res.status, ...body };
+  return { status: res.status, headers: res.headers, ...body };
 }
 
 /** The code of the first error, for assertions. */
-export const errorCode = (res: GraphQLResponse): string | undefined => res.errors?.[0]?.extensions?.code;
+export const errorCode = (res: Pick<GraphQLResponse, 'errors'>): string | undefined => res.errors?.[0]?.extensions?.code;
 
 /** A graphql-ws client over a real websocket, authenticated like the live widgets. */
-export function wsClient(url: string, token: string | undefined, opts: { onClose?: (code: number) => void } = {}): Client {
+export function wsClient(url: string, token: string | undefined, opts: { onClose?: (code: number) => void; headers?: Record<string, string> } = {}): Client {
+  const { headers } = opts;
   return createClient({
     url: url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
+    // Extra headers go on the upgrade request (X-Forwarded-For in the throttle tests).
+    webSocketImpl: headers
+      ? class extends WebSocket {
+          constructor(address: string, protocols?: string | string[]) {
+            super(address, protocols, { headers });
+          }
+        }
+      : WebSocket,
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
     retryAttempts: 0,
     lazy: true,
@@ -80,4 +91,38 @@ export function subscribe<T = Record<string, any>>(client: Client, query: string
     stop,
     done,
   };
+}
+
+/**
+ * Runs one operation (query, mutation, or a subscription's first event) over a graphql-ws client and
+ * resolves with what the server answered: its data, or the errors of a `next` or an `error` message.
+ * Rejects when the socket closes first (with the close code in the message).
+ */
+export function wsOnce<T = Record<string, any>>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<Omit<GraphQLResponse<T>, 'status'>> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (result: Omit<GraphQLResponse<T>, 'status'>) => {
+      if (settled) return;
+      settled = true;
+      // Unsubscribed on the next turn, not from inside `next`: when the server's complete arrives in
+      // the same chunk as the result, graphql-ws's client would release this operation twice and
+      // close the socket under the client's other subscriptions.
+      setImmediate(stop);
+      resolve(result);
+    };
+    const stop = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (result) => settle({ data: (result.data ?? undefined) as T | undefined, errors: result.errors as GraphQLResponse['errors'] }),
+        error: (err) => {
+          if (Array.isArray(err)) settle({ errors: err });
+          else if (!settled) {
+            settled = true;
+            reject(new Error(`websocket closed before an answer: ${(err as { code?: number }).code ?? String(err)}`));
+          }
+        },
+        complete: () => settle({}),
+      },
+    );
+  });
 }

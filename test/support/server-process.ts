@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TEST_JWT_SECRET, type TestDatabase } from './test-app';
+import { TEST_JWT_SECRET, UNTHROTTLED, type TestDatabase } from './test-app';
 
 /**
  * The real server (`node dist/src/main.js`) as a child process, for tests that kill it. The build is
@@ -11,6 +11,8 @@ import { TEST_JWT_SECRET, type TestDatabase } from './test-app';
 export const MAIN_JS = resolve(__dirname, '../../dist/src/main.js');
 /** `npm run ledger:verify` without the build step. */
 export const VERIFY_CLI_JS = resolve(__dirname, '../../dist/src/balance/verify-cli.js');
+/** `npm run admin` without the build step. */
+export const ADMIN_CLI_JS = resolve(__dirname, '../../dist/src/accounts/admin-cli.js');
 
 const LISTENING_MSG = 'GraphQL over HTTP and websocket listening';
 /** Longest a start may take: the embedded database's first open is the slow part. */
@@ -51,14 +53,15 @@ export async function killAllServers(): Promise<void> {
 
 /**
  * The environment of a test server process: its database, a free port on loopback, the test JWT
- * secret, `adminEmail` as the admin, and info logs (the start is read from them); `extra` on top.
+ * secret, `adminEmail` as the admin, info logs (the start is read from them) and the per-address
+ * throttles lifted (UNTHROTTLED); `extra` on top.
  */
 export function serverProcessEnv(db: TestDatabase, adminEmail: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...db.env, PORT: '0', HOST: '127.0.0.1', ADMIN_EMAILS: adminEmail, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', ...extra };
+  return { ...db.env, PORT: '0', HOST: '127.0.0.1', ADMIN_EMAILS: adminEmail, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', ...UNTHROTTLED, ...extra };
 }
 
 export function assertBuilt(): void {
-  for (const file of [MAIN_JS, VERIFY_CLI_JS]) {
+  for (const file of [MAIN_JS, VERIFY_CLI_JS, ADMIN_CLI_JS]) {
     if (!existsSync(file)) throw new Error(`${file} does not exist: run \`npm run build\` before these tests (they run the compiled server)`);
   }
 }
@@ -132,13 +135,28 @@ export class ServerExitedError extends Error {
   }
 }
 
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs the compiled ledger check (`npm run ledger:verify`) on the database `env` names. */
-export function runVerifyCli(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runVerifyCli(env: Record<string, string>): Promise<CliResult> {
+  return runCli(VERIFY_CLI_JS, [], env);
+}
+
+/** Runs the compiled admin CLI (`npm run admin -- <args>`) on the database `env` names. */
+export function runAdminCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runCli(ADMIN_CLI_JS, args, env);
+}
+
+function runCli(file: string, args: string[], env: Record<string, string>): Promise<CliResult> {
   assertBuilt();
   return new Promise((done) => {
     execFile(
       process.execPath,
-      [VERIFY_CLI_JS],
+      [file, ...args],
       { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: START_TIMEOUT_MS },
       (err, stdout, stderr) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );

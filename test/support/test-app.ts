@@ -35,6 +35,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
+/**
+ * Every test signs its users up and in from 127.0.0.1: the per-address limits are lifted for the
+ * suite (test/login-throttle.test.ts sets its own). The per-email failure limits stay the defaults.
+ */
+export const UNTHROTTLED = { SIGNUP_PER_ADDRESS_MAX: '1000000', SIGNIN_PER_ADDRESS_MAX: '1000000' };
+
 export interface TestApp {
   app: App;
   url: string;
@@ -55,6 +61,7 @@ export async function startTestApp(env: Record<string, string> = {}, db?: TestDa
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JWT_SECRET: TEST_JWT_SECRET,
+    ...UNTHROTTLED,
     ...database.env,
     ...env,
   };

@@ -726,6 +726,11 @@ export type Mutation = {
   refineCharacterField: RefineCharacterFieldPayload;
   refineContent: RefineContentPayload;
   resolveCast: ResolveCastPayload;
+  /**
+   * ADMIN only. Recorded with the admin's id and the time. Demoting the last admin is refused
+   * (BAD_USER_INPUT with extensions.reason LAST_ADMIN). A promoted user signs in again to use admin powers.
+   */
+  setUserRole: SetUserRolePayload;
   signIn: AuthPayload;
   signUp: AuthPayload;
   startBrandNarrativeFlow: StartBrandNarrativeFlowPayload;
@@ -843,6 +848,11 @@ export type MutationRefineContentArgs = {
 
 export type MutationResolveCastArgs = {
   input: ResolveCastInput;
+};
+
+
+export type MutationSetUserRoleArgs = {
+  input: SetUserRoleInput;
 };
 
 
@@ -1051,6 +1061,18 @@ export type ResolveCastPayload = {
 export type Role =
   | 'ADMIN'
   | 'USER';
+
+export type SetUserRoleInput = {
+  role: Role;
+  userId: Scalars['ID']['input'];
+};
+
+export type SetUserRolePayload = {
+  __typename?: 'SetUserRolePayload';
+  /** The role before this mutation; equal to user.role when the user already had the role (nothing was changed). */
+  previousRole: Role;
+  user: User;
+};
 
 export type SignInInput = {
   email: Scalars['String']['input'];
@@ -1472,6 +1494,8 @@ export type ResolversTypes = {
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: ResolverTypeWrapper<Omit<ResolveCastPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   Role: Role;
+  SetUserRoleInput: SetUserRoleInput;
+  SetUserRolePayload: ResolverTypeWrapper<Omit<SetUserRolePayload, 'user'> & { user: ResolversTypes['User'] }>;
   SignInInput: SignInInput;
   SignUpInput: SignUpInput;
   StartBrandNarrativeFlowInput: StartBrandNarrativeFlowInput;
@@ -1585,6 +1609,8 @@ export type ResolversParentTypes = {
   RefineContentPayload: Omit<RefineContentPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: Omit<ResolveCastPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  SetUserRoleInput: SetUserRoleInput;
+  SetUserRolePayload: Omit<SetUserRolePayload, 'user'> & { user: ResolversParentTypes['User'] };
   SignInInput: SignInInput;
   SignUpInput: SignUpInput;
   StartBrandNarrativeFlowInput: StartBrandNarrativeFlowInput;
@@ -1949,6 +1975,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   refineCharacterField?: Resolver<ResolversTypes['RefineCharacterFieldPayload'], ParentType, ContextType, RequireFields<MutationRefineCharacterFieldArgs, 'input'>>;
   refineContent?: Resolver<ResolversTypes['RefineContentPayload'], ParentType, ContextType, RequireFields<MutationRefineContentArgs, 'input'>>;
   resolveCast?: Resolver<ResolversTypes['ResolveCastPayload'], ParentType, ContextType, RequireFields<MutationResolveCastArgs, 'input'>>;
+  setUserRole?: Resolver<ResolversTypes['SetUserRolePayload'], ParentType, ContextType, RequireFields<MutationSetUserRoleArgs, 'input'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'input'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
   startBrandNarrativeFlow?: Resolver<ResolversTypes['StartBrandNarrativeFlowPayload'], ParentType, ContextType, RequireFields<MutationStartBrandNarrativeFlowArgs, 'input'>>;
@@ -2014,6 +2041,11 @@ export type ResolveCastPayloadResolvers<ContextType = GraphQLContext, ParentType
   cast?: Resolver<Array<ResolversTypes['CastMember']>, ParentType, ContextType>;
   generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type SetUserRolePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetUserRolePayload'] = ResolversParentTypes['SetUserRolePayload']> = {
+  previousRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
 export type StartBrandNarrativeFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartBrandNarrativeFlowPayload'] = ResolversParentTypes['StartBrandNarrativeFlowPayload']> = {
@@ -2166,6 +2198,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   RefineCharacterFieldPayload?: RefineCharacterFieldPayloadResolvers<ContextType>;
   RefineContentPayload?: RefineContentPayloadResolvers<ContextType>;
   ResolveCastPayload?: ResolveCastPayloadResolvers<ContextType>;
+  SetUserRolePayload?: SetUserRolePayloadResolvers<ContextType>;
   StartBrandNarrativeFlowPayload?: StartBrandNarrativeFlowPayloadResolvers<ContextType>;
   StartCalendarBatchFlowPayload?: StartCalendarBatchFlowPayloadResolvers<ContextType>;
   StartCharacterFlowPayload?: StartCharacterFlowPayloadResolvers<ContextType>;

@@ -2,7 +2,8 @@ import { alertTopics } from '../../monitoring/alerts';
 import { checkDays, systemStats, userUsage } from '../../monitoring/usage';
 import type { Resolvers } from '../generated/resolvers-types';
 import type { AlertModel } from '../models';
-import { requireAdmin, requireViewer } from '../guards';
+import { forbidden } from '../../errors';
+import { ADMIN_REVOKED, requireAdmin, requireViewer, whileAdmin } from '../guards';
 
 export const monitoringResolvers: Resolvers = {
   Query: {
@@ -20,10 +21,14 @@ export const monitoringResolvers: Resolvers = {
   Subscription: {
     tokenAlertRaised: {
       subscribe: async (_, { allUsers }, ctx) => {
-        const viewer = allUsers ? await requireAdmin(ctx) : requireViewer(ctx);
-        return ctx.services.pubsub.subscribe<AlertModel>(allUsers ? alertTopics.all : alertTopics.user(viewer.userId));
+        if (!allUsers) return ctx.services.pubsub.subscribe<AlertModel>(alertTopics.user(requireViewer(ctx).userId));
+        await requireAdmin(ctx);
+        return whileAdmin(ctx, ctx.services.pubsub.subscribe<AlertModel>(alertTopics.all));
       },
-      resolve: (alert: AlertModel) => alert,
+      resolve: (event: AlertModel | typeof ADMIN_REVOKED) => {
+        if (event === ADMIN_REVOKED) throw forbidden('no longer an admin: this subscription to everyone\'s alerts has ended');
+        return event;
+      },
     },
   },
 };
