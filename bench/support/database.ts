@@ -79,20 +79,23 @@ async function openOnServer(serverUrl: string, log: Logger): Promise<BenchDataba
 
 /**
  * A fresh, empty database on that server (no migrations yet) and how to drop it. Also the test
- * suite's database on a server (test/support/test-app.ts), with its own name prefix.
+ * suite's database on a server (test/support/test-app.ts), with its own name prefix, as a copy of
+ * `template` (a migrated database nobody is connected to) when given.
  */
 export async function createScratchDatabase(
   serverUrl: string,
   prefix = 'andora_bench',
+  template?: string,
 ): Promise<{ url: URL; name: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  await adminQuery(serverUrl, `create database ${name}`);
+  await adminQuery(serverUrl, template ? `create database ${name} template ${template}` : `create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return { url, name, drop: () => adminQuery(serverUrl, `drop database if exists ${name} with (force)`) };
 }
 
-async function adminQuery(url: string, sql: string): Promise<void> {
+/** One statement on a connection of its own, closed right after (a template must be left with none). */
+export async function adminQuery(url: string, sql: string): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {

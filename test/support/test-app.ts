@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { createScratchDatabase } from '../../bench/support/database';
 import { bootstrap, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import { copyEmbeddedTemplate, currentTemplate, newDataDir } from './database-template';
 import { gql } from './graphql-client';
 import type { Logger } from '../../src/logger';
 
 /**
  * Where a test's database lives. Unset TEST_DATABASE_URL: the embedded PGlite in a fresh temporary
- * DATA_DIR. Set (CI's second pass): a fresh database created on that PostgreSQL server.
+ * DATA_DIR. Set (CI's second pass): a fresh database created on that PostgreSQL server. Under jest
+ * both start as a copy of the run's migrated template (./database-template.ts), so the service's
+ * migrations find nothing to do; without a fitting template they start empty and are migrated.
  */
 export interface TestDatabase {
   env: Record<string, string>;
@@ -18,17 +19,19 @@ export interface TestDatabase {
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'andora-test-'));
+  const dataDir = newDataDir();
   const server = process.env.TEST_DATABASE_URL;
+  const template = currentTemplate(server);
   if (!server) {
-    return { env: { DATA_DIR: dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+    if (template) copyEmbeddedTemplate(template, dataDir);
+    return { env: { DATA_DIR: dataDir }, drop: () => rm(dataDir, { recursive: true, force: true }) };
   }
-  const scratch = await createScratchDatabase(server, 'andora_test');
+  const scratch = await createScratchDatabase(server, 'andora_test', template?.database);
   return {
     env: { DATA_DIR: dataDir, DATABASE_URL: scratch.url.toString() },
     drop: async () => {
       await scratch.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
