@@ -1,9 +1,12 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import type { Hold } from '../src/balance/actor';
 import { InsufficientTokensError } from '../src/balance/errors';
 import { verifyLedger } from '../src/balance/ledger';
 import { BALANCE_TOKENS_MAX } from '../src/balance/service';
 import { IdempotentRuns } from '../src/idempotency';
 import { startTestApp, type TestApp } from './support/test-app';
+import { deferred, within } from './support/wait';
 
 /**
  * Many callers at once on one balance: the in-memory actor must hand out exactly what the balance
@@ -14,6 +17,8 @@ import { startTestApp, type TestApp } from './support/test-app';
 const HOLD_TOKENS = 37;
 const HOLDS_THAT_FIT = 100;
 const RESERVATIONS = 1_000;
+/** Backstop for a grant that neither commits nor fails a flush (a hang); either happens in milliseconds. */
+const BYSTANDER_WAIT_MS = 30_000;
 
 const sql = <T>(t: TestApp, query: string, params: unknown[] = []) => t.app.services.orm.em.fork().execute<T[]>(query, params);
 
@@ -140,7 +145,15 @@ describe('idempotency keys', () => {
   });
 
   it('refuses a grant whose key is already in the ledger without holding up anyone else', async () => {
-    const t = await startTestApp();
+    // A ledger stalled on the duplicate fails its commit and retries it forever: the log says so at once.
+    const flushFailed = deferred<string>();
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        if ((JSON.parse(String(chunk)) as { msg?: string }).msg === 'ledger flush failed; retrying') flushFailed.resolve('stalled behind the duplicate');
+        done();
+      },
+    });
+    const t = await startTestApp({}, undefined, { log: pino({ level: 'error' }, sink) });
     const balance = t.app.services.balance;
     const key = 'used-once';
     try {
@@ -154,8 +167,7 @@ describe('idempotency keys', () => {
         (err: Error) => ({ ok: false as const, error: err.name }),
       );
       const bystander = balance.grant(b.userId, 5, 'bystander').then(() => 'committed');
-      const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('stalled behind the duplicate'), 5_000).unref());
-      expect(await Promise.race([bystander, timeout])).toBe('committed');
+      expect(await within(Promise.race([bystander, flushFailed.promise]), BYSTANDER_WAIT_MS, 'the bystander grant, or a failed flush')).toBe('committed');
       expect(await duplicate).toMatchObject({ ok: false });
 
       const rows = (await ledgerOf(t, a.userId)).filter((r) => r.idempotency_key === key);

@@ -8,6 +8,7 @@ import { startPgProxy } from './support/pg-proxy';
 import { createPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
 import { ServerExitedError, assertBuilt, killAllServers, runVerifyCli, serverProcessEnv, startServerProcess, type ServerProcess } from './support/server-process';
 import { createTestDatabase, startTestApp, type TestApp, type TestDatabase } from './support/test-app';
+import { Arrivals, within } from './support/wait';
 
 /**
  * What a crash may and may not lose. A grant the server answered with data is acknowledged: it must
@@ -33,29 +34,6 @@ async function signUp(url: string, email: string): Promise<Account> {
   const res = await gql(url, SIGN_UP, { e: email, p: PASSWORD });
   if (!res.data) throw new Error(`signUp ${email} failed: ${JSON.stringify(res.errors)}`);
   return { userId: res.data.signUp.user.id, token: res.data.signUp.token };
-}
-
-/** Fails with `what` if the promise takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `check` every `intervalMs` until it returns true; at most `timeoutMs`. */
-async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, intervalMs = 25): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 /** One grant request and what became of it. */
@@ -299,6 +277,9 @@ describe('kill -9 of the server under grant load', () => {
 const describeWithPostgres = process.env.TEST_DATABASE_URL ? describe : describe.skip;
 
 describeWithPostgres('PostgreSQL restarts under grant load', () => {
+  /** The pace of the /readyz probe, and a bound on its probes (far more than the test's time allows). */
+  const READINESS_PROBE_INTERVAL_MS = 25;
+  const READINESS_PROBES_MAX = 20_000;
   let pg: PrivatePostgres;
   const apps: TestApp[] = [];
   beforeAll(async () => {
@@ -361,15 +342,17 @@ describeWithPostgres('PostgreSQL restarts under grant load', () => {
     // Never used before the outage: its balance is not in memory, so a grant must load it from the database.
     const cold = await signUp(t.url, 'restart-cold@example.com');
 
-    const readiness: Array<{ phase: string; status: number; healthy: boolean | undefined }> = [];
+    // A load balancer's view: /readyz probed at a steady pace for the whole test; the test waits on
+    // the probes' answers as they arrive.
+    const probes = new Arrivals<{ phase: string; status: number; healthy: boolean | undefined }>(READINESS_PROBES_MAX);
     let phase = 'up';
     let stopPolling = false;
     const poller = (async () => {
-      for (let i = 0; i < 20_000 && !stopPolling; i++) {
+      for (let i = 0; i < READINESS_PROBES_MAX && !stopPolling; i++) {
         const res = await fetch(readyUrl).catch(() => null);
         const body = (await res?.json().catch(() => null)) as { ledger?: { healthy?: boolean } } | null;
-        readiness.push({ phase, status: res?.status ?? 0, healthy: body?.ledger?.healthy });
-        await new Promise((resolve) => setTimeout(resolve, 25));
+        probes.push({ phase, status: res?.status ?? 0, healthy: body?.ledger?.healthy });
+        await new Promise((resolve) => setTimeout(resolve, READINESS_PROBE_INTERVAL_MS));
       }
     })();
 
@@ -385,7 +368,7 @@ describeWithPostgres('PostgreSQL restarts under grant load', () => {
 
       phase = 'down';
       await pg.stop();
-      await until(() => readiness.some((r) => r.phase === 'down' && r.status === 503), 15_000, '/readyz to report 503 while the database is down');
+      await probes.waitFor((r) => r.some((p) => p.phase === 'down' && p.status === 503), 15_000, '/readyz to report 503 while the database is down');
       // Grants issued while the database is down: for warm balances (they wait in the journal) and a cold one.
       const sendWhileDown = (user: Account, i: number): Promise<void> => {
         const request: GrantRequest = { reason: `pgrestart-down-${i}`, userId: user.userId, amount: 1_000 + i, outcome: 'pending' };
@@ -399,10 +382,10 @@ describeWithPostgres('PostgreSQL restarts under grant load', () => {
         );
       };
       const downSent = [...users, cold].map((u, i) => sendWhileDown(u, i));
-      await until(() => readiness.filter((r) => r.phase === 'down').length >= 20, 15_000, 'readiness polls during the outage');
+      await probes.waitFor((r) => r.filter((p) => p.phase === 'down').length >= 20, 15_000, '20 readiness probes during the outage');
       phase = 'recovering';
       await pg.start();
-      await until(() => readiness.some((r) => r.phase === 'recovering' && r.status === 200), 60_000, '/readyz to report ready again');
+      await probes.waitFor((r) => r.some((p) => p.phase === 'recovering' && p.status === 200), 60_000, '/readyz to report ready again');
       phase = 'up';
       await within(Promise.all(downSent), 60_000, 'the grants sent during the outage to be answered');
       await within(load.whenAcked(load.acked() + 100), 60_000, '100 grants acknowledged after the outage');
@@ -413,6 +396,7 @@ describeWithPostgres('PostgreSQL restarts under grant load', () => {
       stopPolling = true;
       await poller;
     }
+    const readiness = probes.all;
 
     const requests = [...load.requests, ...downGrants];
     const accounted = accountFor(requests, await storedGrants(dbUrl, 'pgrestart'));

@@ -5,17 +5,16 @@ import { loadConfig } from '../src/config';
 import { verifyLedger } from '../src/balance/ledger';
 import { uuidv7 } from '../src/db/ids';
 import { startTestApp, type TestApp } from './support/test-app';
+import { within } from './support/wait';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** A flush that cannot run is retried forever; a test gives up waiting well before its own timeout. */
 const FLUSH_WAIT_MS = 10_000;
 
-function committedWithin<T>(work: Promise<T>): Promise<T> {
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the flush did not commit within ${FLUSH_WAIT_MS} ms`)), FLUSH_WAIT_MS).unref()),
-  ]);
-}
+const committedWithin = <T>(work: Promise<T>): Promise<T> => within(work, FLUSH_WAIT_MS, 'the flush to commit');
+
+/** Resolves in the next turn of the event loop, after this turn's callbacks and microtasks. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('uuidv7', () => {
   it('has the version 7 layout and carries the given milliseconds', () => {
@@ -124,15 +123,21 @@ describe('the ledger without a foreign key to users', () => {
 
   it('with FLUSH_INTERVAL_MS, changes made during the wait join the batch that is waiting', async () => {
     const users = await Promise.all(Array.from({ length: 5 }, () => t.signUp()));
-    const config = loadConfig({ ...t.env, FLUSH_INTERVAL_MS: '200' }).balance;
+    const config = loadConfig({ ...t.env, FLUSH_INTERVAL_MS: '500' }).balance;
     const other = new BalanceService(t.app.services.orm, config, pino({ level: 'silent' }));
     const batches: number[] = [];
     other.addListener({ flushed: (entries) => batches.push(entries) });
     other.start();
     try {
       for (const u of users) await other.snapshot(u.userId);
-      // Timers expire in order: all five grants run before the flusher's 200 ms wait, started by the first, ends.
-      const grants = users.map((u, i) => new Promise((resolve, reject) => setTimeout(() => other.grant(u.userId, 3, 'during the wait').then(resolve, reject), i * 10)));
+      // The first grant wakes the flusher, which then waits 500 ms; each later grant comes a turn of
+      // the event loop after the one before (microseconds), so without the wait they would be
+      // committed apart. The wait is the feature under test, not a guess at how long anything takes.
+      const grants: Array<Promise<unknown>> = [];
+      for (const u of users) {
+        grants.push(other.grant(u.userId, 3, 'during the wait'));
+        await nextTurn();
+      }
       await committedWithin(Promise.all(grants));
     } finally {
       await other.stop();

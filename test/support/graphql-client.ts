@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { deferred, within } from './wait';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -49,9 +50,12 @@ export function wsClient(url: string, token: string | undefined, opts: { onClose
   });
 }
 
+/** How long Subscription.next() waits for a value before it fails, naming the operation. */
+export const SUBSCRIPTION_WAIT_MS_DEFAULT = 30_000;
+
 export interface Subscription<T> {
-  /** The next value, waiting for it. */
-  next(): Promise<T>;
+  /** The next value; rejects if none arrives within `waitMs`. @default SUBSCRIPTION_WAIT_MS_DEFAULT */
+  next(waitMs?: number): Promise<T>;
   /** Values received and not yet taken by next(). */
   buffered(): T[];
   /** Errors the server sent for this operation. */
@@ -85,7 +89,17 @@ export function subscribe<T = Record<string, any>>(client: Client, query: string
     },
   );
   return {
-    next: () => (values.length > 0 ? Promise.resolve(values.shift()!) : new Promise<T>((resolve) => waiters.push(resolve))),
+    next: (waitMs = SUBSCRIPTION_WAIT_MS_DEFAULT) => {
+      if (values.length > 0) return Promise.resolve(values.shift()!);
+      const arrived = deferred<T>();
+      waiters.push(arrived.resolve);
+      const what = `the next value of \`${query.replace(/\s+/g, ' ').slice(0, 100)}\``;
+      // A waiter that gave up must not swallow a value that arrives later.
+      return within(arrived.promise, waitMs, what).finally(() => {
+        const waiting = waiters.indexOf(arrived.resolve);
+        if (waiting >= 0) waiters.splice(waiting, 1);
+      });
+    },
     buffered: () => values,
     errors,
     stop,

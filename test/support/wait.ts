@@ -1,0 +1,72 @@
+/**
+ * Waiting in tests without sleeping: on a promise or on an event, bounded, failing loudly with what
+ * was awaited when the bound passes. A bound here is a backstop against a hang, never the thing a
+ * test measures.
+ */
+
+/** Settles as `promise` does, or rejects naming `what` once `ms` have passed. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+/** A promise settled from outside: by an event handler, a listener, a log sink. */
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/**
+ * Values that arrive over time (probe results, log lines), kept in order, and waits for the moment
+ * they satisfy a condition: each arrival re-checks the waiting conditions, so nothing polls.
+ */
+export class Arrivals<T> {
+  private readonly values: T[] = [];
+  private readonly waiters = new Set<{ ready: (values: readonly T[]) => boolean; done: () => void }>();
+
+  constructor(private readonly max: number) {}
+
+  /** Everything that arrived, oldest first (at most `max`). */
+  get all(): readonly T[] {
+    return this.values;
+  }
+
+  push(value: T): void {
+    if (this.values.length >= this.max) return;
+    this.values.push(value);
+    for (const waiter of this.waiters) {
+      if (waiter.ready(this.values)) waiter.done();
+    }
+  }
+
+  /** Resolves once `ready` holds for what has arrived; rejects naming `what` after `ms`. */
+  async waitFor(ready: (values: readonly T[]) => boolean, ms: number, what: string): Promise<void> {
+    if (ready(this.values)) return;
+    const arrived = deferred();
+    const waiter = { ready, done: arrived.resolve };
+    this.waiters.add(waiter);
+    try {
+      await within(arrived.promise, ms, what);
+    } finally {
+      this.waiters.delete(waiter);
+    }
+  }
+}
