@@ -252,7 +252,9 @@ describe('kill -9 of the server under grant load', () => {
       await killAllServers();
       await db.drop();
     }
-  }, 120_000);
+    // Above the sum of its steps' own bounds (two starts of up to 60 s each, 30 + 15 + 10 s), so a
+    // slow step fails naming itself rather than as the test's timeout.
+  }, 240_000);
 
   /** Adds one token to a balance behind the ledger's back, with the server stopped. */
   async function tamperWithBalance(db: TestDatabase, userId: string): Promise<void> {
