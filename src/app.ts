@@ -10,7 +10,8 @@ import { startHttpServer } from './graphql/server';
 import { createLogger, type Logger } from './logger';
 import { PubSub, topics } from './realtime/pubsub';
 import type { Services } from './services';
-import { createPricing } from './ai/pricing';
+import { assertModelRoutes } from './ai/lifecycle';
+import { createPricing, type Pricing } from './ai/pricing';
 import { createProviders } from './ai/providers';
 import { createModelRouter } from './ai/router';
 import { GenerationService } from './generation/service';
@@ -53,6 +54,9 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
+    // A route to a model without a price or past its end of life stops the start before anything opens.
+    const pricing = createPricing(config.pricing);
+    assertModelRoutes(config.modelRoutes, pricing, log);
     const orm = await openDatabase(config, log, cleanups);
     await checkBooks(orm, log);
     const auth = Auth.create({ secret: config.jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
@@ -78,7 +82,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     balance.start();
     cleanups.push(() => balance.stop());
     const accounts = new AccountService(orm, auth, config);
-    const meter = createMeter(config, balance, log, opts.meterFactory);
+    const meter = createMeter(config, balance, pricing, log, opts.meterFactory);
     meter.addObserver({
       called: (provider, model, ms, outcome) => {
         metrics.providerSeconds.observe({ provider, model, outcome }, ms / 1_000);
@@ -104,19 +108,20 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
   }
 }
 
-function createMeter(config: Config, balance: BalanceService, log: Logger, factory?: (parts: MeterParts) => Meter): Meter {
+function createMeter(config: Config, balance: BalanceService, pricing: Pricing, log: Logger, factory?: (parts: MeterParts) => Meter): Meter {
   const providers = createProviders({
     openai: config.openai,
     anthropic: config.anthropic,
     timeoutMs: config.providerTimeoutMs,
     maxRetries: config.providerRetriesMax,
+    log,
   });
-  const router = createModelRouter({ openai: !!providers.openai, anthropic: !!providers.anthropic });
+  const router = createModelRouter({ openai: !!providers.openai, anthropic: !!providers.anthropic }, config.modelRoutes);
   if (!providers.openai && !providers.anthropic) {
     log.warn('no OPENAI_API_KEY or ANTHROPIC_API_KEY: generations use the offline provider (deterministic, model "offline")');
   }
   loadTokenizer();
-  const parts: MeterParts = [balance, providers, router, createPricing(config.pricing), log];
+  const parts: MeterParts = [balance, providers, router, pricing, log];
   return factory ? factory(parts) : new Meter(...parts);
 }
 

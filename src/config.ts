@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { normalizeEmail } from './accounts/email';
 import type { ThrottleConfig } from './accounts/throttle';
+import { DEFAULT_MODEL_ROUTES, type ModelRoutes } from './ai/router';
 
 /**
  * Every limit of the service, named with its unit last. Values here are defaults; `loadConfig`
@@ -135,11 +136,46 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
+  /**
+   * JSON object: tier → vendor → model id, over the built-in routes (src/ai/router.ts), e.g.
+   * {"strong": {"anthropic": "claude-opus-5-5"}}. Whether each routed model has a price and is not past
+   * its end of life is checked at start-up (src/ai/lifecycle.ts).
+   */
+  MODEL_ROUTES_JSON: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return DEFAULT_MODEL_ROUTES;
+      try {
+        return withDefaultRoutes(routesSchema.parse(JSON.parse(text)));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not a route table: ${(err as Error).message.slice(0, 300)}` });
+        return z.NEVER;
+      }
+    }),
 });
 
-const priceSchema = z.object({
+/** A vendor's model id as sent in its API: letters, digits and . _ : - (dated snapshots included). */
+const MODEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+const MODEL_ID_CHARS_MAX = 100;
+const modelId = z.string().max(MODEL_ID_CHARS_MAX).regex(MODEL_ID_PATTERN, 'a model id such as "gpt-5.4"');
+const vendorRoutesSchema = z.strictObject({ openai: modelId.optional(), anthropic: modelId.optional() });
+const routesSchema = z.strictObject({ cheap: vendorRoutesSchema.optional(), strong: vendorRoutesSchema.optional() });
+
+function withDefaultRoutes(overrides: z.infer<typeof routesSchema>): ModelRoutes {
+  return {
+    cheap: { ...DEFAULT_MODEL_ROUTES.cheap, ...overrides.cheap },
+    strong: { ...DEFAULT_MODEL_ROUTES.strong, ...overrides.strong },
+  };
+}
+
+const rates = {
   inputNanoUsdPerToken: z.number().int().nonnegative(),
   outputNanoUsdPerToken: z.number().int().nonnegative(),
+};
+const priceSchema = z.object({
+  ...rates,
+  longPrompt: z.object({ promptTokensAbove: z.number().int().nonnegative(), ...rates }).optional(),
 });
 const pricingSchema = z.record(z.string().min(1), priceSchema);
 
@@ -169,7 +205,9 @@ export interface Config {
   providerTimeoutMs: number;
   providerRetriesMax: number;
   /** Price overrides in integer nano-USD per token, by model id. */
-  pricing: Record<string, { inputNanoUsdPerToken: number; outputNanoUsdPerToken: number }>;
+  pricing: Env['PRICING_JSON'];
+  /** Tier → vendor → model id: the built-in routes with MODEL_ROUTES_JSON over them. */
+  modelRoutes: ModelRoutes;
   balance: BalanceConfig;
   monitoring: MonitoringConfig;
   flows: FlowLimits;
@@ -268,6 +306,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     providerRetriesMax: e.PROVIDER_RETRIES_MAX,
     pricing: e.PRICING_JSON,
+    modelRoutes: e.MODEL_ROUTES_JSON,
     monitoring: {
       alertRetentionHours: e.ALERT_RETENTION_HOURS,
       lowBalanceThreshold: e.LOW_BALANCE_THRESHOLD,

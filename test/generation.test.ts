@@ -1,8 +1,13 @@
+import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
 import { TASKS, taskByMutation } from '../src/ai/tasks';
 import { countMessageTokens, countTokens } from '../src/metering/tokenizer';
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
 import { startFakeProvider, type FakeProvider, type FakeRequestBody } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
+
+/** The models the default routes send each tier to (src/ai/router.ts). */
+const CHEAP = DEFAULT_MODEL_ROUTES.cheap.openai;
+const STRONG = DEFAULT_MODEL_ROUTES.strong.openai;
 
 /** A valid input (beyond brandId) for every task, as a client would send it. */
 const SAMPLE_INPUTS: Record<string, Record<string, unknown>> = {
@@ -109,7 +114,7 @@ describe('metered generation through the OpenAI SDK', () => {
       expect(fake.requests).toHaveLength(before + 1);
       const payload = res.data![task.mutation];
       const usage = payload.usage;
-      const model = task.tier === 'cheap' ? 'gpt-4o-mini' : 'gpt-4o';
+      const model = task.tier === 'cheap' ? CHEAP : STRONG;
       expect(usage.model).toBe(model);
       expect(usage.totalTokens).toBe(usage.promptTokens + usage.completionTokens);
       expect(usage.promptTokens).toBe(40 + fake.requests.length);
@@ -180,9 +185,11 @@ describe('metered generation through the OpenAI SDK', () => {
     const during = (await gql(t.url, BALANCE, {}, token)).data!.tokenBalance;
     const sent = fake.requests[0]!;
     const chat = taskByMutation('chatWithAndora')!;
-    expect(sent.outputLimit).toEqual({ field: 'max_tokens', value: chat.outputTokensMax });
+    // GPT-5.4 mini is a reasoning model: its cap goes in max_completion_tokens, reasoning set to none.
+    expect(sent.outputLimit).toEqual({ field: 'max_completion_tokens', value: chat.outputTokensMax });
+    expect(sent.body.reasoning_effort).toBe('none');
     const messages = (sent.body.messages as Array<{ role: 'system' | 'user'; content: string }>);
-    expect(during.reserved).toBe(countMessageTokens('gpt-4o-mini', messages) + chat.outputTokensMax);
+    expect(during.reserved).toBe(countMessageTokens(CHEAP, messages) + chat.outputTokensMax);
     expect(sent.outputLimit!.value).toBeLessThanOrEqual(during.reserved);
     await replied;
     expect((await pending).errors).toBeUndefined();
@@ -220,7 +227,7 @@ describe('metered generation through the OpenAI SDK', () => {
   it('never overspends under 200 concurrent calls against a balance for about 60', async () => {
     const { token, brandId, userId } = await userWithBrand();
     const chat = taskByMutation('chatWithAndora')!;
-    const holdSize = countMessageTokens('gpt-4o-mini', chat.messages({ name: 'Andora Shoes', description: null, industry: 'footwear', audience: 'runners' }, { message: 'go' })) + chat.outputTokensMax;
+    const holdSize = countMessageTokens(CHEAP, chat.messages({ name: 'Andora Shoes', description: null, industry: 'footwear', audience: 'runners' }, { message: 'go' })) + chat.outputTokensMax;
     await t.app.services.balance.adjust(userId, -(200_000 - 60 * holdSize), 'test: room for ~60');
     const start = 60 * holdSize;
     const reported: number[] = [];
@@ -228,7 +235,7 @@ describe('metered generation through the OpenAI SDK', () => {
       usageFor: (body) => {
         const usage = { promptTokens: 30, completionTokens: 1 + (reported.length % 20) };
         reported.push(usage.promptTokens + usage.completionTokens);
-        expect(body.max_tokens).toBe(chat.outputTokensMax);
+        expect(body.max_completion_tokens).toBe(chat.outputTokensMax);
         return usage;
       },
     });
@@ -268,7 +275,7 @@ describe('streaming subscriptions', () => {
     expect(deltas.join('')).toBe('one two three four five six');
     expect(deltas.length).toBeGreaterThan(1);
     const last = events.at(-1);
-    expect(last.usage).toMatchObject({ promptTokens: 55, completionTokens: 6, totalTokens: 61, model: 'gpt-4o-mini' });
+    expect(last.usage).toMatchObject({ promptTokens: 55, completionTokens: 6, totalTokens: 61, model: CHEAP });
     expect(last.balance).toEqual({ tokens: 200_000 - 61, reserved: 0, available: 200_000 - 61 });
     expect(fake.requests[0]!.body.stream_options).toEqual({ include_usage: true });
   });
@@ -282,7 +289,7 @@ describe('streaming subscriptions', () => {
     let last;
     do last = (await sub.next()).generationStream;
     while (!last.done);
-    expect(last.usage).toEqual({ totalTokens: 34, model: 'gpt-4o' });
+    expect(last.usage).toEqual({ totalTokens: 34, model: STRONG });
     const stored = await gql(t.url, 'query($id: ID!) { generation(id: $id) { taskType output } }', { id: last.generationId }, token);
     expect(stored.data!.generation).toEqual({ taskType: 'CHARACTERS', output: [{ name: 'Ava', role: '', traits: [], backstory: '' }] });
     const bad = subscribe<any>(client, doc, { b: brandId, i: { count: 99 } });
@@ -301,7 +308,7 @@ describe('streaming subscriptions', () => {
     const messages = fake.requests[0]!.body.messages as Array<{ role: 'system' | 'user'; content: string }>;
     await client.dispose();
     await fake.waitForAborts(1);
-    const expectedCharge = countMessageTokens('gpt-4o-mini', messages) + countTokens('gpt-4o-mini', received);
+    const expectedCharge = countMessageTokens(CHEAP, messages) + countTokens(CHEAP, received);
     let balance;
     for (let i = 0; i < 100; i++) {
       balance = (await gql(t.url, BALANCE, {}, token)).data!.tokenBalance;
@@ -328,7 +335,7 @@ describe('metered generation through the Anthropic SDK', () => {
     fake.setBehavior({ usageFor: () => ({ promptTokens: 21, completionTokens: 9 }) });
     const res = await gql(a.url, CHAT, { brandId, message: 'hi claude' }, user.token);
     expect(res.errors).toBeUndefined();
-    expect(res.data!.chatWithAndora.usage).toMatchObject({ promptTokens: 21, completionTokens: 9, totalTokens: 30, model: 'claude-haiku-4-5' });
+    expect(res.data!.chatWithAndora.usage).toMatchObject({ promptTokens: 21, completionTokens: 9, totalTokens: 30, model: DEFAULT_MODEL_ROUTES.cheap.anthropic });
     expect(res.data!.chatWithAndora.balance.tokens).toBe(10_000 - 30);
     expect(fake.requests.at(-1)!.path).toBe('/v1/messages');
 

@@ -11,9 +11,16 @@ import {
   type StreamEvent,
 } from '../src/ai/provider';
 import { createProviders } from '../src/ai/providers';
-import { createModelRouter } from '../src/ai/router';
+import { createModelRouter, DEFAULT_MODEL_ROUTES } from '../src/ai/router';
+import { sdkLogger, sdkLogLevel } from '../src/ai/sdk-logger';
+import { createLogger } from '../src/logger';
+import pino from 'pino';
 import { countMessageTokens, countTokens } from '../src/metering/tokenizer';
 import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+
+/** The SDKs log through it; silent, as tests are. */
+const SILENT = createLogger('silent');
+const { cheap: CHEAP, strong: STRONG } = DEFAULT_MODEL_ROUTES;
 
 /** Long enough that only the behaviour under test can make a call time out. */
 const GENEROUS_TIMEOUT_MS = 10_000;
@@ -58,6 +65,12 @@ describe('tokenizer', () => {
     expect(countMessageTokens('claude-haiku-4-5', MESSAGES)).toBeGreaterThan(countMessageTokens('gpt-4o', MESSAGES));
   });
 
+  it('over-estimates the newer Claude tokenizer (Claude 5) by a further 30 %', () => {
+    const text = 'The quick brown fox jumps over the lazy dog, twice.';
+    expect(countTokens('claude-haiku-5-5', text)).toBe(Math.ceil((countTokens('gpt-4o', text) * 160) / 100));
+    expect(countTokens('claude-sonnet-5-5', text)).toBeGreaterThan(countTokens('claude-haiku-4-5', text));
+  });
+
   it('counts special-token text as plain text instead of throwing', () => {
     expect(countTokens('gpt-4o', 'a <|endoftext|> b')).toBeGreaterThan(3);
   });
@@ -76,11 +89,23 @@ describe('pricing', () => {
     expect(costNanoUsd('offline', { promptTokens: 99, completionTokens: 99 })).toBe(0);
   });
 
-  it('maps dated snapshots and aliases to one row', () => {
+  it('maps dated snapshots to one row', () => {
     const usage = { promptTokens: 10, completionTokens: 10 };
     expect(costNanoUsd('gpt-4o-2024-08-06', usage)).toBe(costNanoUsd('gpt-4o', usage));
+    expect(costNanoUsd('gpt-5.4-mini-2026-03-17', usage)).toBe(10 * 750 + 10 * 4_500);
     expect(costNanoUsd('claude-sonnet-4-5-20250929', usage)).toBe(costNanoUsd('claude-sonnet-4-5', usage));
-    expect(costNanoUsd('claude-sonnet-4-20250514', usage)).toBe(10 * 3_000 + 10 * 15_000);
+    expect(costNanoUsd('claude-haiku-4-5-20251001', usage)).toBe(10 * 1_000 + 10 * 5_000);
+  });
+
+  it('prices the routed models at their list prices, Haiku 5.5 higher past 100,000 prompt tokens', () => {
+    const million = { promptTokens: 1_000_000, completionTokens: 1_000_000 };
+    expect(nanoToUsd(costNanoUsd('gpt-5.4', million))).toBe(2.5 + 15);
+    expect(nanoToUsd(costNanoUsd('gpt-5.4-mini', million))).toBe(0.75 + 4.5);
+    expect(nanoToUsd(costNanoUsd('claude-sonnet-5-5', million))).toBe(2 + 10);
+    expect(costNanoUsd('claude-haiku-5-5', { promptTokens: 100_000, completionTokens: 10 })).toBe(100_000 * 100 + 10 * 500);
+    expect(costNanoUsd('claude-haiku-5-5', { promptTokens: 100_001, completionTokens: 10 })).toBe(100_001 * 500 + 10 * 2_500);
+    // Nothing routes to Claude Sonnet 4 any more and the SDK no longer lists it.
+    expect(() => costNanoUsd('claude-sonnet-4-0', million)).toThrow(/no price/);
   });
 
   it('throws for unknown models, fractions and overflow; overrides add models', () => {
@@ -96,18 +121,24 @@ describe('pricing', () => {
 
 describe('model router', () => {
   it.each([
-    [true, true, 'cheap', 'openai', 'gpt-4o-mini'],
-    [true, false, 'strong', 'openai', 'gpt-4o'],
-    [false, true, 'cheap', 'anthropic', 'claude-haiku-4-5'],
-    [false, true, 'strong', 'anthropic', 'claude-sonnet-4-5'],
+    [true, true, 'cheap', 'openai', 'gpt-5.4-mini'],
+    [true, false, 'strong', 'openai', 'gpt-5.4'],
+    [false, true, 'cheap', 'anthropic', 'claude-haiku-5-5'],
+    [false, true, 'strong', 'anthropic', 'claude-sonnet-5-5'],
     [false, false, 'strong', 'offline', 'offline'],
   ] as const)('openai=%s anthropic=%s: %s goes to %s %s', (openai, anthropic, tier, provider, model) => {
     expect(createModelRouter({ openai, anthropic }).route(tier)).toEqual({ provider, model });
     expect(costNanoUsd(model, { promptTokens: 1, completionTokens: 1 })).toBeGreaterThanOrEqual(0);
   });
 
+  it('routes as the configured table says', () => {
+    const routes = { ...DEFAULT_MODEL_ROUTES, strong: { openai: 'gpt-5', anthropic: 'claude-haiku-4-5' } };
+    expect(createModelRouter({ openai: false, anthropic: true }, routes).route('strong')).toEqual({ provider: 'anthropic', model: 'claude-haiku-4-5' });
+    expect(createModelRouter({ openai: true, anthropic: true }, routes).route('cheap')).toEqual({ provider: 'openai', model: CHEAP.openai });
+  });
+
   it('creates only the configured providers, offline always', () => {
-    const providers = createProviders({ anthropic: { apiKey: 'k' }, timeoutMs: 1_000, maxRetries: 0 });
+    const providers = createProviders({ anthropic: { apiKey: 'k' }, timeoutMs: 1_000, maxRetries: 0, log: SILENT });
     expect(providers.openai).toBeUndefined();
     expect(providers.anthropic?.name).toBe('anthropic');
     expect(providers.offline?.name).toBe('offline');
@@ -159,29 +190,34 @@ type Limits = { timeoutMs?: number; maxRetries?: number };
 
 /** Providers under test fail fast: no SDK retries unless a test asks for them. */
 function sdkOptions(baseURL: string, limits: Limits = {}) {
-  return { apiKey: 'test-key', baseURL, timeoutMs: GENEROUS_TIMEOUT_MS, maxRetries: 0, ...limits };
+  return { apiKey: 'test-key', baseURL, timeoutMs: GENEROUS_TIMEOUT_MS, maxRetries: 0, log: SILENT, ...limits };
 }
 
 interface VendorCase {
   vendor: 'openai' | 'anthropic';
+  /** The cheap tier's default route. */
   model: string;
+  /** GPT-5.4 is a reasoning model: its cap goes in max_completion_tokens. */
+  capField: 'max_tokens' | 'max_completion_tokens';
   make(fake: FakeProvider, limits?: Limits): Provider;
 }
 
 const VENDORS: VendorCase[] = [
   {
     vendor: 'openai',
-    model: 'gpt-4o-mini',
+    model: CHEAP.openai,
+    capField: 'max_completion_tokens',
     make: (fake, limits) => new OpenAiProvider(sdkOptions(`${fake.url}/v1`, limits)),
   },
   {
     vendor: 'anthropic',
-    model: 'claude-haiku-4-5',
+    model: CHEAP.anthropic,
+    capField: 'max_tokens',
     make: (fake, limits) => new AnthropicProvider(sdkOptions(fake.url, limits)),
   },
 ];
 
-describe.each(VENDORS)('$vendor provider against the fake vendor', ({ vendor, model, make }) => {
+describe.each(VENDORS)('$vendor provider against the fake vendor', ({ vendor, model, capField, make }) => {
   let fake: FakeProvider;
   const usage = { promptTokens: 1_234, completionTokens: 56 };
 
@@ -196,7 +232,7 @@ describe.each(VENDORS)('$vendor provider against the fake vendor', ({ vendor, mo
     expect(fake.requests).toHaveLength(1);
     const [sent] = fake.requests;
     expect(sent?.vendor).toBe(vendor);
-    expect(sent?.outputLimit).toEqual({ field: 'max_tokens', value: 77 });
+    expect(sent?.outputLimit).toEqual({ field: capField, value: 77 });
     expect(sent?.body.model).toBe(model);
   });
 
@@ -299,14 +335,29 @@ describe('vendor specifics', () => {
   });
   afterEach(() => fake.close());
 
-  it('OpenAI asks for the usage chunk and sends max_completion_tokens to reasoning models', async () => {
+  it('OpenAI asks for the usage chunk and sends max_completion_tokens with the lowest effort to reasoning models', async () => {
     const provider = new OpenAiProvider(sdkOptions(`${fake.url}/v1`));
     await collect(provider.stream(request({ model: 'gpt-4o' })));
     await provider.complete(request({ model: 'gpt-5', maxOutputTokens: 64 }));
-    expect(fake.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1/chat/completions']);
+    await provider.complete(request({ model: STRONG.openai, maxOutputTokens: 65 }));
+    expect(fake.requests.map((r) => r.path)).toEqual(Array(3).fill('/v1/chat/completions'));
     expect(fake.requests[0]?.body.stream_options).toEqual({ include_usage: true });
+    expect(fake.requests[0]?.outputLimit).toEqual({ field: 'max_tokens', value: 50 });
+    expect(fake.requests[0]?.body.reasoning_effort).toBeUndefined();
     expect(fake.requests[1]?.outputLimit).toEqual({ field: 'max_completion_tokens', value: 64 });
+    expect(fake.requests[1]?.body.reasoning_effort).toBe('minimal');
+    // GPT-5.1 and later can skip reasoning altogether, leaving the whole cap to the reply.
+    expect(fake.requests[2]?.outputLimit).toEqual({ field: 'max_completion_tokens', value: 65 });
+    expect(fake.requests[2]?.body.reasoning_effort).toBe('none');
     expect(fake.requests[1]?.headers.authorization).toBe('Bearer test-key');
+  });
+
+  it('Anthropic turns Claude 5.5 thinking off (or to its least), which would spend the cap', async () => {
+    const provider = new AnthropicProvider(sdkOptions(fake.url));
+    await provider.complete(request({ model: CHEAP.anthropic }));
+    await collect(provider.stream(request({ model: STRONG.anthropic })));
+    await provider.complete(request({ model: 'claude-haiku-4-5' }));
+    expect(fake.requests.map((r) => r.body.thinking)).toEqual([{ type: 'disabled' }, { type: 'between_tools' }, undefined]);
   });
 
   it('Anthropic gets system text as its own parameter, at /v1/messages', async () => {
@@ -319,5 +370,38 @@ describe('vendor specifics', () => {
     // This SDK version sends the API key as a bearer token, not as x-api-key.
     expect(sent?.headers.authorization).toBe('Bearer test-key');
     expect(sent?.headers['x-api-key']).toBeUndefined();
+  });
+});
+
+describe('vendor warnings', () => {
+  let fake: FakeProvider;
+  beforeEach(async () => {
+    fake = await startFakeProvider();
+  });
+  afterEach(() => fake.close());
+
+  it('go through our logger, never the console, also for a deprecated model', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      // claude-opus-4-5 is in the SDK's deprecation table: its messages.create() console.warns on every request.
+      const provider = new AnthropicProvider({ ...sdkOptions(fake.url), log });
+      await provider.complete(request({ model: 'claude-opus-4-5' }));
+      await collect(provider.stream(request({ model: 'claude-opus-4-5' })));
+      expect(fake.requests).toHaveLength(2);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+    sdkLogger(log, 'anthropic').warn('something the SDK says', { detail: 1 });
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: 40, vendor: 'anthropic', msg: 'something the SDK says', details: [{ detail: 1 }] }),
+    ]);
+  });
+
+  it('the SDKs log no lower than warn, and not at all when we are silent', () => {
+    expect(['trace', 'debug', 'info', 'warn'].map(sdkLogLevel)).toEqual(['warn', 'warn', 'warn', 'warn']);
+    expect(['error', 'fatal', 'silent'].map(sdkLogLevel)).toEqual(['error', 'error', 'off']);
   });
 });

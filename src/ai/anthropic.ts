@@ -4,7 +4,9 @@ import Anthropic, {
   APIError,
   APIUserAbortError,
 } from '@anthropic-ai/sdk';
+import type { Stream } from '@anthropic-ai/sdk/core/streaming';
 import { CallGuard, callDeadlineMs, type SdkProviderOptions } from './call-guard';
+import { anthropicTraits } from './models';
 import {
   assertCompletionRequest,
   parseUsage,
@@ -16,8 +18,17 @@ import {
   type Usage,
 } from './provider';
 import { endedEarly, missingUsage, toProviderError } from './sdk-errors';
+import { sdkLogger, sdkLogLevel } from './sdk-logger';
 
 const SDK_ERRORS = { APIError, APIUserAbortError, APIConnectionTimeoutError, APIConnectionError };
+
+/**
+ * Requests go to POST /v1/messages through the client's post(), which is all messages.create() does
+ * for us, less one thing: create() console.warns on every request to a model in the SDK's deprecation
+ * table, outside our logger. The start-up check (lifecycle.ts) reports such a model through pino
+ * instead, and refuses it past its end of life.
+ */
+const MESSAGES_PATH = '/v1/messages';
 
 /** Several system messages become one `system` parameter, in order, as separate paragraphs. */
 const SYSTEM_SEPARATOR = '\n\n';
@@ -74,8 +85,15 @@ export class AnthropicProvider implements Provider {
   private readonly deadlineMs: number;
 
   constructor(private readonly options: SdkProviderOptions) {
-    const { apiKey, baseURL, timeoutMs, maxRetries } = options;
-    this.client = new Anthropic({ apiKey, baseURL, timeout: timeoutMs, maxRetries });
+    const { apiKey, baseURL, timeoutMs, maxRetries, log } = options;
+    this.client = new Anthropic({
+      apiKey,
+      baseURL,
+      timeout: timeoutMs,
+      maxRetries,
+      logger: sdkLogger(log, 'anthropic'),
+      logLevel: sdkLogLevel(log.level),
+    });
     this.deadlineMs = callDeadlineMs(timeoutMs, maxRetries);
   }
 
@@ -84,8 +102,8 @@ export class AnthropicProvider implements Provider {
     const guard = new CallGuard(req.signal);
     guard.arm(this.deadlineMs);
     try {
-      const params = { ...this.params(req), stream: false as const };
-      const message = await guard.race(this.client.messages.create(params, { signal: guard.signal }));
+      const body: Anthropic.MessageCreateParamsNonStreaming = this.params(req);
+      const message = await guard.race(this.client.post<Anthropic.Message>(MESSAGES_PATH, { body, signal: guard.signal }));
       const usage = parseUsage(message.usage?.input_tokens, message.usage?.output_tokens);
       if (!usage) throw missingUsage('anthropic');
       const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
@@ -103,8 +121,9 @@ export class AnthropicProvider implements Provider {
     guard.arm(this.deadlineMs);
     const progress: StreamProgress = { text: '', model: req.model, sawMessageDelta: false, sawMessageStop: false };
     try {
-      const params = { ...this.params(req), stream: true as const };
-      const events = await guard.race(this.client.messages.create(params, { signal: guard.signal }));
+      const body: Anthropic.MessageCreateParamsStreaming = { ...this.params(req), stream: true };
+      const post = this.client.post<Stream<Anthropic.RawMessageStreamEvent>>(MESSAGES_PATH, { body, stream: true, signal: guard.signal });
+      const events = await guard.race(post);
       guard.arm(this.options.timeoutMs);
       for await (const event of events) {
         const delta = applyEvent(progress, event);
@@ -128,6 +147,12 @@ export class AnthropicProvider implements Provider {
   }
 
   private params(req: CompletionRequest) {
-    return { model: req.model, max_tokens: req.maxOutputTokens, ...toAnthropicMessages(req.messages) };
+    const { thinking } = anthropicTraits(req.model);
+    return {
+      model: req.model,
+      max_tokens: req.maxOutputTokens,
+      ...toAnthropicMessages(req.messages),
+      ...(thinking ? { thinking } : {}),
+    };
   }
 }

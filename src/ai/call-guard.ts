@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+
 /**
  * One upstream call's abort signal: it fires when the caller aborts, when our deadline passes, or when
  * we release the call, and it remembers which of these happened.
@@ -76,6 +78,8 @@ export function callDeadlineMs(timeoutMs: number, maxRetries: number): number {
 
 /** The options every SDK-backed provider takes. */
 export interface SdkProviderOptions {
+  /** Where the SDK's own warnings go (through sdk-logger.ts), never the console. */
+  log: Logger;
   apiKey: string;
   /** @default the vendor's public endpoint */
   baseURL?: string;

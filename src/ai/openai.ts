@@ -1,5 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { CallGuard, callDeadlineMs, type SdkProviderOptions } from './call-guard';
+import { openAiTraits } from './models';
 import {
   assertCompletionRequest,
   parseUsage,
@@ -10,21 +11,19 @@ import {
   type Usage,
 } from './provider';
 import { endedEarly, missingUsage, toProviderError } from './sdk-errors';
+import { sdkLogger, sdkLogLevel } from './sdk-logger';
 
 const SDK_ERRORS = { APIError, APIUserAbortError, APIConnectionTimeoutError, APIConnectionError };
 
-/**
- * Reasoning models (gpt-5*, o1/o3/o4*) reject `max_tokens` and need `max_completion_tokens`, which also
- * caps their hidden reasoning tokens; those are billed as completion tokens though no text shows them.
- */
-const REASONING_MODEL_PATTERN = /^(gpt-5|o\d)/;
+type OutputLimit =
+  | { max_tokens: number }
+  | { max_completion_tokens: number; reasoning_effort?: OpenAI.ReasoningEffort };
 
-type OutputLimit = { max_tokens: number } | { max_completion_tokens: number };
-
+/** The cap the hold covers, in the field the model family takes, with its lowest reasoning effort (models.ts). */
 function outputLimit(model: string, maxOutputTokens: number): OutputLimit {
-  return REASONING_MODEL_PATTERN.test(model)
-    ? { max_completion_tokens: maxOutputTokens }
-    : { max_tokens: maxOutputTokens };
+  const { reasoning } = openAiTraits(model);
+  if (!reasoning) return { max_tokens: maxOutputTokens };
+  return { max_completion_tokens: maxOutputTokens, ...(reasoning.effort ? { reasoning_effort: reasoning.effort } : {}) };
 }
 
 function usageOf(usage: OpenAI.CompletionUsage | null | undefined): Usage | undefined {
@@ -37,8 +36,15 @@ export class OpenAiProvider implements Provider {
   private readonly deadlineMs: number;
 
   constructor(private readonly options: SdkProviderOptions) {
-    const { apiKey, baseURL, timeoutMs, maxRetries } = options;
-    this.client = new OpenAI({ apiKey, baseURL, timeout: timeoutMs, maxRetries });
+    const { apiKey, baseURL, timeoutMs, maxRetries, log } = options;
+    this.client = new OpenAI({
+      apiKey,
+      baseURL,
+      timeout: timeoutMs,
+      maxRetries,
+      logger: sdkLogger(log, 'openai'),
+      logLevel: sdkLogLevel(log.level),
+    });
     this.deadlineMs = callDeadlineMs(timeoutMs, maxRetries);
   }
 

@@ -21,6 +21,13 @@ const OPENAI_REPLY_PRIMING_TOKENS = 3;
  * allowance for its turn markup; the reported usage settles the exact amount.
  */
 const ANTHROPIC_ESTIMATE_MARGIN_PERCENT = 120;
+/**
+ * Claude Opus 4.7 and later, and the Claude 5 models, use a newer tokenizer that counts the same text
+ * as about 30 % more tokens than Claude Haiku 4.5 does (Anthropic's Haiku 5.5 overview): 120 % × 1.3,
+ * rounded up.
+ */
+const ANTHROPIC_NEWER_TOKENIZER_MARGIN_PERCENT = 160;
+const ANTHROPIC_NEWER_TOKENIZER = /^claude-(opus-4-[7-9]|[a-z]+-5)/;
 const ANTHROPIC_TOKENS_PER_MESSAGE = 5;
 const ANTHROPIC_PROMPT_OVERHEAD_TOKENS = 10;
 
@@ -80,22 +87,26 @@ export function clipToTokens(text: string, tokensMax: number): string {
   return cut;
 }
 
+function anthropicMargin(model: string): number {
+  return ANTHROPIC_NEWER_TOKENIZER.test(model) ? ANTHROPIC_NEWER_TOKENIZER_MARGIN_PERCENT : ANTHROPIC_ESTIMATE_MARGIN_PERCENT;
+}
+
 export function countTokens(model: string, text: string): number {
   const tokens = o200kCount(text);
   const family = familyOf(model);
-  return assertTokenCount(family === 'anthropic' ? withMargin(tokens, ANTHROPIC_ESTIMATE_MARGIN_PERCENT) : tokens);
+  return assertTokenCount(family === 'anthropic' ? withMargin(tokens, anthropicMargin(model)) : tokens);
 }
 
 /** The prompt as the vendor will count it, turn markup included. */
 export function countMessageTokens(model: string, messages: ChatMessage[]): number {
-  if (familyOf(model) === 'anthropic') return assertTokenCount(anthropicPromptEstimate(messages));
+  if (familyOf(model) === 'anthropic') return assertTokenCount(anthropicPromptEstimate(model, messages));
   const perMessage = messages.map((m) => OPENAI_TOKENS_PER_MESSAGE + o200kCount(m.role) + o200kCount(m.content));
   return assertTokenCount(sum(perMessage) + OPENAI_REPLY_PRIMING_TOKENS);
 }
 
-function anthropicPromptEstimate(messages: ChatMessage[]): number {
+function anthropicPromptEstimate(model: string, messages: ChatMessage[]): number {
   const raw = sum(messages.map((m) => ANTHROPIC_TOKENS_PER_MESSAGE + o200kCount(m.content)));
-  return withMargin(raw, ANTHROPIC_ESTIMATE_MARGIN_PERCENT) + ANTHROPIC_PROMPT_OVERHEAD_TOKENS;
+  return withMargin(raw, anthropicMargin(model)) + ANTHROPIC_PROMPT_OVERHEAD_TOKENS;
 }
 
 function sum(values: number[]): number {
