@@ -148,15 +148,53 @@ describe('model router', () => {
 describe('offline provider', () => {
   const offline = new OfflineProvider();
 
-  it('answers a task that asks for JSON with that shape filled in, so structured results stay structured', async () => {
-    const characters = taskByMutation('generateCharacters')!;
-    const messages = characters.messages({ name: 'Acme', description: null, industry: null, audience: null }, characters.input.parse({ count: 2 }));
-    const result = await offline.complete({ model: 'offline', messages, maxOutputTokens: characters.outputTokensMax });
-    expect(characters.parse(result.text)).toEqual([{ name: 'Offline name', role: 'Offline role', traits: ['Offline traits'], backstory: 'Offline backstory' }]);
+  const brand = { name: 'Acme', description: null, industry: null, audience: null };
+  const offlineCall = (mutation: string, input: Record<string, unknown>, maxOutputTokens?: number) => {
+    const task = taskByMutation(mutation)!;
+    const params = task.input.parse(input);
+    const messages = task.messages(brand, params);
+    return { task, req: { model: 'offline', messages, maxOutputTokens: maxOutputTokens ?? task.outputTokensMax, format: task.format?.(params) } };
+  };
+
+  it('answers what the task really returns: as many characters as asked, every field filled', async () => {
+    const { task, req } = offlineCall('generateCharacters', { count: 3 });
+    const result = await offline.complete(req);
+    const characters = task.parse(result.text) as Array<Record<string, unknown>>;
+    expect(characters).toHaveLength(3);
+    expect(characters[2]).toEqual({ name: 'Offline name 3', role: 'Offline role 3', traits: ['Offline traits 3 #1', 'Offline traits 3 #2', 'Offline traits 3 #3'], backstory: 'Offline backstory 3' });
     expect(result.usage.completionTokens).toBe(countTokens('offline', result.text));
-    const tiny = await offline.complete({ model: 'offline', messages, maxOutputTokens: 5 });
-    expect(tiny.text.startsWith('{')).toBe(false);
+    expect(await offline.complete(req)).toEqual(result);
   });
+
+  it('plans a calendar on dates of the requested month, as many posts as postsPerWeek asks', async () => {
+    const { task, req } = offlineCall('generateCalendar', { month: '2027-02', postsPerWeek: 5 });
+    const entries = task.parse((await offline.complete(req)).text) as Array<{ date: string; channel: string; title: string; summary: string }>;
+    expect(entries).toHaveLength(Math.ceil((28 * 5) / 7));
+    expect(entries.every((e) => /^2027-02-(0[1-9]|1\d|2[0-8])$/.test(e.date) && e.channel && e.title && e.summary)).toBe(true);
+    expect(entries.map((e) => e.date)).toEqual([...entries.map((e) => e.date)].sort());
+    expect(entries[0]!.date).toBe('2027-02-01');
+    // The busiest month still fits the cap: 14 a week over 31 days.
+    const busiest = offlineCall('generateCalendar', { month: '2027-01', postsPerWeek: 14 });
+    expect(busiest.task.parse((await offline.complete(busiest.req)).text)).toHaveLength(62);
+  });
+
+  it('casts the candidates it was given and dates a single post as asked', async () => {
+    const cast = offlineCall('resolveCast', { scene: 'launch day', characterNames: ['Ava', 'Ben'] });
+    expect((cast.task.parse((await offline.complete(cast.req)).text) as Array<{ name: string }>).map((m) => m.name)).toEqual(['Ava', 'Ben']);
+    const entry = offlineCall('generateCalendarEntry', { date: '2027-03-04' });
+    expect(entry.task.parse((await offline.complete(entry.req)).text)).toEqual({ date: '2027-03-04', channel: 'Offline channel', title: 'Offline title', summary: 'Offline summary' });
+  });
+
+  it('cuts a sample off at the output cap as a vendor would, and the parser keeps what it can', async () => {
+    const { task, req } = offlineCall('generateCharacters', { count: 8 }, 60);
+    const result = await offline.complete(req);
+    expect(result.usage.completionTokens).toBeLessThanOrEqual(60);
+    expect(() => JSON.parse(result.text)).toThrow();
+    const characters = task.parse(result.text) as Array<{ name: string }>;
+    expect(characters.length).toBeGreaterThan(0);
+    expect(characters[0]!.name).toBe('Offline name 1');
+  });
+
   const req = request({ model: 'offline' });
 
   it('is deterministic and its usage equals the tokenizer counts', async () => {
@@ -370,6 +408,81 @@ describe('vendor specifics', () => {
     // This SDK version sends the API key as a bearer token, not as x-api-key.
     expect(sent?.headers.authorization).toBe('Bearer test-key');
     expect(sent?.headers['x-api-key']).toBeUndefined();
+  });
+});
+
+describe('structured outputs at the wire', () => {
+  let fake: FakeProvider;
+  beforeEach(async () => {
+    fake = await startFakeProvider({ usageFor: () => ({ promptTokens: 300, completionTokens: 40 }) });
+  });
+  afterEach(() => fake.close());
+
+  const persona = taskByMutation('generatePersona')!;
+  const brand = { name: 'Acme', description: null, industry: null, audience: null };
+  const params = persona.input.parse({});
+  const personaRequest = (model: string, overrides: Partial<CompletionRequest> = {}): CompletionRequest => ({
+    model,
+    messages: persona.messages(brand, params),
+    maxOutputTokens: persona.outputTokensMax,
+    format: persona.format!(params),
+    ...overrides,
+  });
+  const FAKE_PERSONA = { name: 'Fake name', occupation: 'Fake occupation', summary: 'Fake summary', goals: ['Fake goals'], painPoints: ['Fake painPoints'] };
+
+  it.each(VENDORS)('$vendor: the request carries the strict schema; the reply is JSON that the task parses, streamed or not', async ({ vendor, model, make }) => {
+    const provider = make(fake);
+    const completed = await provider.complete(personaRequest(model));
+    const events = await collect(provider.stream(personaRequest(model)));
+    const deltas = events.filter((e) => e.type === 'delta').map((e) => e.text);
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe(completed.text);
+    expect(events.at(-1)).toMatchObject({ type: 'done', text: completed.text });
+    expect(persona.parse(completed.text)).toEqual(FAKE_PERSONA);
+
+    const schema = persona.format!(params).json!.schema;
+    for (const sent of fake.requests) {
+      if (vendor === 'openai') {
+        expect(sent.body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'persona', strict: true, schema } });
+      } else {
+        const { $schema: _dialect, ...withoutDialect } = schema;
+        expect(sent.body.output_config).toEqual({ format: { type: 'json_schema', schema: withoutDialect } });
+        expect(sent.body.tools).toBeUndefined();
+      }
+      expect(sent.replySchema).toMatchObject({ type: 'object', required: Object.keys(FAKE_PERSONA), additionalProperties: false });
+    }
+  });
+
+  it.each(VENDORS)('$vendor: the fake refuses a request that asks for JSON without its schema', async ({ model, make }) => {
+    const err = await failure(make(fake).complete(personaRequest(model, { format: undefined })));
+    expect(err).toMatchObject({ status: 400, kind: 'http' });
+    expect(err.message).toMatch(/carries no schema/);
+  });
+
+  it('the calendar has no schema (its lines are not JSON), so nothing is sent for it', async () => {
+    const calendar = taskByMutation('generateCalendar')!;
+    const input = calendar.input.parse({ month: '2027-01' });
+    await new OpenAiProvider(sdkOptions(`${fake.url}/v1`)).complete({
+      model: CHEAP.openai,
+      messages: calendar.messages(brand, input),
+      maxOutputTokens: calendar.outputTokensMax,
+      format: calendar.format!(input),
+    });
+    expect(fake.requests[0]?.body.response_format).toBeUndefined();
+    expect(fake.requests[0]?.asksForJson).toBe(false);
+  });
+
+  it('a model without structured outputs gets the prompt alone, and the lenient reader takes its reply', async () => {
+    fake.setBehavior({ requireSchema: false, reply: () => 'Here you go:\n```json\n{"name": "Rita", "pain_points": ["Feet"],}\n```' });
+    const openai = await new OpenAiProvider(sdkOptions(`${fake.url}/v1`)).complete(personaRequest('gpt-3.5-turbo'));
+    const anthropic = await new AnthropicProvider(sdkOptions(fake.url)).complete(personaRequest('claude-sonnet-4-0'));
+    expect(fake.requests.map((r) => [r.body.response_format, r.body.output_config, r.asksForJson])).toEqual([
+      [undefined, undefined, true],
+      [undefined, undefined, true],
+    ]);
+    for (const { text } of [openai, anthropic]) {
+      expect(persona.parse(text)).toEqual({ name: 'Rita', occupation: '', summary: '', goals: [], painPoints: ['Feet'] });
+    }
   });
 });
 

@@ -19,9 +19,10 @@ import {
 import { z } from 'zod';
 import { PROMPT_TOKENS_MAX, TASKS, taskByMutation, taskByType, type BrandContext, type TaskDefinition, type TaskType } from '../src/ai/tasks';
 import { calendarPostCount, calendarSummaryWordsMax, CALENDAR_OUTPUT_TOKENS_MAX } from '../src/ai/tasks/calendar';
-import { BRAND_FIELD_PROMPT_CHARS_MAX } from '../src/ai/tasks/define';
+import { BRAND_FIELD_PROMPT_CHARS_MAX, JSON_SHAPE_MARKER } from '../src/ai/tasks/define';
 import { LIMITS } from '../src/config';
 import { countMessageTokens, countTokens } from '../src/metering/tokenizer';
+import { fakeValueOf, strictSchemaProblem, type JsonSchemaNode } from './support/fake-provider';
 
 const SHORT = LIMITS.shortInputCharsMax;
 const TEXT = LIMITS.textInputCharsMax;
@@ -174,6 +175,88 @@ describe('prompt size', () => {
     const lineTokens = 17 + Math.ceil((words * 4) / 3);
     expect(posts * lineTokens).toBeLessThanOrEqual(CALENDAR_OUTPUT_TOKENS_MAX);
     expect(calendarSummaryWordsMax(calendarPostCount('2025-02', 1))).toBe(25);
+  });
+});
+
+/** The keys of a JSON value, all the way down: lists by their first item, texts as 'text'. */
+function shapeOfJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length > 0 ? [shapeOfJson(value[0])] : [];
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, shapeOfJson(v)]));
+  }
+  return typeof value === 'string' ? 'text' : typeof value;
+}
+
+/** Every text in the value, all the way down. */
+function textsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(textsOf);
+  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(textsOf);
+  return [];
+}
+
+describe('reply formats: one zod schema per JSON task', () => {
+  const schema = loadSchema();
+  const resultType = (task: TaskDefinition) =>
+    (schema.getType(`${capitalized(task.mutation)}Payload`) as GraphQLObjectType).getFields()[task.resultField]!.type;
+  /** Every field filled, with texts of ordinary length (a cast of 20 names of 200 characters cannot fit any cap). */
+  const typical: Fill = (chars, seed) => prose(Math.min(chars, 40), seed);
+  const formatOf = (task: TaskDefinition) => {
+    const input = task.input.parse(MAXIMAL[task.task](typical));
+    return { input, format: task.format?.(input), prompt: task.messages(BRAND, input).map((m) => m.content).join('\n') };
+  };
+
+  it.each(TASKS.map((t) => [t.task, t] as const))('%s: sends a schema exactly when its prompt asks for JSON', (_name, task) => {
+    const { format, prompt } = formatOf(task);
+    expect(Boolean(format?.json)).toBe(prompt.includes(JSON_SHAPE_MARKER));
+  });
+
+  const jsonTasks = TASKS.filter((t) => formatOf(t).format?.json).map((t) => [t.task, t] as const);
+
+  it('covers the tasks that reply with JSON', () => {
+    const expected = ['BUYER_PROFILE', 'CALENDAR_ENTRY', 'CHARACTERS', 'CONTENT_BRIEF', 'CONTENT_STRATEGY', 'MONTHLY_PLOT', 'MONTHLY_THEME', 'PERSONA', 'RESOLVE_CAST', 'WEEKLY_SUBPLOT'];
+    expect(jsonTasks.map(([name]) => name).sort()).toEqual(expected);
+  });
+
+  it.each(jsonTasks)('%s: the schema is strict, the prompt shows its shape, and the parser reads any value of it', (_name, task) => {
+    const { format, prompt } = formatOf(task);
+    const json = format!.json!;
+    expect(json.name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+    const node = json.schema as JsonSchemaNode;
+    expect(strictSchemaProblem(node, 'schema')).toBeUndefined();
+    const value = fakeValueOf(node);
+    const example: unknown = JSON.parse(prompt.slice(prompt.lastIndexOf(JSON_SHAPE_MARKER) + JSON_SHAPE_MARKER.length));
+    expect(shapeOfJson(example)).toEqual(shapeOfJson(value));
+    const parsed = task.parse(JSON.stringify(value));
+    expect(conforms(parsed, resultType(task))).toBe(true);
+    expect(textsOf(parsed).sort()).toEqual(textsOf(value).sort());
+  });
+
+  it.each(TASKS.filter((t) => formatOf(t).format).map((t) => [t.task, t] as const))(
+    '%s: its offline sample is a full reply: parsed strictly, every field filled, within the cap',
+    (_name, task) => {
+      const { format } = formatOf(task);
+      const sample = format!.sample;
+      expect(countTokens('offline', sample)).toBeLessThanOrEqual(task.outputTokensMax);
+      const parsed = task.parse(sample);
+      expect(conforms(parsed, resultType(task))).toBe(true);
+      const texts = textsOf(parsed);
+      expect(texts.length).toBeGreaterThan(0);
+      expect(texts.every((t) => t.length > 0)).toBe(true);
+    },
+  );
+
+  it('validates before trusting: wrong types fall back to the lenient reader, text is trimmed', () => {
+    const persona = taskByType('PERSONA');
+    expect(persona.parse('{"name":"  Rita ","occupation":"Nurse","summary":"Runs.","goals":["Run", "  "],"painPoints":[]}')).toEqual({
+      name: 'Rita',
+      occupation: 'Nurse',
+      summary: 'Runs.',
+      goals: ['Run'],
+      painPoints: [],
+    });
+    expect(persona.parse('{"name": 7, "goals": "Run\\nSwim"}')).toEqual({ name: '7', occupation: '', summary: '', goals: ['Run', 'Swim'], painPoints: [] });
+    expect(taskByType('CHARACTERS').parse(JSON.stringify({ characters: Array(12).fill({ name: 'A', role: 'B', traits: [], backstory: 'C' }) }))).toHaveLength(8);
   });
 });
 

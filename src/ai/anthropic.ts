@@ -40,6 +40,19 @@ function toAnthropicMessages(messages: ChatMessage[]) {
   return { messages: turns, ...(system.length > 0 ? { system: system.join(SYSTEM_SEPARATOR) } : {}) };
 }
 
+/**
+ * JSON outputs (`output_config.format`, general availability in this SDK): the reply is one text
+ * block, streamed as text deltas, holding JSON that fits the schema. A forced tool call would do the
+ * same through `tool_use` blocks, but Claude Sonnet 5.5 answers a forced `tool_choice` with 400.
+ * The schema goes without its `$schema` dialect line, as the SDK's own helper sends it.
+ */
+function outputConfig(req: CompletionRequest): { output_config?: Anthropic.OutputConfig } {
+  const json = req.format?.json;
+  if (!json || !anthropicTraits(req.model).structuredOutput) return {};
+  const { $schema: _dialect, ...schema } = json.schema;
+  return { output_config: { format: { type: 'json_schema', schema } } };
+}
+
 /** What a stream has reported so far: input tokens arrive first, output tokens at the end. */
 interface StreamProgress {
   text: string;
@@ -153,6 +166,7 @@ export class AnthropicProvider implements Provider {
       max_tokens: req.maxOutputTokens,
       ...toAnthropicMessages(req.messages),
       ...(thinking ? { thinking } : {}),
+      ...outputConfig(req),
     };
   }
 }

@@ -1,5 +1,4 @@
 import { countMessageTokens, countTokens } from '../metering/tokenizer';
-import { JSON_SHAPE_MARKER } from './tasks/define';
 import {
   assertCompletionRequest,
   ProviderError,
@@ -26,43 +25,28 @@ function lastUserWords(messages: ChatMessage[]): string[] {
   return (last?.content ?? '').split(/\s+/).filter(Boolean).slice(0, ECHO_WORDS_MAX);
 }
 
-/**
- * A task that asks for JSON shows the shape it wants after JSON_SHAPE_MARKER; offline, the answer
- * is that shape with every text filled in ("Offline name", ...), so structured results come back
- * structured. Undefined when the prompt asks for no JSON or the shape does not fit the output cap.
- */
-function shapedReply(req: CompletionRequest): string | undefined {
-  const prompt = req.messages.map((m) => m.content).join('\n');
-  const at = prompt.lastIndexOf(JSON_SHAPE_MARKER);
-  if (at < 0) return undefined;
-  let shape: unknown;
-  try {
-    shape = JSON.parse(prompt.slice(at + JSON_SHAPE_MARKER.length).trim());
-  } catch {
-    return undefined;
-  }
-  const text = JSON.stringify(fill(shape, 'answer'));
-  return countTokens(OFFLINE_MODEL, text) <= req.maxOutputTokens ? text : undefined;
+/** Each piece is one word with its leading space, so the pieces concatenate to the text. */
+function piecesOf(text: string): string[] {
+  return text.match(/\s*\S+/g) ?? [];
 }
 
-function fill(value: unknown, key: string): unknown {
-  if (Array.isArray(value)) return value.slice(0, 1).map((item) => fill(item, key));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v, k)]));
-  }
-  return typeof value === 'string' && !/^\d{4}-\d{2}/.test(value) ? `Offline ${key}` : value;
-}
-
-/** The longest word prefix of the reply that fits the output cap, as a vendor would truncate. */
-function replyFor(req: CompletionRequest): string {
-  const shaped = shapedReply(req);
-  if (shaped !== undefined) return shaped;
-  const words = [...REPLY_PREFIX.split(' '), ...lastUserWords(req.messages)];
-  for (let count = words.length; count > 0; count--) {
-    const text = words.slice(0, count).join(' ');
-    if (countTokens(OFFLINE_MODEL, text) <= req.maxOutputTokens) return text;
+/** The longest run of whole pieces that fits the output cap, as a vendor cuts a reply off at its cap. */
+function fitToCap(pieces: string[], maxOutputTokens: number): string {
+  for (let count = pieces.length; count > 0; count--) {
+    const text = pieces.slice(0, count).join('');
+    if (countTokens(OFFLINE_MODEL, text) <= maxOutputTokens) return text;
   }
   return '';
+}
+
+/**
+ * A task with a reply format gets its sample: what the task really returns for this input, every
+ * field filled (characters as many as asked, a calendar's posts dated over its month). Other tasks get
+ * an echo of the request. Either is cut off at the output cap, as a vendor would.
+ */
+function replyFor(req: CompletionRequest): string {
+  const reply = req.format?.sample ?? [REPLY_PREFIX, ...lastUserWords(req.messages)].join(' ');
+  return fitToCap(piecesOf(reply.trim()), req.maxOutputTokens);
 }
 
 function aborted(): ProviderError {
@@ -88,8 +72,7 @@ export class OfflineProvider implements Provider {
   async *stream(req: CompletionRequest): AsyncGenerator<StreamEvent> {
     assertCompletionRequest(req);
     const text = replyFor(req);
-    // Each delta is one word with its leading space, so the deltas concatenate to the text.
-    for (const piece of text.match(/\s*\S+/g) ?? []) {
+    for (const piece of piecesOf(text)) {
       await nextTick();
       if (req.signal?.aborted) throw aborted();
       yield { type: 'delta', text: piece };

@@ -26,6 +26,13 @@ function outputLimit(model: string, maxOutputTokens: number): OutputLimit {
   return { max_completion_tokens: maxOutputTokens, ...(reasoning.effort ? { reasoning_effort: reasoning.effort } : {}) };
 }
 
+/** Structured outputs: the reply (message content, streamed as content deltas) is JSON that fits the schema. */
+function responseFormat(req: CompletionRequest): { response_format?: OpenAI.ResponseFormatJSONSchema } {
+  const json = req.format?.json;
+  if (!json || !openAiTraits(req.model).structuredOutput) return {};
+  return { response_format: { type: 'json_schema', json_schema: { name: json.name, strict: true, schema: json.schema } } };
+}
+
 function usageOf(usage: OpenAI.CompletionUsage | null | undefined): Usage | undefined {
   return usage ? parseUsage(usage.prompt_tokens, usage.completion_tokens) : undefined;
 }
@@ -99,6 +106,6 @@ export class OpenAiProvider implements Provider {
 
   private params(req: CompletionRequest) {
     const messages = req.messages.map(({ role, content }) => ({ role, content }));
-    return { model: req.model, messages, ...outputLimit(req.model, req.maxOutputTokens) };
+    return { model: req.model, messages, ...outputLimit(req.model, req.maxOutputTokens), ...responseFormat(req) };
   }
 }

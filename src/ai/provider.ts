@@ -9,11 +9,28 @@ export interface ChatMessage {
   content: string;
 }
 
+/** A JSON schema in the strict form both vendors accept: every property required, no others allowed. */
+export interface JsonReplySchema {
+  /** Names the schema for the vendor (OpenAI requires one): letters, digits, `_` and `-`, at most 64. */
+  name: string;
+  schema: Record<string, unknown>;
+}
+
+/** What the reply must look like when it is more than free text; the task builds it from its input. */
+export interface ReplyFormat {
+  /** Vendors hold the reply to this schema (structured outputs). Absent when the reply is not JSON (the calendar's lines). */
+  json?: JsonReplySchema;
+  /** A well-formed reply to this very request, every field filled, deterministic: what the offline provider answers. */
+  sample: string;
+}
+
 export interface CompletionRequest {
   model: string;
   messages: ChatMessage[];
   /** Hard cap on generated tokens, sent to the vendor; a positive safe integer. */
   maxOutputTokens: number;
+  /** Absent for free text. */
+  format?: ReplyFormat;
   /** Aborting it aborts the upstream HTTP request. */
   signal?: AbortSignal;
 }

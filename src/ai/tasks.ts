@@ -6,8 +6,8 @@ import { characters, monthlyPlot, narrativePrefill, refineCharacterField, resolv
 
 /**
  * The catalog of generation tasks: for each, its GraphQL mutation and result field, model tier,
- * output cap, input schema, prompt and reply parser. schema.graphql declares the same tasks; the
- * tasks test keeps the two in step.
+ * output cap, input schema, prompt, reply format (the JSON schema vendors enforce) and reply
+ * parser. schema.graphql declares the same tasks; the tasks test keeps the two in step.
  */
 export type { BrandContext, TaskDefinition, TaskType } from './tasks/define';
 export type { BuyerProfile, ContentStrategy, Persona } from './tasks/brand';

@@ -113,6 +113,7 @@ export class FlowRunner {
       tier: agent.tier,
       messages: agent.messages(context, params),
       outputTokensMax: agent.outputTokensMax,
+      format: agent.format?.(params),
       attach: (text, { model, partial }) => {
         const finishedAt = new Date();
         const status = partial ? 'CANCELLED' : 'FINISHED';

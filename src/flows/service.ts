@@ -179,7 +179,7 @@ export class FlowService {
     let required = 0;
     for (const { agent, params } of plan) {
       const messages = agent.messages(stepContextBound(brand, agent, stored), params);
-      required += this.meter.estimate(agent.tier, messages, agent.outputTokensMax);
+      required += this.meter.estimate(agent.tier, messages, agent.outputTokensMax, agent.format?.(params));
     }
     const { available } = await this.balance.snapshot(userId);
     if (available < required) throw new InsufficientTokensError(available, required);

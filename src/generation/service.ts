@@ -115,6 +115,7 @@ export class GenerationService {
       tier: task.tier,
       messages: task.messages(brandContext(brand), params),
       outputTokensMax: task.outputTokensMax,
+      format: task.format?.(params),
       idempotencyKey: keyed?.key,
       requestFingerprint: keyed?.fingerprint,
       attach: (text, { model, partial }) => {

@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import type { BalanceSnapshot, Hold } from '../balance/actor';
 import type { BalanceService, SettleResult } from '../balance/service';
 import type { Pricing } from '../ai/pricing';
-import { ProviderError, type ChatMessage, type Provider, type ProviderName, type Usage } from '../ai/provider';
+import { ProviderError, type ChatMessage, type Provider, type ProviderName, type ReplyFormat, type Usage } from '../ai/provider';
 import type { ModelRouter, ModelTier } from '../ai/router';
 import { StorableDeltas, storableText, storableValue } from '../db/storable';
 import { AppError } from '../errors';
-import { countMessageTokens, countTokens } from './tokenizer';
+import { countMessageTokens, countSchemaTokens, countTokens, SCHEMA_FRAMING_ALLOWANCE_TOKENS } from './tokenizer';
 
 /** One metered model call: who pays, for what, and how much output it may produce. */
 export interface MeteredCall {
@@ -17,6 +17,8 @@ export interface MeteredCall {
   messages: ChatMessage[];
   /** The task's output cap; sent as max_tokens and covered by the hold. */
   outputTokensMax: number;
+  /** The reply's JSON schema (sent to the vendor, so counted into the hold) and offline sample; absent for prose. */
+  format?: ReplyFormat | undefined;
   idempotencyKey?: string | undefined;
   /** With idempotencyKey: what the key was sent with (src/idempotency.ts), kept in the ledger entry's metadata. */
   requestFingerprint?: string | undefined;
@@ -78,9 +80,9 @@ export class Meter {
   }
 
   /** What a call would reserve, for refusing a flow up front. */
-  estimate(tier: ModelTier, messages: ChatMessage[], outputTokensMax: number): number {
+  estimate(tier: ModelTier, messages: ChatMessage[], outputTokensMax: number, format?: ReplyFormat): number {
     const { model } = this.router.route(tier);
-    return countMessageTokens(model, messages) + outputTokensMax;
+    return countedPrompt(model, messages, format) + schemaAllowance(format) + outputTokensMax;
   }
 
   /** One call that runs to its end; a caller that may stop it uses completeStoppable. */
@@ -89,7 +91,7 @@ export class Meter {
     const started = performance.now();
     let result;
     try {
-      result = await provider.complete({ model, messages: call.messages, maxOutputTokens: call.outputTokensMax });
+      result = await provider.complete({ model, messages: call.messages, maxOutputTokens: call.outputTokensMax, format: call.format });
     } catch (err) {
       this.observe(provider.name, model, started, 'error');
       throw await this.failed(call, hold, model, err, '');
@@ -155,7 +157,8 @@ export class Meter {
     let finished = false;
     let reportedBeforeStop: Usage | undefined;
     try {
-      for await (const event of provider.stream({ model, messages: call.messages, maxOutputTokens: call.outputTokensMax, signal })) {
+      const request = { model, messages: call.messages, maxOutputTokens: call.outputTokensMax, format: call.format, signal };
+      for await (const event of provider.stream(request)) {
         if (event.type === 'delta') {
           text += event.text;
           const storable = deltas.push(event.text);
@@ -198,8 +201,8 @@ export class Meter {
     const route = this.router.route(call.tier);
     const provider = this.providers[route.provider];
     if (!provider) throw new Error(`router chose ${route.provider}, which is not configured`);
-    const promptEstimate = countMessageTokens(route.model, call.messages);
-    const hold = await this.balance.reserve(call.userId, promptEstimate + call.outputTokensMax, {
+    const promptEstimate = countedPrompt(route.model, call.messages, call.format);
+    const hold = await this.balance.reserve(call.userId, promptEstimate + schemaAllowance(call.format) + call.outputTokensMax, {
       brandId: call.brandId,
       taskType: call.taskType,
       model: route.model,
@@ -250,6 +253,17 @@ export class Meter {
   private observe(provider: ProviderName, model: string, started: number, outcome: 'ok' | 'error'): void {
     for (const o of this.observers) o.called?.(provider, model, performance.now() - started, outcome);
   }
+}
+
+/** The prompt as far as we can count what the vendor bills: the messages, and the reply schema when one is sent. */
+function countedPrompt(model: string, messages: ChatMessage[], format: ReplyFormat | undefined): number {
+  const schemaTokens = format?.json ? countSchemaTokens(model, format.json) : 0;
+  return countMessageTokens(model, messages) + schemaTokens;
+}
+
+/** Held, not charged: what a vendor's framing of a reply schema may add (SCHEMA_FRAMING_ALLOWANCE_TOKENS). */
+function schemaAllowance(format: ReplyFormat | undefined): number {
+  return format?.json ? SCHEMA_FRAMING_ALLOWANCE_TOKENS : 0;
 }
 
 /** Where streamInner leaves the charge of a call stopped midway, for completeStoppable to return. */

@@ -1,5 +1,5 @@
 import type * as Tiktoken from 'js-tiktoken/lite' with { 'resolution-mode': 'import' };
-import type { ChatMessage } from '../ai/provider';
+import type { ChatMessage, JsonReplySchema } from '../ai/provider';
 
 /**
  * Token counts as the vendor will bill them, used to reserve before a call. The exact count is settled
@@ -30,6 +30,15 @@ const ANTHROPIC_NEWER_TOKENIZER_MARGIN_PERCENT = 160;
 const ANTHROPIC_NEWER_TOKENIZER = /^claude-(opus-4-[7-9]|[a-z]+-5)/;
 const ANTHROPIC_TOKENS_PER_MESSAGE = 5;
 const ANTHROPIC_PROMPT_OVERHEAD_TOKENS = 10;
+
+/**
+ * A reply schema (structured outputs) is prompt input the vendor bills but no message shows: its
+ * JSON is counted like text (countSchemaTokens), and a hold adds this allowance for the instructions
+ * the vendor wraps it in. Neither vendor publishes that size for JSON outputs; Anthropic's documented
+ * system prompt for tool use is 313 to 346 tokens, so both get 400. The settle charges what the vendor
+ * reports, so the allowance is only ever held, never charged on a guess.
+ */
+export const SCHEMA_FRAMING_ALLOWANCE_TOKENS = 400;
 
 const O200K_MODEL_PREFIXES = ['gpt-4o', 'gpt-4.1', 'gpt-5', 'o1', 'o3', 'o4', 'offline'];
 const ANTHROPIC_MODEL_PREFIX = 'claude-';
@@ -95,6 +104,11 @@ export function countTokens(model: string, text: string): number {
   const tokens = o200kCount(text);
   const family = familyOf(model);
   return assertTokenCount(family === 'anthropic' ? withMargin(tokens, anthropicMargin(model)) : tokens);
+}
+
+/** The reply schema as prompt text; the vendor's framing of it is SCHEMA_FRAMING_ALLOWANCE_TOKENS. */
+export function countSchemaTokens(model: string, json: JsonReplySchema): number {
+  return countTokens(model, json.name + JSON.stringify(json.schema));
 }
 
 /** The prompt as the vendor will count it, turn markup included. */

@@ -1,9 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { JSON_SHAPE_MARKER } from '../../src/ai/tasks/define';
 
 /**
  * A vendor stand-in on a real socket, speaking the OpenAI and Anthropic wire formats the official
  * SDKs parse (see STACK.md). Point the OpenAI SDK at `${url}/v1` and the Anthropic SDK at `${url}`.
+ *
+ * Structured outputs: a request whose prompt asks for JSON (JSON_SHAPE_MARKER) must carry its schema
+ * (OpenAI `response_format` json_schema, Anthropic `output_config.format`) in the strict form, or it
+ * is answered 400, as are the parameters the vendors refuse (below). Its default reply is JSON built
+ * from that schema: OpenAI's message content and Anthropic's one text block (streamed as text
+ * deltas) are the JSON text.
  */
 
 export type FakeVendor = 'openai' | 'anthropic';
@@ -26,6 +33,10 @@ export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
   /** Which output cap the client sent; OpenAI reasoning models take max_completion_tokens. */
   outputLimit: { field: 'max_tokens' | 'max_completion_tokens'; value: number } | undefined;
+  /** The prompt asks for JSON (a structured task or agent). */
+  asksForJson: boolean;
+  /** The JSON schema the reply was held to, as sent in either vendor's format. */
+  replySchema: JsonSchemaNode | undefined;
   /** The client closed the connection before the response ended. */
   aborted: boolean;
 }
@@ -64,6 +75,21 @@ export interface FakeBehavior {
   omitUsage?: boolean;
   /** The model reported back. @default the requested model */
   model?: string;
+  /**
+   * Refuse (400) a request whose prompt asks for JSON without carrying its schema. Off only for a
+   * model flagged as lacking structured outputs. @default true
+   */
+  requireSchema?: boolean;
+}
+
+/** The parts of a JSON schema the fake reads and checks. */
+export interface JsonSchemaNode {
+  type?: string | string[];
+  properties?: Record<string, JsonSchemaNode>;
+  required?: string[];
+  additionalProperties?: unknown;
+  items?: JsonSchemaNode;
+  [key: string]: unknown;
 }
 
 export interface FakeProvider {
@@ -126,6 +152,7 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
     if (!body) return sendError(res, vendor, 400, 'body is not JSON');
     const record: RecordedRequest = {
       vendor, path, body, headers: req.headers, outputLimit: outputLimitOf(body), aborted: false,
+      asksForJson: asksForJson(body), replySchema: replySchemaOf(vendor, body),
     };
     requests.push(record);
     res.on('close', () => {
@@ -146,8 +173,10 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
       failuresSent += 1;
       return sendError(res, vendor, status, 'fake failure', current.retryAfterMs);
     }
+    const refusal = refusalOf(vendor, record, current);
+    if (refusal) return sendError(res, vendor, 400, refusal);
     answeredNormally += 1;
-    const answer = answerFor(current, body);
+    const answer = answerFor(current, body, record.replySchema);
     if (!body.stream) return sendJson(res, 200, vendor === 'openai' ? openAiJson(answer) : anthropicJson(answer));
     const events = vendor === 'openai' ? openAiEvents(answer, body) : anthropicEvents(answer);
     const hung = await writeStream(res, events, current, sleep);
@@ -228,6 +257,75 @@ function wordsOf(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
 }
 
+// ---- what the vendors refuse ----
+
+function asksForJson(body: FakeRequestBody): boolean {
+  const texts = [textOf(body.system), ...(body.messages ?? []).map((m) => textOf(m.content))];
+  return texts.some((text) => text.includes(JSON_SHAPE_MARKER));
+}
+
+function isSchemaNode(value: unknown): value is JsonSchemaNode {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** OpenAI: response_format.json_schema.schema; Anthropic: output_config.format.schema. */
+function replySchemaOf(vendor: FakeVendor, body: FakeRequestBody): JsonSchemaNode | undefined {
+  const format = vendor === 'openai' ? (body.response_format as { json_schema?: { schema?: unknown } } | undefined)?.json_schema : (body.output_config as { format?: { schema?: unknown } } | undefined)?.format;
+  return isSchemaNode(format?.schema) ? format.schema : undefined;
+}
+
+const OPENAI_REASONING_MODEL = /^(gpt-5|o\d)/;
+const OPENAI_SCHEMA_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** The 400s this fake gives, each one the vendor documents; undefined when the request is fine. */
+function refusalOf(vendor: FakeVendor, record: RecordedRequest, behavior: FakeBehavior): string | undefined {
+  const { body } = record;
+  if (record.asksForJson && !record.replySchema && (behavior.requireSchema ?? true)) {
+    return 'the prompt asks for JSON but the request carries no schema (response_format / output_config.format)';
+  }
+  if (record.replySchema) {
+    const problem = strictSchemaProblem(record.replySchema, 'schema');
+    if (problem) return `invalid schema for structured outputs: ${problem}`;
+  }
+  return vendor === 'openai' ? openAiRefusal(body) : anthropicRefusal(body);
+}
+
+function openAiRefusal(body: FakeRequestBody): string | undefined {
+  const model = body.model ?? '';
+  if (OPENAI_REASONING_MODEL.test(model) && body.max_tokens !== undefined) {
+    return "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.";
+  }
+  const format = body.response_format as { type?: string; json_schema?: { name?: unknown; strict?: unknown } } | undefined;
+  if (format && (format.type !== 'json_schema' || format.json_schema?.strict !== true)) return 'response_format must be a strict json_schema';
+  if (format && !OPENAI_SCHEMA_NAME.test(String(format.json_schema?.name))) return 'response_format.json_schema.name must match ^[a-zA-Z0-9_-]{1,64}$';
+  return undefined;
+}
+
+/** Claude Sonnet 5.5 refuses thinking {type: disabled} and a forced tool choice (its migration guide). */
+function anthropicRefusal(body: FakeRequestBody): string | undefined {
+  if (!/^claude-sonnet-5-5/.test(body.model ?? '')) return undefined;
+  if ((body.thinking as { type?: string } | undefined)?.type === 'disabled') return '"thinking.type.disabled" is not supported for this model. Use "between_tools".';
+  if ((body.tool_choice as { type?: string } | undefined)?.type === 'tool') return 'forced tool use is not supported for this model';
+  return undefined;
+}
+
+/** Strict mode: every object lists all its properties as required and allows no others. */
+export function strictSchemaProblem(node: JsonSchemaNode, at: string): string | undefined {
+  if (node.type === 'object') {
+    const keys = Object.keys(node.properties ?? {});
+    if (node.additionalProperties !== false) return `${at}: additionalProperties must be false`;
+    const required = new Set(node.required ?? []);
+    const missing = keys.find((key) => !required.has(key));
+    if (missing) return `${at}: property ${missing} must be required`;
+    for (const key of keys) {
+      const problem = strictSchemaProblem(node.properties![key]!, `${at}.${key}`);
+      if (problem) return problem;
+    }
+  }
+  if (node.type === 'array') return node.items ? strictSchemaProblem(node.items, `${at}[]`) : `${at}: array without items`;
+  return undefined;
+}
+
 // ---- answers ----
 
 interface Answer {
@@ -250,8 +348,17 @@ export function defaultUsage(body: FakeRequestBody, reply: string): FakeUsage {
   return { promptTokens, completionTokens: wordsOf(reply).length };
 }
 
-function answerFor(behavior: FakeBehavior, body: FakeRequestBody): Answer {
-  const text = (behavior.reply ?? defaultReply)(body);
+/** A value for the schema, each text naming its key ("Fake name"), each list with one item. */
+export function fakeValueOf(node: JsonSchemaNode, key = 'value'): unknown {
+  if (node.type === 'object') {
+    return Object.fromEntries(Object.entries(node.properties ?? {}).map(([name, child]) => [name, fakeValueOf(child, name)]));
+  }
+  if (node.type === 'array') return node.items ? [fakeValueOf(node.items, key)] : [];
+  return node.type === 'string' ? `Fake ${key}` : null;
+}
+
+function answerFor(behavior: FakeBehavior, body: FakeRequestBody, schema: JsonSchemaNode | undefined): Answer {
+  const text = behavior.reply ? behavior.reply(body) : schema ? JSON.stringify(fakeValueOf(schema)) : defaultReply(body);
   const usage = behavior.omitUsage ? undefined : (behavior.usageFor ?? defaultUsage)(body, text);
   return { text, pieces: (behavior.chunks ?? piecesOf)(text), usage, model: behavior.model ?? body.model ?? 'fake-model' };
 }

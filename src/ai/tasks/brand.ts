@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTask, optionalShort, prompt, replyAsJson } from './define';
-import { asText, asTextList, fieldsIn, singleValue, structured } from './lenient';
+import { singleValue } from './lenient';
+import { recordReply, text, textList } from './output';
 
 /** The brand's foundations: statements, the people it serves and how it reaches them. */
 
@@ -12,28 +13,44 @@ export const CONTENT_STRATEGY_OUTPUT_TOKENS_MAX = 1_200;
 
 const STRATEGIST = 'a brand strategist for small businesses.';
 
-export interface Persona {
-  name: string;
-  occupation: string;
-  summary: string;
-  goals: string[];
-  painPoints: string[];
-}
+const personaReply = recordReply(
+  'persona',
+  {
+    name: text('a first name'),
+    occupation: text('...'),
+    summary: text('2 to 3 sentences'),
+    goals: textList('3 to 5 goals'),
+    painPoints: textList('3 to 5 pain points'),
+  },
+  'summary',
+);
 
-export interface BuyerProfile {
-  segment: string;
-  summary: string;
-  needs: string[];
-  objections: string[];
-  buyingTriggers: string[];
-}
+const buyerProfileReply = recordReply(
+  'buyerProfile',
+  {
+    segment: text('the segment name'),
+    summary: text('2 to 3 sentences'),
+    needs: textList('3 to 5'),
+    objections: textList('3 to 5'),
+    buyingTriggers: textList('3 to 5'),
+  },
+  'summary',
+);
 
-export interface ContentStrategy {
-  summary: string;
-  pillars: string[];
-  channels: string[];
-  cadence: string;
-}
+const contentStrategyReply = recordReply(
+  'contentStrategy',
+  {
+    summary: text('3 to 4 sentences'),
+    pillars: textList('3 to 5 content pillars'),
+    channels: textList('2 to 4 channels'),
+    cadence: text('how often to publish, per channel'),
+  },
+  'summary',
+);
+
+export type Persona = ReturnType<typeof personaReply.parse>;
+export type BuyerProfile = ReturnType<typeof buyerProfileReply.parse>;
+export type ContentStrategy = ReturnType<typeof contentStrategyReply.parse>;
 
 const noFields = z.strictObject({});
 
@@ -81,25 +98,10 @@ export const persona = defineTask({
       STRATEGIST,
       brand,
       `Create one customer persona for the brand${focus ? `, focused on: ${focus}` : ''}.` +
-        replyAsJson(
-          '{"name": "a first name", "occupation": "...", "summary": "2 to 3 sentences", "goals": ["3 to 5 goals"], "painPoints": ["3 to 5 pain points"]}',
-        ),
+        replyAsJson(personaReply.example()),
     ),
-  parse: (reply): Persona =>
-    structured(
-      reply,
-      (r) => {
-        const f = fieldsIn(r, 'persona');
-        return f && {
-          name: asText(f('name')),
-          occupation: asText(f('occupation')),
-          summary: asText(f('summary')),
-          goals: asTextList(f('goals')),
-          painPoints: asTextList(f('painPoints')),
-        };
-      },
-      (raw) => ({ name: '', occupation: '', summary: raw, goals: [], painPoints: [] }),
-    ),
+  format: () => personaReply.format(),
+  parse: personaReply.parse,
 });
 
 export const buyerProfile = defineTask({
@@ -114,25 +116,10 @@ export const buyerProfile = defineTask({
       STRATEGIST,
       brand,
       `Write a buyer profile for the brand's ${segment ? `"${segment}" segment` : 'most valuable customer segment'}.` +
-        replyAsJson(
-          '{"segment": "the segment name", "summary": "2 to 3 sentences", "needs": ["3 to 5"], "objections": ["3 to 5"], "buyingTriggers": ["3 to 5"]}',
-        ),
+        replyAsJson(buyerProfileReply.example()),
     ),
-  parse: (reply): BuyerProfile =>
-    structured(
-      reply,
-      (r) => {
-        const f = fieldsIn(r, 'buyerProfile');
-        return f && {
-          segment: asText(f('segment')),
-          summary: asText(f('summary')),
-          needs: asTextList(f('needs')),
-          objections: asTextList(f('objections')),
-          buyingTriggers: asTextList(f('buyingTriggers')),
-        };
-      },
-      (raw) => ({ segment: '', summary: raw, needs: [], objections: [], buyingTriggers: [] }),
-    ),
+  format: () => buyerProfileReply.format(),
+  parse: buyerProfileReply.parse,
 });
 
 export const contentStrategy = defineTask({
@@ -147,22 +134,8 @@ export const contentStrategy = defineTask({
       STRATEGIST,
       brand,
       `Outline a content strategy for the brand${goal ? ` whose goal is: ${goal}` : ''}.` +
-        replyAsJson(
-          '{"summary": "3 to 4 sentences", "pillars": ["3 to 5 content pillars"], "channels": ["2 to 4 channels"], "cadence": "how often to publish, per channel"}',
-        ),
+        replyAsJson(contentStrategyReply.example()),
     ),
-  parse: (reply): ContentStrategy =>
-    structured(
-      reply,
-      (r) => {
-        const f = fieldsIn(r, 'contentStrategy');
-        return f && {
-          summary: asText(f('summary')),
-          pillars: asTextList(f('pillars')),
-          channels: asTextList(f('channels')),
-          cadence: asText(f('cadence')),
-        };
-      },
-      (raw) => ({ summary: raw, pillars: [], channels: [], cadence: '' }),
-    ),
+  format: () => contentStrategyReply.format(),
+  parse: contentStrategyReply.parse,
 });

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { daysInMonth, date, defineTask, intWithDefault, month, monthName, optionalShort, prompt, replyAsJson } from './define';
-import { asText, asTextList, fieldsIn, plainText, structured, structuredList, type Fields } from './lenient';
+import { asText, plainText, structuredList, type Fields } from './lenient';
+import { recordReply, text, textList } from './output';
+import type { ReplyFormat } from '../provider';
 
 /** The content calendar: a month's theme, a month of posts, and single posts. */
 
@@ -26,19 +28,21 @@ const CALENDAR_SUMMARY_WORDS_MAX = 25;
 const PLANNER = 'a content planner for small brands.';
 const LINE_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-export interface CalendarEntry {
-  /** YYYY-MM-DD, as the model wrote it. */
-  date: string;
-  channel: string;
-  title: string;
-  summary: string;
-}
+/** One post; its date is YYYY-MM-DD as the model wrote it. */
+const entryReply = recordReply(
+  'entry',
+  { date: text('YYYY-MM-DD'), channel: text('...'), title: text('at most 8 words'), summary: text('under 40 words') },
+  'summary',
+);
 
-export interface MonthlyTheme {
-  title: string;
-  description: string;
-  keywords: string[];
-}
+const themeReply = recordReply(
+  'theme',
+  { title: text('at most 6 words'), description: text('2 to 3 sentences'), keywords: textList('5 to 8 keywords') },
+  'description',
+);
+
+export type CalendarEntry = ReturnType<typeof entryReply.parse>;
+export type MonthlyTheme = ReturnType<typeof themeReply.parse>;
 
 export function calendarPostCount(yearMonth: string, postsPerWeek: number): number {
   return Math.ceil((daysInMonth(yearMonth) * postsPerWeek) / 7);
@@ -69,7 +73,11 @@ function entryFromLine(line: string): CalendarEntry | undefined {
   return { date: day, channel: channel ?? '', title: title ?? '', summary: summary.join(' | ') };
 }
 
-/** The lines asked for; else JSON, in case the model preferred it; else the raw text as one summary. */
+/**
+ * The calendar asks for one line per post rather than JSON: up to 62 posts must fit its output cap,
+ * and JSON's keys and quotes cost about ten tokens more a post. So it has no vendor schema, and is read
+ * as lines; else as JSON, in case the model preferred it; else the raw text is one summary.
+ */
 function readCalendar(reply: string): CalendarEntry[] {
   const lines = plainText(reply)
     .split('\n')
@@ -77,6 +85,20 @@ function readCalendar(reply: string): CalendarEntry[] {
     .filter((entry) => entry !== undefined);
   if (lines.length > 0) return lines;
   return structuredList(reply, 'entries', entryOf, summaryOnly);
+}
+
+/**
+ * What the offline provider answers: the month's posts on dates spread evenly over it, in date
+ * order, in the line format the prompt asks for.
+ */
+export function calendarFormat(yearMonth: string, postsPerWeek: number): ReplyFormat {
+  const days = daysInMonth(yearMonth);
+  const posts = calendarPostCount(yearMonth, postsPerWeek);
+  const lines = Array.from({ length: posts }, (_, i) => {
+    const day = String(Math.floor((i * days) / posts) + 1).padStart(2, '0');
+    return `${yearMonth}-${day} | Offline channel ${(i % 3) + 1} | Offline title ${i + 1} | Offline summary ${i + 1}`;
+  });
+  return { sample: lines.join('\n') };
 }
 
 export const calendar = defineTask({
@@ -100,6 +122,7 @@ export const calendar = defineTask({
         `YYYY-MM-DD | channel | title of at most 6 words | summary of at most ${calendarSummaryWordsMax(posts)} words`,
     );
   },
+  format: (input) => calendarFormat(input.month, input.postsPerWeek),
   parse: readCalendar,
 });
 
@@ -116,17 +139,10 @@ export const calendarEntry = defineTask({
       brand,
       `Plan one post for ${input.date}` +
         `${input.channel ? ` on ${input.channel}` : ''}${input.topic ? ` about ${input.topic}` : ''}.` +
-        replyAsJson(`{"date": "${input.date}", "channel": "...", "title": "at most 8 words", "summary": "under 40 words"}`),
+        replyAsJson(entryReply.example({ date: input.date })),
     ),
-  parse: (reply): CalendarEntry =>
-    structured(
-      reply,
-      (r) => {
-        const f = fieldsIn(r, 'entry');
-        return f && entryOf(f);
-      },
-      summaryOnly,
-    ),
+  format: (input) => entryReply.format({ date: input.date }),
+  parse: entryReply.parse,
 });
 
 export const monthlyTheme = defineTask({
@@ -141,15 +157,8 @@ export const monthlyTheme = defineTask({
       PLANNER,
       brand,
       `Propose the brand's content theme for ${monthName(input.month)}, suited to the season and its occasions.` +
-        replyAsJson('{"title": "at most 6 words", "description": "2 to 3 sentences", "keywords": ["5 to 8 keywords"]}'),
+        replyAsJson(themeReply.example()),
     ),
-  parse: (reply): MonthlyTheme =>
-    structured(
-      reply,
-      (r) => {
-        const f = fieldsIn(r, 'theme');
-        return f && { title: asText(f('title')), description: asText(f('description')), keywords: asTextList(f('keywords')) };
-      },
-      (raw) => ({ title: '', description: raw, keywords: [] }),
-    ),
+  format: () => themeReply.format(),
+  parse: themeReply.parse,
 });

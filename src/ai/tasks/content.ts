@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTask, optionalShort, prompt, quoted, replyAsJson, requiredShort, requiredText } from './define';
-import { asText, asTextList, fieldsIn, plainText, structured } from './lenient';
+import { plainText } from './lenient';
+import { recordReply, text, textList } from './output';
 
 /** Writing with the brand: briefs, rewrites and the assistant chat. */
 
@@ -16,12 +17,18 @@ export const CHAT_OUTPUT_TOKENS_MAX = 400;
 
 const WRITER = 'a brand copywriter and content strategist.';
 
-export interface ContentBrief {
-  title: string;
-  objective: string;
-  keyMessages: string[];
-  callToAction: string;
-}
+const briefReply = recordReply(
+  'brief',
+  {
+    title: text('...'),
+    objective: text('1 to 2 sentences'),
+    keyMessages: textList('3 to 5 messages'),
+    callToAction: text('one sentence'),
+  },
+  'objective',
+);
+
+export type ContentBrief = ReturnType<typeof briefReply.parse>;
 
 export const contentBrief = defineTask({
   task: 'CONTENT_BRIEF',
@@ -35,22 +42,10 @@ export const contentBrief = defineTask({
       WRITER,
       brand,
       `Write a content brief about: ${topic}${channel ? `, for ${channel}` : ''}.` +
-        replyAsJson('{"title": "...", "objective": "1 to 2 sentences", "keyMessages": ["3 to 5 messages"], "callToAction": "one sentence"}'),
+        replyAsJson(briefReply.example()),
     ),
-  parse: (reply): ContentBrief =>
-    structured(
-      reply,
-      (r) => {
-        const f = fieldsIn(r, 'brief');
-        return f && {
-          title: asText(f('title')),
-          objective: asText(f('objective')),
-          keyMessages: asTextList(f('keyMessages')),
-          callToAction: asText(f('callToAction')),
-        };
-      },
-      (raw) => ({ title: '', objective: raw, keyMessages: [], callToAction: '' }),
-    ),
+  format: () => briefReply.format(),
+  parse: briefReply.parse,
 });
 
 export const refineContent = defineTask({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from '../../config';
-import type { ChatMessage } from '../provider';
+import type { ChatMessage, ReplyFormat } from '../provider';
 import type { ModelTier } from '../router';
 
 /**
@@ -48,6 +48,11 @@ export interface TaskDefinition<I = unknown, O = unknown> {
   /** The task's own fields (not brandId or idempotencyKey): bounded, trimmed, unknown keys refused. */
   input: z.ZodType<I>;
   messages(brand: BrandContext, input: I): ChatMessage[];
+  /**
+   * For a reply that is more than prose, built from the same input as the prompt: the JSON schema
+   * the vendor enforces and the offline provider's sample (see ./output.ts). Absent for prose.
+   */
+  format?(input: I): ReplyFormat;
   /** Never throws: a paid generation always returns a result, built from the raw text if need be. */
   parse(text: string): O;
 }
@@ -150,10 +155,14 @@ export function quoted(label: string, value: string | null | undefined): string 
   return value ? `\n\n${label}:\n"""\n${value}\n"""` : '';
 }
 
-/** Ends a prompt that asks for JSON; what follows it is the example. The offline provider reads it too. */
+/**
+ * Ends a prompt that asks for JSON; what follows it is the example. Vendors with structured outputs
+ * are also held to the task's schema; the example still tells the model what goes in each field, and
+ * is all a model without structured outputs gets.
+ */
 export const JSON_SHAPE_MARKER = 'Reply with JSON only, no prose and no code fence, in exactly this shape:\n';
 
-/** Asks for JSON only; the example shows the exact keys that parse() looks for. */
+/** Asks for JSON only; the example (from the reply's schema, ./output.ts) shows the exact keys parse() looks for. */
 export function replyAsJson(example: string): string {
   return `\n\n${JSON_SHAPE_MARKER}${example}`;
 }

@@ -1,7 +1,8 @@
 /**
- * Reading a model's reply without trusting it. Models wrap JSON in prose or code fences, use
- * snake_case keys, leave trailing commas, and get cut off by the output cap; the user has paid for
- * the reply either way, so these helpers recover what they can and never throw.
+ * Reading a model's reply without trusting it, when it is not valid JSON of its schema (./output.ts):
+ * models without structured outputs wrap JSON in prose or code fences, use snake_case keys and leave
+ * trailing commas, and any reply can be cut off by the output cap. The user has paid for the reply
+ * either way, so these helpers recover what they can and never throw.
  */
 
 type JsonRecord = Record<string, unknown>;

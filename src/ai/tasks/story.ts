@@ -13,7 +13,8 @@ import {
   requiredShort,
   requiredText,
 } from './define';
-import { asText, asTextList, fieldsIn, singleValue, structured, structuredList, type Fields } from './lenient';
+import { singleValue } from './lenient';
+import { listReply, recordReply, text, textList } from './output';
 
 /** The brand's storytelling: recurring characters and the plots they play out month by month. */
 
@@ -34,37 +35,38 @@ export const FIELD_TEXT_OUTPUT_TOKENS_MAX = 400;
 
 const STORYTELLER = 'a brand storyteller who turns a brand into an ongoing story told through its content.';
 
-export interface Character {
-  name: string;
-  role: string;
-  traits: string[];
-  backstory: string;
+/** The brand's recurring characters; the CharacterGenerator agent replies in the same shape. */
+export const charactersReply = listReply(
+  'characters',
+  {
+    name: text('...'),
+    role: text('their part in the brand story'),
+    traits: textList('3 to 5 traits'),
+    backstory: text('under 60 words'),
+  },
+  'backstory',
+  CHARACTERS_COUNT_MAX,
+);
+
+const castReply = listReply(
+  'cast',
+  { name: text('...'), role: text('their part in this scene'), reason: text('one sentence') },
+  'reason',
+  CAST_CANDIDATES_MAX,
+);
+
+/** A month's plot asks for 4 to 6 beats, a week's for 3 to 5; the SubplotWriter agent uses the week's. */
+function plotReply(beats: string) {
+  const shape = { title: text('...'), synopsis: text('under 120 words'), beats: textList(`${beats} one-sentence story beats, in order`) };
+  return recordReply('plot', shape, 'synopsis');
 }
 
-export interface CastMember {
-  name: string;
-  role: string;
-  reason: string;
-}
+const monthlyPlotReply = plotReply('4 to 6');
+export const weeklyPlotReply = plotReply('3 to 5');
 
-export interface Plot {
-  title: string;
-  synopsis: string;
-  beats: string[];
-}
-
-const PLOT_SHAPE = '{"title": "...", "synopsis": "under 120 words", "beats": ["BEATS one-sentence story beats, in order"]}';
-
-function readPlot(reply: string): Plot {
-  return structured(
-    reply,
-    (r) => {
-      const f = fieldsIn(r, 'plot');
-      return f && { title: asText(f('title')), synopsis: asText(f('synopsis')), beats: asTextList(f('beats')) };
-    },
-    (raw) => ({ title: '', synopsis: raw, beats: [] }),
-  );
-}
+export type Character = ReturnType<typeof charactersReply.parse>[number];
+export type CastMember = ReturnType<typeof castReply.parse>[number];
+export type Plot = ReturnType<typeof monthlyPlotReply.parse>;
 
 export const characters = defineTask({
   task: 'CHARACTERS',
@@ -80,15 +82,10 @@ export const characters = defineTask({
       STORYTELLER,
       brand,
       `Create ${count} distinct recurring character${count === 1 ? '' : 's'} for the brand's stories.` +
-        replyAsJson('{"characters": [{"name": "...", "role": "their part in the brand story", "traits": ["3 to 5 traits"], "backstory": "under 60 words"}]}'),
+        replyAsJson(charactersReply.example()),
     ),
-  parse: (reply): Character[] =>
-    structuredList(
-      reply,
-      'characters',
-      (f: Fields) => ({ name: asText(f('name')), role: asText(f('role')), traits: asTextList(f('traits')), backstory: asText(f('backstory')) }),
-      (raw) => ({ name: '', role: '', traits: [], backstory: raw }),
-    ).slice(0, CHARACTERS_COUNT_MAX),
+  format: ({ count }) => charactersReply.format(count),
+  parse: charactersReply.parse,
 });
 
 export const resolveCast = defineTask({
@@ -111,15 +108,11 @@ export const resolveCast = defineTask({
       'Choose which of these characters appear in the scene, using their names exactly as listed.' +
         quoted('Characters', characterNames.join('\n')) +
         quoted('Scene', scene) +
-        replyAsJson('{"cast": [{"name": "...", "role": "their part in this scene", "reason": "one sentence"}]}'),
+        replyAsJson(castReply.example()),
     ),
-  parse: (reply): CastMember[] =>
-    structuredList(
-      reply,
-      'cast',
-      (f: Fields) => ({ name: asText(f('name')), role: asText(f('role')), reason: asText(f('reason')) }),
-      (raw) => ({ name: '', role: '', reason: raw }),
-    ).slice(0, CAST_CANDIDATES_MAX),
+  // Offline, every candidate is cast, under their own name.
+  format: ({ characterNames }) => castReply.format(characterNames.length, (i) => ({ name: characterNames[i]! })),
+  parse: castReply.parse,
 });
 
 export const monthlyPlot = defineTask({
@@ -134,9 +127,10 @@ export const monthlyPlot = defineTask({
       STORYTELLER,
       brand,
       `Outline the brand's story for ${monthName(input.month)}${input.theme ? `, on the theme: ${input.theme}` : ''}.` +
-        replyAsJson(PLOT_SHAPE.replace('BEATS', '4 to 6')),
+        replyAsJson(monthlyPlotReply.example()),
     ),
-  parse: readPlot,
+  format: () => monthlyPlotReply.format(),
+  parse: monthlyPlotReply.parse,
 });
 
 export const weeklySubplot = defineTask({
@@ -156,9 +150,10 @@ export const weeklySubplot = defineTask({
       brand,
       `Outline the subplot for week ${input.week} of ${monthName(input.month)}, as one episode of the month's story.` +
         quoted("The month's plot", input.plotSynopsis) +
-        replyAsJson(PLOT_SHAPE.replace('BEATS', '3 to 5')),
+        replyAsJson(weeklyPlotReply.example()),
     ),
-  parse: readPlot,
+  format: () => weeklyPlotReply.format(),
+  parse: weeklyPlotReply.parse,
 });
 
 export const narrativePrefill = defineTask({

@@ -1,6 +1,15 @@
-import { calendar, calendarPostCount, calendarSummaryWordsMax, CALENDAR_OUTPUT_TOKENS_MAX, type CalendarEntry } from '../../ai/tasks/calendar';
+import {
+  calendar,
+  calendarFormat,
+  calendarPostCount,
+  calendarSummaryWordsMax,
+  CALENDAR_OUTPUT_TOKENS_MAX,
+  POSTS_PER_WEEK_MAX,
+  type CalendarEntry,
+} from '../../ai/tasks/calendar';
 import { daysInMonth, monthName, replyAsJson } from '../../ai/tasks/define';
-import { asText, isRecord, pick, structuredList, type Fields } from '../../ai/tasks/lenient';
+import { isRecord, pick } from '../../ai/tasks/lenient';
+import { listReply, text } from '../../ai/tasks/output';
 import { agentPrompt, defineAgent } from './define';
 
 /** CalendarGenerator plans a month of posts; WeeklyDistribution then schedules each week of them. */
@@ -10,20 +19,27 @@ export const WEEKLY_DISTRIBUTION_OUTPUT_TOKENS_MAX = 900;
 const DAYS_PER_WEEK = 7;
 
 const PLANNER = 'a content planner for small brands.';
-const SLOT_SHAPE =
-  '{"slots": [{"date": "YYYY-MM-DD", "time": "HH:MM, local", "channel": "...", "title": "at most 6 words", "hook": "one line that opens the post"}]}';
+/** What the prompt asks for when the week has no planned posts. */
+const PROPOSED_SLOTS = 2;
+
+const slotsReply = listReply(
+  'slots',
+  {
+    date: text('YYYY-MM-DD'),
+    time: text('HH:MM, local'),
+    channel: text('...'),
+    title: text('at most 6 words'),
+    hook: text('one line that opens the post'),
+  },
+  'hook',
+  POSTS_PER_WEEK_MAX,
+);
 
 export interface CalendarPlan {
   entries: CalendarEntry[];
 }
 
-export interface DistributionSlot {
-  date: string;
-  time: string;
-  channel: string;
-  title: string;
-  hook: string;
-}
+export type DistributionSlot = ReturnType<typeof slotsReply.parse>[number];
 
 /** One week's posts with their publishing slots; the step's position says which week. */
 export interface WeekSchedule {
@@ -64,6 +80,7 @@ export const calendarGenerator = defineAgent({
         `YYYY-MM-DD | channel | title of at most 6 words | summary of at most ${calendarSummaryWordsMax(posts)} words`,
     );
   },
+  format: ({ month, postsPerWeek }: CalendarParams) => calendarFormat(month, postsPerWeek),
   parse: (reply): CalendarPlan => ({ entries: calendar.parse(reply) }),
 });
 
@@ -81,10 +98,6 @@ function entriesOfWeek(earlier: readonly unknown[], { month, week }: Distributio
   return entries.filter((e): e is CalendarEntry => isRecord(e) && typeof e.date === 'string' && e.date >= first && e.date <= last);
 }
 
-function slotOf(f: Fields): DistributionSlot {
-  return { date: asText(f('date')), time: asText(f('time')), channel: asText(f('channel')), title: asText(f('title')), hook: asText(f('hook')) };
-}
-
 export const weeklyDistribution = defineAgent({
   name: 'WeeklyDistribution',
   taskType: 'WEEKLY_DISTRIBUTION',
@@ -100,10 +113,13 @@ export const weeklyDistribution = defineAgent({
       `Schedule week ${params.week} of ${monthName(params.month)} (${first} to ${last}): for each planned post below, ` +
         'the best day in the week and local time to publish it on its channel for these people, and a one-line hook. ' +
         'Only if no posts are listed, propose two.',
-      replyAsJson(SLOT_SHAPE),
+      replyAsJson(slotsReply.example()),
     );
   },
-  parse: (reply): WeekSchedule => ({
-    slots: structuredList(reply, 'slots', slotOf, (raw) => ({ date: '', time: '', channel: '', title: '', hook: raw })),
-  }),
+  // Offline, the two proposed posts, at the start and the end of the week.
+  format: (params: DistributionParams) => {
+    const { first, last } = weekDates(params.month, params.week);
+    return slotsReply.format(PROPOSED_SLOTS, (i) => ({ date: i === 0 ? first : last }));
+  },
+  parse: (reply): WeekSchedule => ({ slots: slotsReply.parse(reply) }),
 });

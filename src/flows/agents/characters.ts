@@ -1,11 +1,10 @@
 import { quoted, replyAsJson } from '../../ai/tasks/define';
-import { characters as charactersTask, CHARACTERS_OUTPUT_TOKENS_MAX, type Character } from '../../ai/tasks/story';
+import { charactersReply, CHARACTERS_OUTPUT_TOKENS_MAX, type Character } from '../../ai/tasks/story';
 import { agentPrompt, defineAgent } from './define';
 
 /** CharacterGenerator: the brand's recurring characters, created beside the existing ones or refined. */
 
 const STORYTELLER = 'a brand storyteller who turns a brand into an ongoing story told through its content.';
-const CHARACTERS_SHAPE = '{"characters": [{"name": "...", "role": "their part in the brand story", "traits": ["3 to 5 traits"], "backstory": "under 60 words"}]}';
 
 export interface Characters {
   characters: Character[];
@@ -35,6 +34,9 @@ export const characterGenerator = defineAgent({
   /** Eight characters with a 60-word backstory each come to about 1,100 tokens of JSON. */
   outputTokensMax: CHARACTERS_OUTPUT_TOKENS_MAX,
   needs: ['vision', 'persona', 'characters'],
-  messages: (context, params: CharacterParams) => agentPrompt(STORYTELLER, context, request(params), replyAsJson(CHARACTERS_SHAPE)),
-  parse: (reply): Characters => ({ characters: charactersTask.parse(reply) }),
+  messages: (context, params: CharacterParams) => agentPrompt(STORYTELLER, context, request(params), replyAsJson(charactersReply.example())),
+  // Refining keeps the character's name; offline, the one character comes back under it.
+  format: (params: CharacterParams) =>
+    params.mode === 'create' ? charactersReply.format(params.count) : charactersReply.format(1, () => ({ name: params.characterName })),
+  parse: (reply): Characters => ({ characters: charactersReply.parse(reply) }),
 });

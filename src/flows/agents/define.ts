@@ -1,10 +1,10 @@
-import type { ChatMessage } from '../../ai/provider';
+import type { ChatMessage, ReplyFormat } from '../../ai/provider';
 import type { ModelTier } from '../../ai/router';
 import { prompt, quoted, type BrandContext } from '../../ai/tasks/define';
 
 /**
  * The shared shape of a flow agent: one step of a multi-agent flow. Like a task of the catalog
- * (src/ai/tasks), an agent is a prompt, a lenient parser, a model tier and an output cap; unlike a
+ * (src/ai/tasks), an agent is a prompt, a reply format and parser, a model tier and an output cap; unlike a
  * task it also names the context it reads, which the context engine (../context.ts) fetches and clips.
  */
 export type AgentName =
@@ -56,6 +56,8 @@ export interface AgentDefinition<P = unknown, O = unknown> {
    */
   reads?: { label: string; select(earlier: readonly unknown[], params: P): unknown };
   messages(context: AgentContext, params: P): ChatMessage[];
+  /** The JSON schema the vendor enforces and the offline sample, as for tasks (src/ai/tasks/output.ts); absent for prose. */
+  format?(params: P): ReplyFormat;
   /** Never throws: a paid step always stores a result, built from the raw text if need be. */
   parse(text: string): O;
 }

@@ -1,5 +1,5 @@
 import { quoted, replyAsJson } from '../../ai/tasks/define';
-import { asText, fieldsIn, structured } from '../../ai/tasks/lenient';
+import { recordReply, text } from '../../ai/tasks/output';
 import { agentPrompt, defineAgent } from './define';
 
 /** SceneWriter: brand content told as a scene from the brand's story, written anew or rewritten. */
@@ -11,13 +11,13 @@ import { agentPrompt, defineAgent } from './define';
 export const SCENE_WRITER_OUTPUT_TOKENS_MAX = 1_800;
 
 const WRITER = "a brand copywriter who tells the brand's story through scenes its audience recognises.";
-const SCENE_SHAPE = '{"title": "at most 10 words", "body": "the content, under 1,000 words", "callToAction": "one sentence"}';
+const sceneReply = recordReply(
+  'scene',
+  { title: text('at most 10 words'), body: text('the content, under 1,000 words'), callToAction: text('one sentence') },
+  'body',
+);
 
-export interface Scene {
-  title: string;
-  body: string;
-  callToAction: string;
-}
+export type Scene = ReturnType<typeof sceneReply.parse>;
 
 export type SceneParams =
   | { mode: 'write'; topic: string; channel: string | null }
@@ -40,14 +40,7 @@ export const sceneWriter = defineAgent({
   tier: 'strong',
   outputTokensMax: SCENE_WRITER_OUTPUT_TOKENS_MAX,
   needs: ['vision', 'persona', 'characters'],
-  messages: (context, params: SceneParams) => agentPrompt(WRITER, context, request(params), replyAsJson(SCENE_SHAPE)),
-  parse: (reply): Scene =>
-    structured(
-      reply,
-      (r) => {
-        const f = fieldsIn(r, 'scene');
-        return f && { title: asText(f('title')), body: asText(f('body')), callToAction: asText(f('callToAction')) };
-      },
-      (raw) => ({ title: '', body: raw, callToAction: '' }),
-    ),
+  messages: (context, params: SceneParams) => agentPrompt(WRITER, context, request(params), replyAsJson(sceneReply.example())),
+  format: () => sceneReply.format(),
+  parse: sceneReply.parse,
 });

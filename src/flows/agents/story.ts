@@ -1,6 +1,6 @@
 import { monthName, quoted, replyAsJson } from '../../ai/tasks/define';
-import { asText, asTextList, fieldsIn, structured } from '../../ai/tasks/lenient';
-import { weeklySubplot, WEEKLY_SUBPLOT_OUTPUT_TOKENS_MAX, type Plot } from '../../ai/tasks/story';
+import { recordReply, text, textList } from '../../ai/tasks/output';
+import { weeklyPlotReply, WEEKLY_SUBPLOT_OUTPUT_TOKENS_MAX } from '../../ai/tasks/story';
 import { agentPrompt, defineAgent } from './define';
 
 /** SeasonPlot and SubplotWriter: the brand's story at the scale of a narrative, a season, a month and a week. */
@@ -8,17 +8,19 @@ import { agentPrompt, defineAgent } from './define';
 export const SEASON_PLOT_OUTPUT_TOKENS_MAX = 1_200;
 
 const STORYTELLER = 'a brand storyteller who turns a brand into an ongoing story told through its content.';
-const ARC_SHAPE =
-  '{"title": "at most 8 words", "synopsis": "under 150 words", "beats": ["4 to 6 one-sentence story beats, in order"], "keywords": ["5 to 8 keywords"]}';
-const PLOT_SHAPE = '{"title": "...", "synopsis": "under 120 words", "beats": ["3 to 5 one-sentence story beats, in order"]}';
-
 /** A story at any scale: the brand's narrative, a season's theme or a month's plot. */
-export interface StoryArc {
-  title: string;
-  synopsis: string;
-  beats: string[];
-  keywords: string[];
-}
+const arcReply = recordReply(
+  'arc',
+  {
+    title: text('at most 8 words'),
+    synopsis: text('under 150 words'),
+    beats: textList('4 to 6 one-sentence story beats, in order'),
+    keywords: textList('5 to 8 keywords'),
+  },
+  'synopsis',
+);
+
+export type StoryArc = ReturnType<typeof arcReply.parse>;
 
 export type SeasonPlotParams =
   | { mode: 'narrative'; focus: string | null }
@@ -42,16 +44,9 @@ export const seasonPlot = defineAgent({
   tier: 'strong',
   outputTokensMax: SEASON_PLOT_OUTPUT_TOKENS_MAX,
   needs: ['vision', 'mission', 'characters', 'storyline'],
-  messages: (context, params: SeasonPlotParams) => agentPrompt(STORYTELLER, context, arcRequest(params), replyAsJson(ARC_SHAPE)),
-  parse: (reply): StoryArc =>
-    structured(
-      reply,
-      (r) => {
-        const f = fieldsIn(r, 'arc');
-        return f && { title: asText(f('title')), synopsis: asText(f('synopsis')), beats: asTextList(f('beats')), keywords: asTextList(f('keywords')) };
-      },
-      (raw) => ({ title: '', synopsis: raw, beats: [], keywords: [] }),
-    ),
+  messages: (context, params: SeasonPlotParams) => agentPrompt(STORYTELLER, context, arcRequest(params), replyAsJson(arcReply.example())),
+  format: () => arcReply.format(),
+  parse: arcReply.parse,
 });
 
 export interface SubplotParams {
@@ -70,7 +65,8 @@ export const subplotWriter = defineAgent({
     const request =
       `Outline the subplot for week ${params.week} of ${monthName(params.month)}, as one episode of the month's story.` +
       quoted("The month's plot", params.plotSynopsis);
-    return agentPrompt(STORYTELLER, context, request, replyAsJson(PLOT_SHAPE));
+    return agentPrompt(STORYTELLER, context, request, replyAsJson(weeklyPlotReply.example()));
   },
-  parse: (reply): Plot => weeklySubplot.parse(reply),
+  format: () => weeklyPlotReply.format(),
+  parse: weeklyPlotReply.parse,
 });
