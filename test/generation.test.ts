@@ -175,7 +175,7 @@ describe('metered generation through the OpenAI SDK', () => {
     expect((await gql(t.url, BALANCE, {}, token)).data!.tokenBalance).toEqual({ tokens: 50, reserved: 0, available: 50 });
   });
 
-  it('sends max_tokens no larger than what the hold covers', async () => {
+  it('sends an output cap no larger than what the hold covers', async () => {
     const { token, brandId } = await userWithBrand();
     let releaseReply!: () => void;
     const replied = new Promise<void>((resolve) => (releaseReply = resolve));
