@@ -1,7 +1,7 @@
-import type { ChatMessage } from '../src/ai/provider';
+import type { ChatMessage, JsonReplySchema } from '../src/ai/provider';
 import { LIMITS } from '../src/config';
 import { FLOWS } from '../src/flows/flows';
-import { countMessageTokens } from '../src/metering/tokenizer';
+import { countMessageTokens, countSchemaTokens } from '../src/metering/tokenizer';
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
 import { startFakeProvider, type FakeProvider, type FakeRequestBody } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -62,11 +62,13 @@ function fullCalendar(body: FakeRequestBody): string {
 }
 
 /**
- * The worst vendor: bills the prompt exactly as our tokenizer counts it and the whole output cap,
- * whatever it answers; the calendar it answers fills every week.
+ * The worst vendor: bills the prompt exactly as our tokenizer counts it (the reply schema included)
+ * and the whole output cap, whatever it answers; the calendar it answers fills every week.
  */
 function billsEverything(body: FakeRequestBody) {
-  return { promptTokens: countMessageTokens(body.model!, body.messages as ChatMessage[]), completionTokens: body.max_tokens ?? 0 };
+  const schema = (body.response_format as { json_schema?: JsonReplySchema } | undefined)?.json_schema;
+  const promptTokens = countMessageTokens(body.model!, body.messages as ChatMessage[]) + (schema ? countSchemaTokens(body.model!, schema) : 0);
+  return { promptTokens, completionTokens: body.max_completion_tokens ?? body.max_tokens ?? 0 };
 }
 const fullCapBehavior = {
   reply: (body: FakeRequestBody) => (JSON.stringify(body.messages).includes('content calendar') ? fullCalendar(body) : `Echo ${prose(400)}`),

@@ -5,18 +5,28 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { buildSchema, isEnumType, type GraphQLObjectType } from 'graphql';
+import type { ChatMessage, JsonReplySchema } from '../src/ai/provider';
+import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
 import { TASKS } from '../src/ai/tasks';
 import type { BrandContext } from '../src/ai/tasks/define';
 import { LIMITS } from '../src/config';
 import { AGENTS, type StoredPiece } from '../src/flows/agents';
 import { EARLIER_RESULTS_TOKENS_MAX, STORED_PIECE_CHARS_MAX, stepContext } from '../src/flows/context';
 import { FLOWS } from '../src/flows/flows';
-import { countMessageTokens, countTokens } from '../src/metering/tokenizer';
+import { countMessageTokens, countSchemaTokens, countTokens } from '../src/metering/tokenizer';
 import { errorCode, gql, subscribe, wsClient, type GraphQLResponse } from './support/graphql-client';
 import { startFakeProvider, type FakeBehavior, type FakeProvider, type FakeRequestBody, type FakeUsage } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const GRANT = 200_000;
+/** The model the cheap tier's steps go to (src/ai/router.ts). */
+const CHEAP = DEFAULT_MODEL_ROUTES.cheap.openai;
+
+/** A request's prompt as the meter counts it: its messages and, for a JSON step, its reply schema. */
+function billedPrompt(body: FakeRequestBody): number {
+  const schema = (body.response_format as { json_schema?: JsonReplySchema } | undefined)?.json_schema;
+  return countMessageTokens(CHEAP, body.messages as ChatMessage[]) + (schema ? countSchemaTokens(CHEAP, schema) : 0);
+}
 
 const STEP_FIELDS = `index agent status output error generationId startedAt finishedAt
   usage { promptTokens completionTokens totalTokens model costUsd }`;
@@ -435,8 +445,8 @@ describe('flows: failure, cancel and refusal', () => {
     await fake.waitForAborts(1);
     expect(fake.requests[1]!.aborted).toBe(true);
 
-    // The vendor had the prompt: it is charged, as the meter counted it when it reserved; nothing was produced.
-    const promptTokens = countMessageTokens('gpt-4o-mini', fake.requests[1]!.body.messages as any);
+    // The vendor had the prompt (its reply schema included): it is charged, as the meter counted it when it reserved; nothing was produced.
+    const promptTokens = billedPrompt(fake.requests[1]!.body);
     expect(cancelled.steps[1]).toMatchObject({ usage: { promptTokens, completionTokens: 0, totalTokens: promptTokens }, output: null, generationId: null });
     const spent = cancelled.steps[0].usage.totalTokens + promptTokens;
     expect((await charges(token)).map((e) => [e.taskType, e.amount])).toEqual([
@@ -473,9 +483,9 @@ describe('flows: failure, cancel and refusal', () => {
     const cancelled = res.data!.cancelFlow.flowRun;
     expect(cancelled.steps.map((s: any) => s.status)).toEqual(['FINISHED', 'CANCELLED', 'SKIPPED', 'SKIPPED', 'SKIPPED', 'SKIPPED']);
     const step = cancelled.steps[1];
-    const promptTokens = countMessageTokens('gpt-4o-mini', fake.requests[1]!.body.messages as any);
-    const completionTokens = countTokens('gpt-4o-mini', 'one two three');
-    expect(step.usage).toMatchObject({ promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, model: 'gpt-4o-mini' });
+    const promptTokens = billedPrompt(fake.requests[1]!.body);
+    const completionTokens = countTokens(CHEAP, 'one two three');
+    expect(step.usage).toMatchObject({ promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, model: CHEAP });
     expect(step.output).toEqual(expect.any(Object));
     expect(step.generationId).toEqual(expect.any(String));
     const stepsTotal = cancelled.steps.reduce((sum: number, s: any) => sum + (s.usage?.totalTokens ?? 0), 0);

@@ -3,9 +3,9 @@ import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
 import { taskByMutation } from '../src/ai/tasks';
 import { JSON_SHAPE_MARKER } from '../src/ai/tasks/define';
 import { AGENTS, type AgentDefinition, type AgentName } from '../src/flows/agents';
-import { countMessageTokens, countSchemaTokens, countTokens, SCHEMA_FRAMING_ALLOWANCE_TOKENS } from '../src/metering/tokenizer';
+import { countMessageTokens, countSchemaTokens, countTokens } from '../src/metering/tokenizer';
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
-import { fakeValueOf, startFakeProvider, strictSchemaProblem, type FakeProvider, type FakeRequestBody, type JsonSchemaNode } from './support/fake-provider';
+import { fakeValueOf, startFakeProvider, strictSchemaProblem, type FakeProvider, type JsonSchemaNode } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -22,8 +22,6 @@ const PERSONA_FORMAT = persona.format!(PERSONA_PARAMS);
 const FAKE_PERSONA = fakeValueOf(PERSONA_FORMAT.json!.schema as JsonSchemaNode);
 const PERSONA_FIELDS = '{ name occupation summary goals painPoints }';
 
-/** Framing tokens the fake vendor bills for a schema, below the allowance the hold adds for it. */
-const VENDOR_FRAMING_TOKENS = 300;
 
 interface VendorApp {
   vendor: 'openai' | 'anthropic';
@@ -57,27 +55,17 @@ describe.each(VENDOR_APPS)('$vendor: a structured task through the service', ({ 
     return { ...user, brandId: res.data!.createBrand.brand.id as string };
   }
 
-  /** What the meter holds for the persona prompt: messages, schema, the schema's framing allowance, the output cap. */
-  function personaHold(): number {
-    const messages = persona.messages(BRAND, PERSONA_PARAMS);
-    return countMessageTokens(model, messages) + countSchemaTokens(model, PERSONA_FORMAT.json!) + SCHEMA_FRAMING_ALLOWANCE_TOKENS + persona.outputTokensMax;
+  /** The persona prompt as the vendor bills it: its messages and its schema. */
+  function personaPrompt(): number {
+    return countMessageTokens(model, persona.messages(BRAND, PERSONA_PARAMS)) + countSchemaTokens(model, PERSONA_FORMAT.json!);
   }
 
-  it('sends the schema, parses the JSON reply, and charges in full what the vendor bills for the schema', async () => {
-    const { token, userId, brandId } = await userWithBrand();
-    const hold = personaHold();
-    await t.app.services.balance.adjust(userId, -(GRANT - hold), 'test: exactly one hold');
-    // The vendor bills the prompt with the schema in it and the framing it adds, and the whole cap.
-    const billed = (body: FakeRequestBody) => {
-      const messages = persona.messages(BRAND, PERSONA_PARAMS);
-      const prompt = countMessageTokens(model, messages) + countSchemaTokens(model, PERSONA_FORMAT.json!) + VENDOR_FRAMING_TOKENS;
-      expect(body.model).toBe(model);
-      return { promptTokens: prompt, completionTokens: persona.outputTokensMax };
-    };
-    fake.setBehavior({ usageFor: billed });
+  it('sends the schema, returns the JSON reply parsed, and charges what the vendor reported', async () => {
+    const { token, brandId } = await userWithBrand();
+    fake.setBehavior({ usageFor: () => ({ promptTokens: personaPrompt(), completionTokens: 70 }) });
     const res = await gql(
       t.url,
-      `mutation($b: ID!) { generatePersona(input: { brandId: $b }) { persona ${PERSONA_FIELDS} usage { promptTokens completionTokens totalTokens } balance { tokens reserved available } } }`,
+      `mutation($b: ID!) { generatePersona(input: { brandId: $b }) { persona ${PERSONA_FIELDS} usage { totalTokens } balance { tokens reserved } } }`,
       { b: brandId },
       token,
     );
@@ -86,18 +74,11 @@ describe.each(VENDOR_APPS)('$vendor: a structured task through the service', ({ 
     expect(payload.persona).toEqual(FAKE_PERSONA);
     expect(fake.requests).toHaveLength(1);
     expect(fake.requests[0]!.replySchema).toBeDefined();
-    // Charged in full, nothing left uncovered: the hold was larger than the bill.
-    const charged = payload.usage.totalTokens;
-    expect(charged).toBe(hold - SCHEMA_FRAMING_ALLOWANCE_TOKENS + VENDOR_FRAMING_TOKENS);
-    expect(payload.balance).toEqual({ tokens: hold - charged, reserved: 0, available: hold - charged });
-    const [entry] = await t.app.services.orm.em
-      .fork()
-      .execute<Array<{ amount: string; metadata: Record<string, unknown> }>>("select amount, metadata from token_ledger where user_id = ? and kind = 'CHARGE'", [userId]);
-    expect(Number(entry!.amount)).toBe(-charged);
-    expect(entry!.metadata.overage ?? 0).toBe(0);
+    expect(payload.usage.totalTokens).toBe(personaPrompt() + 70);
+    expect(payload.balance).toEqual({ tokens: GRANT - personaPrompt() - 70, reserved: 0 });
   });
 
-  it('holds the prompt, the schema with an allowance for its framing, and the cap while the vendor works', async () => {
+  it('holds the prompt with its schema, and the cap, while the vendor works', async () => {
     const { token, brandId } = await userWithBrand();
     fake.setBehavior({ hangAfterChunks: 1 });
     const client = wsClient(t.url, token);
@@ -105,10 +86,9 @@ describe.each(VENDOR_APPS)('$vendor: a structured task through the service', ({ 
     // The first delta is here, so the call is in flight under its hold; the fake holds the rest back.
     expect((await sub.next()).generationStream.done).toBe(false);
     const during = (await gql(t.url, '{ tokenBalance { reserved } }', {}, token)).data!.tokenBalance;
-    expect(during.reserved).toBe(personaHold());
-    const messages = persona.messages(BRAND, PERSONA_PARAMS);
-    const billedAtMost = countMessageTokens(model, messages) + countSchemaTokens(model, PERSONA_FORMAT.json!) + VENDOR_FRAMING_TOKENS + persona.outputTokensMax;
-    expect(during.reserved).toBeGreaterThan(billedAtMost);
+    const withoutSchema = countMessageTokens(model, persona.messages(BRAND, PERSONA_PARAMS));
+    expect(during.reserved).toBe(personaPrompt() + persona.outputTokensMax);
+    expect(during.reserved).toBeGreaterThan(withoutSchema + persona.outputTokensMax);
     await client.dispose();
     await fake.waitForAborts(1);
   });

@@ -6,7 +6,7 @@ import { ProviderError, type ChatMessage, type Provider, type ProviderName, type
 import type { ModelRouter, ModelTier } from '../ai/router';
 import { StorableDeltas, storableText, storableValue } from '../db/storable';
 import { AppError } from '../errors';
-import { countMessageTokens, countSchemaTokens, countTokens, SCHEMA_FRAMING_ALLOWANCE_TOKENS } from './tokenizer';
+import { countMessageTokens, countSchemaTokens, countTokens } from './tokenizer';
 
 /** One metered model call: who pays, for what, and how much output it may produce. */
 export interface MeteredCall {
@@ -82,7 +82,7 @@ export class Meter {
   /** What a call would reserve, for refusing a flow up front. */
   estimate(tier: ModelTier, messages: ChatMessage[], outputTokensMax: number, format?: ReplyFormat): number {
     const { model } = this.router.route(tier);
-    return countedPrompt(model, messages, format) + schemaAllowance(format) + outputTokensMax;
+    return countedPrompt(model, messages, format) + outputTokensMax;
   }
 
   /** One call that runs to its end; a caller that may stop it uses completeStoppable. */
@@ -202,7 +202,7 @@ export class Meter {
     const provider = this.providers[route.provider];
     if (!provider) throw new Error(`router chose ${route.provider}, which is not configured`);
     const promptEstimate = countedPrompt(route.model, call.messages, call.format);
-    const hold = await this.balance.reserve(call.userId, promptEstimate + schemaAllowance(call.format) + call.outputTokensMax, {
+    const hold = await this.balance.reserve(call.userId, promptEstimate + call.outputTokensMax, {
       brandId: call.brandId,
       taskType: call.taskType,
       model: route.model,
@@ -255,15 +255,10 @@ export class Meter {
   }
 }
 
-/** The prompt as far as we can count what the vendor bills: the messages, and the reply schema when one is sent. */
+/** The prompt as the vendor bills it, as far as we can count: the messages, and the reply schema when one is sent. */
 function countedPrompt(model: string, messages: ChatMessage[], format: ReplyFormat | undefined): number {
   const schemaTokens = format?.json ? countSchemaTokens(model, format.json) : 0;
   return countMessageTokens(model, messages) + schemaTokens;
-}
-
-/** Held, not charged: what a vendor's framing of a reply schema may add (SCHEMA_FRAMING_ALLOWANCE_TOKENS). */
-function schemaAllowance(format: ReplyFormat | undefined): number {
-  return format?.json ? SCHEMA_FRAMING_ALLOWANCE_TOKENS : 0;
 }
 
 /** Where streamInner leaves the charge of a call stopped midway, for completeStoppable to return. */

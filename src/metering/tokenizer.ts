@@ -31,14 +31,6 @@ const ANTHROPIC_NEWER_TOKENIZER = /^claude-(opus-4-[7-9]|[a-z]+-5)/;
 const ANTHROPIC_TOKENS_PER_MESSAGE = 5;
 const ANTHROPIC_PROMPT_OVERHEAD_TOKENS = 10;
 
-/**
- * A reply schema (structured outputs) is prompt input the vendor bills but no message shows: its
- * JSON is counted like text (countSchemaTokens), and a hold adds this allowance for the instructions
- * the vendor wraps it in. Neither vendor publishes that size for JSON outputs; Anthropic's documented
- * system prompt for tool use is 313 to 346 tokens, so both get 400. The settle charges what the vendor
- * reports, so the allowance is only ever held, never charged on a guess.
- */
-export const SCHEMA_FRAMING_ALLOWANCE_TOKENS = 400;
 
 const O200K_MODEL_PREFIXES = ['gpt-4o', 'gpt-4.1', 'gpt-5', 'o1', 'o3', 'o4', 'offline'];
 const ANTHROPIC_MODEL_PREFIX = 'claude-';
@@ -106,7 +98,12 @@ export function countTokens(model: string, text: string): number {
   return assertTokenCount(family === 'anthropic' ? withMargin(tokens, anthropicMargin(model)) : tokens);
 }
 
-/** The reply schema as prompt text; the vendor's framing of it is SCHEMA_FRAMING_ALLOWANCE_TOKENS. */
+/**
+ * A reply schema (structured outputs) is prompt input the vendor bills though no message shows it.
+ * Neither vendor publishes how it renders a schema into the prompt; we count the schema's JSON text
+ * with its name, with the model family's margin. A vendor that bills more is charged at settle from
+ * the available balance (a settle charges min(actual, hold + available)), an overage only at zero.
+ */
 export function countSchemaTokens(model: string, json: JsonReplySchema): number {
   return countTokens(model, json.name + JSON.stringify(json.schema));
 }
