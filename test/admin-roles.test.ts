@@ -58,7 +58,7 @@ describe('emails are normalized everywhere', () => {
   });
 
   it('normalizes existing rows when migrating, and stops naming the accounts that clash', async () => {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ empty: true });
     const log = createLogger('silent');
     let embeddedDb: EmbeddedPostgres | undefined;
     let orm: MikroORM | undefined;

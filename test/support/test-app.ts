@@ -18,10 +18,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A database of its own for one test: a copy of the run's migrated template, or an empty one with
+ * `{ empty: true }` (for tests that run the migrations themselves).
+ */
+export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
   const dataDir = newDataDir();
   const server = process.env.TEST_DATABASE_URL;
-  const template = currentTemplate(server);
+  const template = opts.empty ? undefined : currentTemplate(server);
   if (!server) {
     if (template) copyEmbeddedTemplate(template, dataDir);
     return { env: { DATA_DIR: dataDir }, drop: () => rm(dataDir, { recursive: true, force: true }) };
