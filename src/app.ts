@@ -147,10 +147,15 @@ async function openDatabase(config: Config, log: Logger, cleanups: Array<() => P
 
 /** users.tokens must equal the sum of each user's ledger; starting on broken books would hide it. */
 async function checkBooks(orm: MikroORM, log: Logger): Promise<void> {
-  const { users, mismatches } = await verifyLedger(orm);
-  if (mismatches.length > 0) {
-    log.fatal({ mismatches: mismatches.slice(0, 20), count: mismatches.length }, 'ledger does not match balances');
-    throw new LedgerMismatchError(`ledger check failed for ${mismatches.length} user(s); run npm run ledger:verify`);
+  const { users, grants, mismatches, grantMismatches, entryMismatches } = await verifyLedger(orm);
+  if (mismatches.length + grantMismatches.length + entryMismatches.length > 0) {
+    log.fatal(
+      { mismatches: mismatches.slice(0, 20), count: mismatches.length, grantMismatches: grantMismatches.slice(0, 20), entryMismatches: entryMismatches.slice(0, 20) },
+      'ledger does not match balances or grants',
+    );
+    throw new LedgerMismatchError(
+      `ledger check failed for ${mismatches.length} user(s), ${grantMismatches.length} grant(s), ${entryMismatches.length} entr(ies); run npm run ledger:verify`,
+    );
   }
-  log.info({ users }, 'ledger check passed: every balance equals the sum of its ledger');
+  log.info({ users, grants }, 'ledger check passed: every balance equals the sum of its ledger and of its grants, every grant its burns');
 }

@@ -43,6 +43,14 @@ export const LIMITS = {
   brandsPerUserMax: 100,
   /** Largest single admin grant. */
   grantTokensMax: 100_000_000,
+  /** Users one grantTokensBulk may grant to (one group commit at the default FLUSH_BATCH_MAX). */
+  grantBulkUsersMax: 1_000,
+  /** Grants with tokens left one balance may have (each is kept in memory and burned in order); past it a grant is refused. */
+  grantsLivePerUserMax: 1_000,
+  /** Furthest a grant's expiry may be set, from now. */
+  grantExpiresInMsMax: 10 * 366 * 86_400_000,
+  /** Most grants tokenGrants returns (live ones in burn order, then with includeExpired the spent and expired ones, newest first). */
+  grantsListedMax: 100,
   /** Flows one user may have running at once (RATE_LIMITED past it); each runs its steps one at a time. */
   flowsPerUserMax: 4,
   /** Flows running in this process at once (SERVICE_UNAVAILABLE past it), so at most this many flow steps call providers. */

@@ -1,5 +1,6 @@
 /**
- * `npm run ledger:verify`: checks that every user's balance equals the sum of their ledger, on the
+ * `npm run ledger:verify`: checks that every user's balance equals the sum of their ledger and of their
+ * grants' remaining, and every grant's remaining its amount minus the ledger's burns of it, on the
  * database the environment names (DATABASE_URL, or the embedded one in DATA_DIR — stop the server
  * first: the embedded database admits one process). Exits 1 on any mismatch.
  */
@@ -15,10 +16,17 @@ async function main(): Promise<number> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
   const orm = await openOrm({ url: config.databaseUrl ?? embedded!.url, singleConnection: !!embedded, log });
   try {
-    const { users, mismatches } = await verifyLedger(orm);
-    process.stdout.write(`${JSON.stringify({ users, mismatches: mismatches.length, examples: mismatches.slice(0, 10) })}\n`);
-    process.stdout.write(mismatches.length === 0 ? `ledger OK: ${users} users, every balance equals its ledger sum\n` : `ledger MISMATCH for ${mismatches.length} user(s)\n`);
-    return mismatches.length === 0 ? 0 : 1;
+    const { users, grants, mismatches, grantMismatches, entryMismatches } = await verifyLedger(orm);
+    const bad = mismatches.length + grantMismatches.length + entryMismatches.length;
+    process.stdout.write(
+      `${JSON.stringify({ users, grants, mismatches: mismatches.length, grantMismatches: grantMismatches.length, entryMismatches: entryMismatches.length, examples: [...mismatches, ...grantMismatches, ...entryMismatches].slice(0, 10) })}\n`,
+    );
+    process.stdout.write(
+      bad === 0
+        ? `ledger OK: ${users} users, every balance equals its ledger sum and its grants' remaining; ${grants} grants, each equal to its amount minus its burns\n`
+        : `ledger MISMATCH: ${mismatches.length} user(s), ${grantMismatches.length} grant(s), ${entryMismatches.length} ledger entr(ies)\n`,
+    );
+    return bad === 0 ? 0 : 1;
   } finally {
     await orm.close();
     await embedded?.close();

@@ -87,6 +87,34 @@ export const LedgerEntry = defineEntity({
 });
 export type ILedgerEntry = InferEntity<typeof LedgerEntry>;
 
+export const GRANT_SOURCE_VALUES = ['SIGNUP', 'ALLOWANCE', 'PROMOTION', 'PURCHASE', 'ADMIN', 'REFUND'] as const;
+
+/**
+ * A credit grant (migration 50): a balance is the sum of its grants' remaining. Written by the
+ * balance flusher (and sign-up), in the ledger's statement; see src/balance/grants.ts.
+ */
+export const TokenGrant = defineEntity({
+  name: 'TokenGrant',
+  tableName: 'token_grants',
+  properties: {
+    id: p.uuid().primary(),
+    userId: p.uuid(),
+    source: p.enum([...GRANT_SOURCE_VALUES]),
+    amount: p.bigint('number'),
+    remaining: p.bigint('number'),
+    priority: p.integer(),
+    expiresAt: p.datetime().nullable(),
+    createdAt: p.datetime().defaultRaw('now()'),
+    reason: p.text().default(''),
+    idempotencyKey: p.string().nullable(),
+    ledgerEntryId: p.uuid().nullable(),
+    expiredAt: p.datetime().nullable(),
+    /** When the "expires in 3 days" alert was raised for it (once per grant). */
+    expiryAlertedAt: p.datetime().nullable(),
+  },
+});
+export type ITokenGrant = InferEntity<typeof TokenGrant>;
+
 export const GENERATION_STATUSES = ['COMPLETED', 'PARTIAL'] as const;
 export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 
@@ -229,4 +257,4 @@ export const UserRoleChange = defineEntity({
 });
 export type IUserRoleChange = InferEntity<typeof UserRoleChange>;
 
-export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange];
+export const ENTITIES = [User, Brand, LedgerEntry, TokenGrant, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange];

@@ -1,4 +1,5 @@
 import type { BalanceSnapshot } from '../balance/actor';
+import type { GrantView } from '../balance/grants';
 import type { IBrand, IGeneration, ILedgerEntry, ITokenAlert, IUser } from '../db/entities';
 import type { FlowEvent, FlowRunModel, FlowStepModel } from '../flows/model';
 
@@ -6,6 +7,7 @@ import type { FlowEvent, FlowRunModel, FlowStepModel } from '../flows/model';
 export type UserModel = Pick<IUser, 'id' | 'email' | 'role' | 'plan' | 'createdAt'>;
 export type BrandModel = Pick<IBrand, 'id' | 'name' | 'description' | 'industry' | 'audience' | 'createdAt'>;
 export type BalanceModel = BalanceSnapshot;
+export type GrantModel = GrantView;
 export type LedgerEntryModel = Omit<ILedgerEntry, 'user' | 'seq'>;
 export type AlertModel = ITokenAlert;
 export type { FlowRunModel, FlowStepModel };

@@ -1,5 +1,5 @@
 import { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import { UserModel, BrandModel, BalanceModel, LedgerEntryModel, AlertModel, GenerationModel, FlowRunModel, FlowStepModel, FlowEventModel } from '../models';
+import { UserModel, BrandModel, BalanceModel, GrantModel, LedgerEntryModel, AlertModel, GenerationModel, FlowRunModel, FlowStepModel, FlowEventModel } from '../models';
 import { GraphQLContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -63,6 +63,15 @@ export type BrandGenerationsArgs = {
 
 export type BrandTokenUsageArgs = {
   days?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type BulkGrant = {
+  __typename?: 'BulkGrant';
+  balance: TokenBalance;
+  grant: TokenGrant;
+  /** True when this user's grant was made by an earlier call with the same idempotencyKey. */
+  replayed: Scalars['Boolean']['output'];
+  userId: Scalars['ID']['output'];
 };
 
 export type BuyerProfile = {
@@ -190,6 +199,12 @@ export type ExpandBriefStreamInput = {
   brandId: Scalars['ID']['input'];
   /** 1 to 8,000 characters. */
   brief: Scalars['String']['input'];
+};
+
+export type ExpiringTokens = {
+  __typename?: 'ExpiringTokens';
+  amount: Scalars['Int']['output'];
+  expiresAt: Scalars['DateTime']['output'];
 };
 
 /** The agent a step runs; also the taskType of the step's ledger entry and stored generation. */
@@ -641,16 +656,60 @@ export type GenerationUsage = {
   totalTokens: Scalars['Int']['output'];
 };
 
+/** Where a grant's tokens came from. */
+export type GrantSource =
+  /** Given by an admin. */
+  | 'ADMIN'
+  /** A plan's monthly allowance; expires at the end of its month. */
+  | 'ALLOWANCE'
+  | 'PROMOTION'
+  /** Bought tokens: they burn last and never expire. */
+  | 'PURCHASE'
+  /** Tokens given back by a refund whose grant had expired meanwhile. */
+  | 'REFUND'
+  /** The tokens a new account starts with. */
+  | 'SIGNUP';
+
+export type GrantTokensBulkInput = {
+  /** Positive; each user gets this many. */
+  amount: Scalars['Int']['input'];
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Required, at most 128 characters: each user's grant happens once under it; sending the bulk again grants only to users who did not get it. */
+  idempotencyKey: Scalars['String']['input'];
+  priority?: InputMaybe<Scalars['Int']['input']>;
+  reason: Scalars['String']['input'];
+  /** PROMOTION (default) or ADMIN. */
+  source?: InputMaybe<GrantSource>;
+  /** 1 to 1,000 distinct users. */
+  userIds: Array<Scalars['ID']['input']>;
+};
+
+export type GrantTokensBulkPayload = {
+  __typename?: 'GrantTokensBulkPayload';
+  /** One per user, in the order of userIds. */
+  grants: Array<BulkGrant>;
+};
+
 export type GrantTokensInput = {
   /** Positive. */
   amount: Scalars['Int']['input'];
+  /** When the grant's unused tokens expire (an EXPIRE ledger entry); null: never. In the future, at most 10 years ahead. */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** At most 128 characters: the same key again returns the first grant (replayed) and grants nothing; for another user it is refused (IDEMPOTENCY_KEY_REUSED). */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** 0 to 1,000; lower burns first. Default by source: PROMOTION 20, ADMIN 50. */
+  priority?: InputMaybe<Scalars['Int']['input']>;
   reason: Scalars['String']['input'];
+  /** ADMIN or PROMOTION (the other sources are the service's own). */
+  source?: InputMaybe<GrantSource>;
   userId: Scalars['ID']['input'];
 };
 
 export type GrantTokensPayload = {
   __typename?: 'GrantTokensPayload';
   balance: TokenBalance;
+  /** The grant made (or, for a repeated idempotencyKey, the one made the first time). */
+  grant: TokenGrant;
   ledgerEntry: LedgerEntry;
 };
 
@@ -723,6 +782,8 @@ export type Mutation = {
   generateWeeklySubplot: GenerateWeeklySubplotPayload;
   /** ADMIN only. */
   grantTokens: GrantTokensPayload;
+  /** ADMIN only. One grant to each user (a promotion): one commit, idempotent per user; refused as a whole (nothing granted) if a user does not exist. */
+  grantTokensBulk: GrantTokensBulkPayload;
   refineCharacterField: RefineCharacterFieldPayload;
   refineContent: RefineContentPayload;
   resolveCast: ResolveCastPayload;
@@ -833,6 +894,11 @@ export type MutationGenerateWeeklySubplotArgs = {
 
 export type MutationGrantTokensArgs = {
   input: GrantTokensInput;
+};
+
+
+export type MutationGrantTokensBulkArgs = {
+  input: GrantTokensBulkInput;
 };
 
 
@@ -955,6 +1021,11 @@ export type Query = {
   /** The signed-in user's alerts of the retention window (resolved ones with resolvedAt) and an unresolved LOW_BALANCE however old, newest first. */
   tokenAlerts: Array<TokenAlert>;
   tokenBalance: TokenBalance;
+  /**
+   * The signed-in user's grants with tokens left, in the order they burn; with includeExpired also the
+   * spent and expired ones, newest first. At most 100.
+   */
+  tokenGrants: Array<TokenGrant>;
   /** Newest first. first: 1 to 100 (default 20). */
   tokenLedger: LedgerEntryConnection;
   /** The signed-in user's usage over all their brands: days 1 to 366 (default 7). */
@@ -981,6 +1052,11 @@ export type QueryFlowRunsArgs = {
 
 export type QueryGenerationArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryTokenGrantsArgs = {
+  includeExpired?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -1302,11 +1378,31 @@ export type TokenBalance = {
   __typename?: 'TokenBalance';
   /** What a new generation may use. */
   available: Scalars['Int']['output'];
+  /** The next expiry that still has tokens left (what expires then, e.g. a promotion); null when nothing expires. */
+  expiringSoon?: Maybe<ExpiringTokens>;
   plan: Scalars['String']['output'];
   /** Held by generations in progress. */
   reserved: Scalars['Int']['output'];
   /** Settled balance. */
   tokens: Scalars['Int']['output'];
+};
+
+/** Tokens given to a user at once, burned by charges in order and possibly expiring. */
+export type TokenGrant = {
+  __typename?: 'TokenGrant';
+  amount: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /** When it expired (its remaining tokens were then taken); null while it has not. */
+  expiredAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When its unused tokens expire; null: never. */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** Lower burns first. */
+  priority: Scalars['Int']['output'];
+  reason: Scalars['String']['output'];
+  /** What is left of it. */
+  remaining: Scalars['Int']['output'];
+  source: GrantSource;
 };
 
 /** Where tokens went over a window of UTC days ending today. */
@@ -1409,6 +1505,7 @@ export type ResolversTypes = {
   AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'user'> & { user: ResolversTypes['User'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Brand: ResolverTypeWrapper<BrandModel>;
+  BulkGrant: ResolverTypeWrapper<Omit<BulkGrant, 'balance' | 'grant'> & { balance: ResolversTypes['TokenBalance'], grant: ResolversTypes['TokenGrant'] }>;
   BuyerProfile: ResolverTypeWrapper<BuyerProfile>;
   CalendarEntry: ResolverTypeWrapper<CalendarEntry>;
   CancelFlowInput: CancelFlowInput;
@@ -1427,6 +1524,7 @@ export type ResolversTypes = {
   ExpandBriefInput: ExpandBriefInput;
   ExpandBriefPayload: ResolverTypeWrapper<Omit<ExpandBriefPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   ExpandBriefStreamInput: ExpandBriefStreamInput;
+  ExpiringTokens: ResolverTypeWrapper<ExpiringTokens>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FlowAgent: FlowAgent;
   FlowEventType: FlowEventType;
@@ -1472,8 +1570,11 @@ export type ResolversTypes = {
   GenerationStreamEvent: ResolverTypeWrapper<Omit<GenerationStreamEvent, 'balance'> & { balance?: Maybe<ResolversTypes['TokenBalance']> }>;
   GenerationTask: GenerationTask;
   GenerationUsage: ResolverTypeWrapper<GenerationUsage>;
+  GrantSource: GrantSource;
+  GrantTokensBulkInput: GrantTokensBulkInput;
+  GrantTokensBulkPayload: ResolverTypeWrapper<Omit<GrantTokensBulkPayload, 'grants'> & { grants: Array<ResolversTypes['BulkGrant']> }>;
   GrantTokensInput: GrantTokensInput;
-  GrantTokensPayload: ResolverTypeWrapper<Omit<GrantTokensPayload, 'balance' | 'ledgerEntry'> & { balance: ResolversTypes['TokenBalance'], ledgerEntry: ResolversTypes['LedgerEntry'] }>;
+  GrantTokensPayload: ResolverTypeWrapper<Omit<GrantTokensPayload, 'balance' | 'grant' | 'ledgerEntry'> & { balance: ResolversTypes['TokenBalance'], grant: ResolversTypes['TokenGrant'], ledgerEntry: ResolversTypes['LedgerEntry'] }>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
@@ -1524,6 +1625,7 @@ export type ResolversTypes = {
   TaskTypeUsage: ResolverTypeWrapper<TaskTypeUsage>;
   TokenAlert: ResolverTypeWrapper<AlertModel>;
   TokenBalance: ResolverTypeWrapper<BalanceModel>;
+  TokenGrant: ResolverTypeWrapper<GrantModel>;
   TokenUsage: ResolverTypeWrapper<TokenUsage>;
   User: ResolverTypeWrapper<UserModel>;
 };
@@ -1533,6 +1635,7 @@ export type ResolversParentTypes = {
   AuthPayload: Omit<AuthPayload, 'user'> & { user: ResolversParentTypes['User'] };
   Boolean: Scalars['Boolean']['output'];
   Brand: BrandModel;
+  BulkGrant: Omit<BulkGrant, 'balance' | 'grant'> & { balance: ResolversParentTypes['TokenBalance'], grant: ResolversParentTypes['TokenGrant'] };
   BuyerProfile: BuyerProfile;
   CalendarEntry: CalendarEntry;
   CancelFlowInput: CancelFlowInput;
@@ -1551,6 +1654,7 @@ export type ResolversParentTypes = {
   ExpandBriefInput: ExpandBriefInput;
   ExpandBriefPayload: Omit<ExpandBriefPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   ExpandBriefStreamInput: ExpandBriefStreamInput;
+  ExpiringTokens: ExpiringTokens;
   Float: Scalars['Float']['output'];
   FlowProgressEvent: FlowEventModel;
   FlowRun: FlowRunModel;
@@ -1589,8 +1693,10 @@ export type ResolversParentTypes = {
   GenerationEdge: Omit<GenerationEdge, 'node'> & { node: ResolversParentTypes['Generation'] };
   GenerationStreamEvent: Omit<GenerationStreamEvent, 'balance'> & { balance?: Maybe<ResolversParentTypes['TokenBalance']> };
   GenerationUsage: GenerationUsage;
+  GrantTokensBulkInput: GrantTokensBulkInput;
+  GrantTokensBulkPayload: Omit<GrantTokensBulkPayload, 'grants'> & { grants: Array<ResolversParentTypes['BulkGrant']> };
   GrantTokensInput: GrantTokensInput;
-  GrantTokensPayload: Omit<GrantTokensPayload, 'balance' | 'ledgerEntry'> & { balance: ResolversParentTypes['TokenBalance'], ledgerEntry: ResolversParentTypes['LedgerEntry'] };
+  GrantTokensPayload: Omit<GrantTokensPayload, 'balance' | 'grant' | 'ledgerEntry'> & { balance: ResolversParentTypes['TokenBalance'], grant: ResolversParentTypes['TokenGrant'], ledgerEntry: ResolversParentTypes['LedgerEntry'] };
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   JSON: Scalars['JSON']['output'];
@@ -1639,6 +1745,7 @@ export type ResolversParentTypes = {
   TaskTypeUsage: TaskTypeUsage;
   TokenAlert: AlertModel;
   TokenBalance: BalanceModel;
+  TokenGrant: GrantModel;
   TokenUsage: TokenUsage;
   User: UserModel;
 };
@@ -1657,6 +1764,13 @@ export type BrandResolvers<ContextType = GraphQLContext, ParentType extends Reso
   industry?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   tokenUsage?: Resolver<ResolversTypes['TokenUsage'], ParentType, ContextType, RequireFields<BrandTokenUsageArgs, 'days'>>;
+};
+
+export type BulkGrantResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BulkGrant'] = ResolversParentTypes['BulkGrant']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  grant?: Resolver<ResolversTypes['TokenGrant'], ParentType, ContextType>;
+  replayed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type BuyerProfileResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BuyerProfile'] = ResolversParentTypes['BuyerProfile']> = {
@@ -1730,6 +1844,11 @@ export type ExpandBriefPayloadResolvers<ContextType = GraphQLContext, ParentType
   expandedBrief?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type ExpiringTokensResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ExpiringTokens'] = ResolversParentTypes['ExpiringTokens']> = {
+  amount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type FlowProgressEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowProgressEvent'] = ResolversParentTypes['FlowProgressEvent']> = {
@@ -1911,8 +2030,13 @@ export type GenerationUsageResolvers<ContextType = GraphQLContext, ParentType ex
   totalTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type GrantTokensBulkPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GrantTokensBulkPayload'] = ResolversParentTypes['GrantTokensBulkPayload']> = {
+  grants?: Resolver<Array<ResolversTypes['BulkGrant']>, ParentType, ContextType>;
+};
+
 export type GrantTokensPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GrantTokensPayload'] = ResolversParentTypes['GrantTokensPayload']> = {
   balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  grant?: Resolver<ResolversTypes['TokenGrant'], ParentType, ContextType>;
   ledgerEntry?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType>;
 };
 
@@ -1972,6 +2096,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   generateVision?: Resolver<ResolversTypes['GenerateVisionPayload'], ParentType, ContextType, RequireFields<MutationGenerateVisionArgs, 'input'>>;
   generateWeeklySubplot?: Resolver<ResolversTypes['GenerateWeeklySubplotPayload'], ParentType, ContextType, RequireFields<MutationGenerateWeeklySubplotArgs, 'input'>>;
   grantTokens?: Resolver<ResolversTypes['GrantTokensPayload'], ParentType, ContextType, RequireFields<MutationGrantTokensArgs, 'input'>>;
+  grantTokensBulk?: Resolver<ResolversTypes['GrantTokensBulkPayload'], ParentType, ContextType, RequireFields<MutationGrantTokensBulkArgs, 'input'>>;
   refineCharacterField?: Resolver<ResolversTypes['RefineCharacterFieldPayload'], ParentType, ContextType, RequireFields<MutationRefineCharacterFieldArgs, 'input'>>;
   refineContent?: Resolver<ResolversTypes['RefineContentPayload'], ParentType, ContextType, RequireFields<MutationRefineContentArgs, 'input'>>;
   resolveCast?: Resolver<ResolversTypes['ResolveCastPayload'], ParentType, ContextType, RequireFields<MutationResolveCastArgs, 'input'>>;
@@ -2018,6 +2143,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   systemTokenStats?: Resolver<ResolversTypes['SystemTokenStats'], ParentType, ContextType>;
   tokenAlerts?: Resolver<Array<ResolversTypes['TokenAlert']>, ParentType, ContextType>;
   tokenBalance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  tokenGrants?: Resolver<Array<ResolversTypes['TokenGrant']>, ParentType, ContextType, RequireFields<QueryTokenGrantsArgs, 'includeExpired'>>;
   tokenLedger?: Resolver<ResolversTypes['LedgerEntryConnection'], ParentType, ContextType, RequireFields<QueryTokenLedgerArgs, 'first'>>;
   tokenUsage?: Resolver<ResolversTypes['TokenUsage'], ParentType, ContextType, RequireFields<QueryTokenUsageArgs, 'days'>>;
 };
@@ -2123,9 +2249,22 @@ export type TokenAlertResolvers<ContextType = GraphQLContext, ParentType extends
 
 export type TokenBalanceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenBalance'] = ResolversParentTypes['TokenBalance']> = {
   available?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expiringSoon?: Resolver<Maybe<ResolversTypes['ExpiringTokens']>, ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   reserved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   tokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TokenGrantResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenGrant'] = ResolversParentTypes['TokenGrant']> = {
+  amount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  priority?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['GrantSource'], ParentType, ContextType>;
 };
 
 export type TokenUsageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenUsage'] = ResolversParentTypes['TokenUsage']> = {
@@ -2148,6 +2287,7 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
 export type Resolvers<ContextType = GraphQLContext> = {
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   Brand?: BrandResolvers<ContextType>;
+  BulkGrant?: BulkGrantResolvers<ContextType>;
   BuyerProfile?: BuyerProfileResolvers<ContextType>;
   CalendarEntry?: CalendarEntryResolvers<ContextType>;
   CancelFlowPayload?: CancelFlowPayloadResolvers<ContextType>;
@@ -2160,6 +2300,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   DailyUsage?: DailyUsageResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   ExpandBriefPayload?: ExpandBriefPayloadResolvers<ContextType>;
+  ExpiringTokens?: ExpiringTokensResolvers<ContextType>;
   FlowProgressEvent?: FlowProgressEventResolvers<ContextType>;
   FlowRun?: FlowRunResolvers<ContextType>;
   FlowRunConnection?: FlowRunConnectionResolvers<ContextType>;
@@ -2184,6 +2325,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   GenerationEdge?: GenerationEdgeResolvers<ContextType>;
   GenerationStreamEvent?: GenerationStreamEventResolvers<ContextType>;
   GenerationUsage?: GenerationUsageResolvers<ContextType>;
+  GrantTokensBulkPayload?: GrantTokensBulkPayloadResolvers<ContextType>;
   GrantTokensPayload?: GrantTokensPayloadResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   LedgerEntry?: LedgerEntryResolvers<ContextType>;
@@ -2214,6 +2356,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   TaskTypeUsage?: TaskTypeUsageResolvers<ContextType>;
   TokenAlert?: TokenAlertResolvers<ContextType>;
   TokenBalance?: TokenBalanceResolvers<ContextType>;
+  TokenGrant?: TokenGrantResolvers<ContextType>;
   TokenUsage?: TokenUsageResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
