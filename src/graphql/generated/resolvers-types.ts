@@ -24,6 +24,8 @@ export type AlertSeverity =
   | 'WARNING';
 
 export type AlertType =
+  /** A grant of at least 1,000 tokens expires within three days (once per grant; details: grantId, remaining, expiresAt). */
+  | 'GRANT_EXPIRING'
   /** One operation used more tokens than the high-usage threshold. */
   | 'HIGH_USAGE'
   /** The balance is below the low-balance threshold: raised by the first change that leaves it below (when no low-balance alert is active), active while it stays below, resolved (resolvedAt) by a change that lifts it to the threshold or above; falling below again raises a new one. */
