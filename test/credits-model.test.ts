@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { BalanceActor, type Hold, type JournalEntry, type SettleUsage } from '../src/balance/actor';
-import { DEFAULT_GRANT_PRIORITY, type GrantSource } from '../src/balance/grants';
+import { burnOrder, DEFAULT_GRANT_PRIORITY, type Grant, type GrantSource } from '../src/balance/grants';
 
 /**
  * The balance actor with grants, against a reference model a reader can check by eye, with a clock.
@@ -24,7 +24,9 @@ type Op =
   | { t: 'grant'; amount: number; source: number; priority: number | null; expiresInMs: number | null }
   | { t: 'adjust'; delta: number }
   /** Moves the clock on: holds past their TTL are released, grants past their expiry expire. */
-  | { t: 'tick'; advanceMs: number };
+  | { t: 'tick'; advanceMs: number }
+  /** Gives back part of one of the charges so far (as the service computes the pieces). */
+  | { t: 'refund'; pick: number; amount: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ t: fc.constant('reserve' as const), amount: fc.nat(400) }) },
@@ -49,6 +51,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('adjust' as const), delta: fc.integer({ min: -500, max: 300 }) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('refund' as const), pick: fc.nat(), amount: fc.nat(1_000) }) },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -188,6 +191,8 @@ const EVERY_BRANCH: Op[] = [
   { t: 'tick', advanceMs: TTL_MS },
   { t: 'adjust', delta: -30 },
   { t: 'settle', pick: 1, usage: 'above', by: 20 },
+  { t: 'refund', pick: 0, amount: 999 },
+  { t: 'refund', pick: 1, amount: 3 },
 ];
 
 /** A grant that expires while holds cover all of it: nothing is taken then, all of it once the hold ends. */
@@ -213,6 +218,13 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
         const issued: Hold[] = [];
         const journal: JournalEntry[] = [];
         const pick = (i: number): Hold | undefined => issued[i % Math.max(1, issued.length)];
+        const charges: Array<{ id: string; taken: number; refunded: number; burns: ReadonlyArray<{ grantId: string; amount: number }> }> = [];
+        /** Every grant the actor has made or loaded, by id (the service reads used-up ones from their rows). */
+        const grantObjects = new Map<string, Grant>();
+        const remember = (entries: readonly JournalEntry[]) => {
+          for (const e of entries) for (const w of e.grants ?? []) grantObjects.set(w.grant.id, w.grant);
+        };
+        if (first) grantObjects.set(first.id, actor.grantById(first.id)!);
         /** What the service does after any change that may free tokens. */
         const afterChange = () => {
           const expected = model.expirePending();
@@ -243,6 +255,8 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
               expect({ charged: outcome.charged, overage: outcome.overage }).toEqual({ charged: expected.charged, overage: expected.overage });
               expect(outcome.entry.burns ?? []).toEqual(expected.burns);
               if (expected.burns.length > 1) seen.add('burned several grants');
+              remember([outcome.entry]);
+              if (outcome.charged > 0) charges.push({ id: outcome.entry.id, taken: outcome.charged, refunded: 0, burns: outcome.entry.burns ?? [] });
               journal.push(outcome.entry);
               afterChange();
               break;
@@ -261,6 +275,7 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
               const expiresAtMs = op.expiresInMs === null ? null : now + op.expiresInMs;
               const entry = actor.grant(op.amount, { reason: 'test' }, undefined, { source, priority: op.priority ?? undefined, expiresAtMs, reason: 'test' }, now);
               const grant = entry.grants?.[0]?.grant;
+              remember([entry]);
               if (op.amount === 0) expect(grant).toBeUndefined();
               else {
                 expect(grant).toMatchObject({ source, amount: op.amount, priority: op.priority ?? DEFAULT_GRANT_PRIORITY[source], expiresAtMs });
@@ -276,7 +291,49 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
               expect(entry.amount + 0).toBe(applied + 0);
               if (applied < 0) expect(entry.burns ?? []).toEqual(model.burn(-applied));
               if (applied > 0) model.add(entry.grants![0]!.grant.id, applied, DEFAULT_GRANT_PRIORITY.ADMIN, null, entry.grants![0]!.grant.createdAtMs);
+              remember([entry]);
               journal.push(entry);
+              break;
+            }
+            case 'refund': {
+              const charge = charges[op.pick % Math.max(1, charges.length)];
+              if (!charge || charge.taken === charge.refunded) break;
+              const amount = 1 + (op.amount % (charge.taken - charge.refunded));
+              // The service's pieces: the charge's burns, last in (static) burn order first, after what earlier refunds took.
+              const order = charge.burns
+                .map((b) => ({ grant: grantObjects.get(b.grantId)!, burned: b.amount }))
+                .sort((a, b) => burnOrder({ ...b.grant, expiredAtMs: null }, { ...a.grant, expiredAtMs: null }));
+              let skip = charge.refunded;
+              let left = amount;
+              const pieces: Array<{ grant: Grant; amount: number }> = [];
+              for (const b of order) {
+                const skipped = Math.min(skip, b.burned);
+                skip -= skipped;
+                const take = Math.min(b.burned - skipped, left);
+                if (take > 0) pieces.push({ grant: { ...b.grant }, amount: take });
+                left -= take;
+              }
+              expect(left).toBe(0);
+              // The model: back into each grant, unless it has expired; that part becomes a REFUND grant.
+              let toRefundGrant = 0;
+              for (const piece of pieces) {
+                const g = model.grants.find((m) => m.id === piece.grant.id)!;
+                if (g.expired || (g.expiresAtMs !== null && g.expiresAtMs <= now)) toRefundGrant += piece.amount;
+                else g.remaining += piece.amount;
+              }
+              const entry = actor.refund(charge.id, pieces, 0, 'test', {}, now);
+              charge.refunded += amount;
+              expect(entry).toMatchObject({ kind: 'REFUND', amount, metadata: { refersTo: charge.id } });
+              const made = entry.grants?.find((w) => w.grant.source === 'REFUND' && w.grant.ledgerEntryId === entry.id)?.grant;
+              expect(made?.amount ?? 0).toBe(toRefundGrant);
+              if (made) {
+                model.add(made.id, toRefundGrant, DEFAULT_GRANT_PRIORITY.REFUND, null, now);
+                seen.add('refund of an expired grant');
+              }
+              if (toRefundGrant < amount) seen.add('refund into its grant');
+              remember([entry]);
+              journal.push(entry);
+              afterChange();
               break;
             }
             case 'tick': {
@@ -292,6 +349,7 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
                 const g = model.grants.find((m) => m.id === x.grantId)!;
                 return g.remaining > 0;
               })) seen.add('expiry left tokens on hold');
+              remember(entries);
               journal.push(...entries);
               afterChange();
               break;
@@ -320,6 +378,14 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
       }),
       { numRuns: 1_000, examples: [[0, EVERY_BRANCH], [0, EXPIRES_ALL_HELD]] },
     );
-    expect([...seen].sort()).toEqual(['burned several grants', 'expired', 'expired after the hold', 'expired while all held', 'expiry left tokens on hold']);
+    expect([...seen].sort()).toEqual([
+      'burned several grants',
+      'expired',
+      'expired after the hold',
+      'expired while all held',
+      'expiry left tokens on hold',
+      'refund into its grant',
+      'refund of an expired grant',
+    ]);
   });
 });

@@ -177,3 +177,100 @@ describe('grants', () => {
     expect([report.mismatches, report.grantMismatches, report.entryMismatches]).toEqual([[], [], []]);
   });
 });
+
+describe('refundCharge', () => {
+  const REFUND = `mutation($id: ID!, $amount: Int, $reason: String!, $key: String) {
+    refundCharge(input: { ledgerEntryId: $id, amount: $amount, reason: $reason, idempotencyKey: $key }) {
+      refund { id kind amount details refersTo { id kind amount } } balance { tokens available } } }`;
+
+  /** A user with a 2,000-token promotion and one chat charged 25 tokens (burned from the promotion). */
+  async function charged(expiresAt = inDays(3)) {
+    const user = await t.signUp();
+    const promo = await op('GrantPromotion', { userId: user.userId, amount: 2_000, reason: 'promo', expiresAt }, admin.token);
+    const brand = await gql(t.url, 'mutation { createBrand(input: { name: "Refund" }) { brand { id } } }', {}, user.token);
+    await gql(t.url, CHAT, { b: brand.data!.createBrand.brand.id }, user.token);
+    const ledger = await gql(t.url, '{ tokenLedger(first: 1) { edges { node { id kind amount } } } }', {}, user.token);
+    const charge = ledger.data!.tokenLedger.edges[0].node;
+    expect(charge).toMatchObject({ kind: 'CHARGE', amount: -25 });
+    return { user, chargeId: charge.id as string, promoId: promo.data!.grantTokens.grant.id as string };
+  }
+
+  it('gives back into the grant the charge burned, in parts never above the charge, linked to it', async () => {
+    const { user, chargeId, promoId } = await charged();
+    const first = await op('RefundCharge', { ledgerEntryId: chargeId, amount: 10, reason: 'bad answer' }, admin.token);
+    expect(first.errors).toBeUndefined();
+    expect(first.data!.refundCharge).toEqual({ refund: { id: expect.any(String), kind: 'REFUND', amount: 10 }, balance: { tokens: 11_985, reserved: 0, available: 11_985 } });
+    const grants = (await op('TokenGrants', {}, user.token)).data!.tokenGrants;
+    expect(grants.find((g: { id: string }) => g.id === promoId).remaining).toBe(1_985);
+    const rest = await gql(t.url, REFUND, { id: chargeId, reason: 'the rest' }, admin.token);
+    expect(rest.data!.refundCharge.refund).toMatchObject({ kind: 'REFUND', amount: 15, refersTo: { id: chargeId, kind: 'CHARGE', amount: -25 } });
+    const none = await gql(t.url, REFUND, { id: chargeId, amount: 1, reason: 'more?' }, admin.token);
+    expect(errorCode(none)).toBe('BAD_USER_INPUT');
+    expect(none.errors![0]!.extensions!.refundable).toBe(0);
+    // The user sees the refunds with the charge they refer to (and not which admin made them).
+    const ledger = await gql(t.url, '{ tokenLedger(first: 2) { edges { node { kind amount details refersTo { id } } } } }', {}, user.token);
+    expect(ledger.data!.tokenLedger.edges.map((e: { node: unknown }) => e.node)).toEqual([
+      { kind: 'REFUND', amount: 15, details: expect.objectContaining({ reason: 'the rest', refersTo: chargeId }), refersTo: { id: chargeId } },
+      { kind: 'REFUND', amount: 10, details: expect.objectContaining({ reason: 'bad answer', refersTo: chargeId }), refersTo: { id: chargeId } },
+    ]);
+    expect(JSON.stringify(ledger.data)).not.toContain(admin.userId);
+    expect((await op('TokenGrants', {}, user.token)).data!.tokenGrants.find((g: { id: string }) => g.id === promoId).remaining).toBe(2_000);
+  });
+
+  it('never refunds more than the charge took, under 20 concurrent partial refunds', async () => {
+    const { user, chargeId } = await charged();
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => gql(t.url, REFUND, { id: chargeId, amount: 5, reason: `part ${i}` }, admin.token)));
+    expect(results.filter((r) => !r.errors).length).toBe(5);
+    expect(results.filter((r) => r.errors).every((r) => errorCode(r) === 'BAD_USER_INPUT')).toBe(true);
+    expect((await gql(t.url, '{ tokenBalance { tokens } }', {}, user.token)).data!.tokenBalance.tokens).toBe(12_000);
+  });
+
+  it('is idempotent by key, per charge', async () => {
+    const { user, chargeId } = await charged();
+    const a = await gql(t.url, REFUND, { id: chargeId, amount: 7, reason: 'once', key: 'refund-1' }, admin.token);
+    const b = await gql(t.url, REFUND, { id: chargeId, amount: 7, reason: 'once', key: 'refund-1' }, admin.token);
+    expect(b.data!.refundCharge.refund.id).toBe(a.data!.refundCharge.refund.id);
+    expect((await gql(t.url, '{ tokenBalance { tokens } }', {}, user.token)).data!.tokenBalance.tokens).toBe(11_982);
+    const other = await gql(t.url, REFUND, { id: chargeId, amount: 8, reason: 'once', key: 'refund-1' }, admin.token);
+    expect(other.errors![0]!.extensions!.reason).toBe('IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('puts what came from a grant that has expired since into a REFUND grant without expiry', async () => {
+    const { user, chargeId, promoId } = await charged(new Date(Date.now() + 1_500).toISOString());
+    const client = wsClient(t.url, user.token);
+    try {
+      const changes = subscribe(client, 'subscription { balanceChanged { tokens expiringSoon { amount } } }');
+      let seen = (await changes.next()).balanceChanged;
+      while (seen.expiringSoon !== null) seen = (await changes.next(10_000)).balanceChanged;
+      changes.stop();
+    } finally {
+      await client.dispose();
+    }
+    expect((await gql(t.url, '{ tokenBalance { tokens } }', {}, user.token)).data!.tokenBalance.tokens).toBe(10_000);
+    const refund = await gql(t.url, REFUND, { id: chargeId, reason: 'after expiry' }, admin.token);
+    expect(refund.data!.refundCharge.balance.tokens).toBe(10_025);
+    const grants = (await op('TokenGrants', { includeExpired: true }, user.token)).data!.tokenGrants;
+    expect(grants.map((g: { source: string; remaining: number; expiresAt: string | null }) => [g.source, g.remaining, g.expiresAt])).toEqual([
+      ['SIGNUP', 10_000, null],
+      ['REFUND', 25, null],
+      ['PROMOTION', 0, expect.any(String)],
+    ]);
+    expect(grants.find((g: { id: string }) => g.id === promoId).remaining).toBe(0);
+  });
+
+  it('refuses non-admins, other kinds of entries, unknown entries and bad amounts, changing nothing', async () => {
+    const { user, chargeId } = await charged();
+    expect(errorCode(await gql(t.url, REFUND, { id: chargeId, reason: 'me' }, user.token))).toBe('FORBIDDEN');
+    const grantEntry = (await gql(t.url, '{ tokenLedger(first: 3) { edges { node { id kind } } } }', {}, user.token)).data!.tokenLedger.edges.find(
+      (e: { node: { kind: string } }) => e.node.kind === 'GRANT',
+    ).node.id;
+    expect(errorCode(await gql(t.url, REFUND, { id: grantEntry, reason: 'x' }, admin.token))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await gql(t.url, REFUND, { id: '00000000-0000-4000-8000-000000000000', reason: 'x' }, admin.token))).toBe('NOT_FOUND');
+    expect(errorCode(await gql(t.url, REFUND, { id: 'nope', reason: 'x' }, admin.token))).toBe('BAD_USER_INPUT');
+    for (const amount of [0, -1, 26]) expect(errorCode(await gql(t.url, REFUND, { id: chargeId, amount, reason: 'x' }, admin.token))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await gql(t.url, REFUND, { id: chargeId, reason: '' }, admin.token))).toBe('BAD_USER_INPUT');
+    expect((await gql(t.url, '{ tokenBalance { tokens } }', {}, user.token)).data!.tokenBalance.tokens).toBe(11_975);
+    const report = await verifyLedger(t.app.services.orm);
+    expect([report.mismatches, report.grantMismatches, report.entryMismatches]).toEqual([[], [], []]);
+  });
+});

@@ -332,6 +332,58 @@ export class BalanceActor {
   }
 
   /**
+   * Gives back `amount` tokens of charge `chargeId`: `pieces` say which grants they came from (what
+   * the charge burned, in the order to restore); a piece whose grant has expired (or expires by
+   * `nowMs`) goes into a new REFUND grant without expiry, as does `extra` (tokens the charge took
+   * from no recorded grant: charges from before grants). A grant no longer in memory (used up) comes
+   * back from its stored row. Writes one REFUND entry, linked to the charge in its metadata.
+   */
+  refund(chargeId: string, pieces: ReadonlyArray<{ grant: Grant; amount: number }>, extra: number, reason: string, metadata: Record<string, unknown>, nowMs: number): JournalEntry {
+    assert(!this.fenced, 'refund on a fenced actor');
+    assertTokens(extra, 'refund extra');
+    const id = uuidv7();
+    const burns: Burn[] = [];
+    const writes: GrantWrite[] = [];
+    let toRefundGrant = extra;
+    let amount = extra;
+    for (const piece of pieces) {
+      assertTokens(piece.amount, 'refund piece');
+      assert(piece.grant.userId === this.userId, 'refund into another user\'s grant');
+      amount += piece.amount;
+      const live = this.grantById(piece.grant.id);
+      const expired = (g: Grant) => g.expiredAtMs !== null || (g.expiresAtMs !== null && g.expiresAtMs <= nowMs);
+      if (live ? expired(live) : expired(piece.grant)) {
+        toRefundGrant += piece.amount;
+        continue;
+      }
+      let grant = live;
+      if (!grant) {
+        // Used up, so not in memory: it comes back with what is restored to it.
+        grant = { ...piece.grant, remaining: 0, expiredAtMs: null };
+        insertSorted(this.grants, grant);
+      }
+      if (grant.remaining + piece.amount > grant.amount) throw new InvariantError(`refund of ${piece.amount} would lift grant ${grant.id} above its amount`);
+      grant.remaining += piece.amount;
+      this.tokens += piece.amount;
+      burns.push({ grantId: grant.id, amount: -piece.amount });
+      writes.push({ grant, remaining: grant.remaining, expiredAtMs: grant.expiredAtMs });
+    }
+    const created = this.addGrant(toRefundGrant, { source: 'REFUND', reason }, id, nowMs, undefined);
+    if (created) writes.push({ grant: created, remaining: created.remaining, expiredAtMs: null });
+    assert(Number.isSafeInteger(this.tokens), 'balance overflow');
+    this.grantsChanged();
+    const entry = this.emit('REFUND', amount, {
+      id,
+      metadata: { ...metadata, reason, refersTo: chargeId, ...(created ? { refundGrantId: created.id } : {}) },
+      attachments: {},
+      burns: burns.length > 0 ? burns : null,
+      grants: writes.length > 0 ? writes : null,
+    });
+    this.check();
+    return entry;
+  }
+
+  /**
    * A correction by `delta` tokens (negative takes tokens away). A negative adjustment never takes
    * more than is available, so it cannot break a hold or push the balance below zero.
    */

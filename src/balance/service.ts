@@ -5,10 +5,10 @@ import { BalanceActor, type BalanceSnapshot, type Hold, type HoldMeta, type Jour
 import { BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError, UnknownUserError } from './errors';
 import { Flusher, type AttachmentWriter, type FlushObserver } from './flusher';
 import { tokensFromDb } from './invariants';
-import { badInput } from '../errors';
+import { badInput, notFound } from '../errors';
 import { Journal, type Segment } from './journal';
 import { ExpiryQueue } from './expiry-queue';
-import { GRANT_SOURCES, grantView, type Grant, type GrantSource, type GrantView } from './grants';
+import { burnOrder, GRANT_SOURCES, grantView, type Grant, type GrantSource, type GrantView } from './grants';
 import { ledgerRow, type LedgerRow } from './ledger';
 import { LIMITS } from '../config';
 
@@ -55,6 +55,13 @@ export interface GrantResult {
   ledgerEntry: LedgerRow;
   snapshot: BalanceSnapshot;
   /** True when the key had been used: nothing was granted now. */
+  replayed: boolean;
+}
+
+export interface RefundResult {
+  entry: LedgerRow;
+  snapshot: BalanceSnapshot;
+  /** True when the idempotency key had been used: nothing was refunded now. */
   replayed: boolean;
 }
 
@@ -116,6 +123,8 @@ export class BalanceService {
   private pollTimer: NodeJS.Timeout | null = null;
   private polling = false;
   private readonly expiries = new ExpiryQueue<BalanceActor>();
+  /** Refunds running, per charge: the next refund of a charge starts after the last one ends. */
+  private readonly refundsInFlight = new Map<string, Promise<unknown>>();
   /** Grants with an idempotency key being granted now: a second request with the key waits for the first. */
   private readonly grantsInFlight = new Map<string, Promise<GrantResult>>();
   private closed = false;
@@ -352,6 +361,85 @@ export class BalanceService {
     const live = this.cached(row.user_id)?.grantById(row.id);
     const grant = live ? grantView(live) : grantView(grantFromRow(row));
     return { grant, ledgerEntry: ledgerRowFromDb(entry), snapshot: await this.snapshot(row.user_id), replayed: true };
+  }
+
+  /**
+   * Gives back tokens of a CHARGE: at most what it took minus earlier refunds of it (`amount`
+   * undefined: all of that), into the grants it burned, last burned first (in burn order: the grant
+   * that would burn last is restored first); what came from a grant that has expired since goes into
+   * a REFUND grant without expiry. One REFUND ledger entry, linked to the charge (metadata.refersTo).
+   * Refunds of one charge run one after another, so partial refunds never add up past the charge;
+   * with an idempotency key (scoped to the charge) a repeat returns the first refund.
+   */
+  async refundCharge(chargeId: string, request: { amount?: number | undefined; reason: string; idempotencyKey?: string | undefined; details?: Record<string, unknown> }): Promise<RefundResult> {
+    this.refuseWhenSaturated();
+    const previous = this.refundsInFlight.get(chargeId);
+    const work = (previous ?? Promise.resolve()).catch(() => undefined).then(() => this.refundNow(chargeId, request));
+    this.refundsInFlight.set(chargeId, work);
+    try {
+      return await work;
+    } finally {
+      if (this.refundsInFlight.get(chargeId) === work) this.refundsInFlight.delete(chargeId);
+    }
+  }
+
+  private async refundNow(chargeId: string, request: { amount?: number | undefined; reason: string; idempotencyKey?: string | undefined; details?: Record<string, unknown> }): Promise<RefundResult> {
+    const em = this.orm.em.fork();
+    const [charge] = await em.execute<Array<Record<string, unknown>>>('select * from token_ledger where id = ?', [chargeId]);
+    if (!charge) throw notFound('ledger entry');
+    if (charge.kind !== 'CHARGE') throw badInput('ledgerEntryId: only a CHARGE can be refunded', 'ledgerEntryId');
+    const userId = charge.user_id as string;
+    const refunds = await em.execute<Array<Record<string, unknown>>>(
+      `select * from token_ledger where user_id = ? and kind = 'REFUND' and metadata->>'refersTo' = ? order by seq`,
+      [userId, chargeId],
+    );
+    const key = request.idempotencyKey;
+    const replayed = key === undefined ? undefined : refunds.find((r) => (r.metadata as Record<string, unknown>).idempotencyKey === key);
+    if (replayed) {
+      if (request.amount !== undefined && request.amount !== tokensFromDb(replayed.amount, 'amount')) {
+        throw badInput('idempotencyKey: already used for a refund of another amount', 'idempotencyKey', { reason: 'IDEMPOTENCY_KEY_REUSED' });
+      }
+      return { entry: ledgerRowFromDb(replayed), snapshot: await this.snapshot(userId), replayed: true };
+    }
+    const taken = -tokensFromDb(charge.amount, 'amount');
+    const refunded = refunds.reduce((sum, r) => sum + tokensFromDb(r.amount, 'amount'), 0);
+    const refundable = taken - refunded;
+    const amount = request.amount ?? refundable;
+    if (refundable <= 0) throw badInput('ledgerEntryId: nothing left to refund on this charge', 'ledgerEntryId', { refundable: 0 });
+    if (amount < 1 || amount > refundable) throw badInput(`amount: 1 to ${refundable} (what the charge took minus earlier refunds)`, 'amount', { refundable });
+
+    // What the charge burned, restored last-burned first; earlier refunds took the first `refunded` tokens of that order.
+    const burned = await em.execute<Array<{ grant_id: string; amount: string }>>('select grant_id, amount from ledger_grant_burns where ledger_entry_id = ?', [chargeId]);
+    const rows: GrantRow[] = burned.length === 0 ? [] : await em.execute(
+      `select ${GRANT_COLUMNS} from token_grants where id in (select value::uuid from json_array_elements_text(?::json))`,
+      [JSON.stringify(burned.map((b) => b.grant_id))],
+    );
+    const grants = new Map(rows.map((r) => [r.id, grantFromRow(r)]));
+    const order = burned
+      .map((b) => ({ grant: grants.get(b.grant_id)!, burned: tokensFromDb(b.amount, 'burn') }))
+      .filter((b) => b.grant !== undefined && b.burned > 0)
+      // Static order (not whether a grant has expired since), so successive partial refunds agree on it.
+      .sort((a, b) => burnOrder({ ...b.grant, expiredAtMs: null }, { ...a.grant, expiredAtMs: null }));
+    let skip = refunded;
+    let left = amount;
+    const pieces: Array<{ grant: Grant; amount: number }> = [];
+    for (const b of order) {
+      const skipped = Math.min(skip, b.burned);
+      skip -= skipped;
+      const take = Math.min(b.burned - skipped, left);
+      if (take > 0) pieces.push({ grant: b.grant, amount: take });
+      left -= take;
+    }
+
+    const actor = await this.actorFor(userId);
+    if (actor.tokens + amount > BALANCE_TOKENS_MAX) throw badInput(`a balance may hold at most ${BALANCE_TOKENS_MAX} tokens`, 'amount');
+    const metadata = { ...request.details, ...(key === undefined ? {} : { idempotencyKey: key }) };
+    const entry = actor.refund(chargeId, pieces, left, request.reason, metadata, this.now());
+    this.scheduleExpiry(actor);
+    this.markDirty(actor);
+    if (actor.hasExpiredHeld) this.expirePending(actor);
+    await this.persist(entry);
+    return { entry: ledgerRow(entry), snapshot: actor.snapshot(), replayed: false };
   }
 
   async adjust(userId: string, delta: number, reason: string): Promise<Committed> {

@@ -733,6 +733,8 @@ export type LedgerEntry = {
   kind: LedgerEntryKind;
   model?: Maybe<Scalars['String']['output']>;
   promptTokens: Scalars['Int']['output'];
+  /** For a REFUND: the charge it gives tokens back for. */
+  refersTo?: Maybe<LedgerEntry>;
   taskType?: Maybe<Scalars['String']['output']>;
 };
 
@@ -788,6 +790,12 @@ export type Mutation = {
   grantTokensBulk: GrantTokensBulkPayload;
   refineCharacterField: RefineCharacterFieldPayload;
   refineContent: RefineContentPayload;
+  /**
+   * ADMIN only. Gives back tokens a charge took, into the grants it burned (last burned first); what came
+   * from a grant that has expired since becomes a REFUND grant without expiry. Partial refunds of a charge
+   * never add up to more than it took (BAD_USER_INPUT with extensions.refundable).
+   */
+  refundCharge: RefundChargePayload;
   resolveCast: ResolveCastPayload;
   /**
    * ADMIN only. Recorded with the admin's id and the time. Demoting the last admin is refused
@@ -911,6 +919,11 @@ export type MutationRefineCharacterFieldArgs = {
 
 export type MutationRefineContentArgs = {
   input: RefineContentInput;
+};
+
+
+export type MutationRefundChargeArgs = {
+  input: RefundChargeInput;
 };
 
 
@@ -1114,6 +1127,24 @@ export type RefineContentPayload = {
   content: Scalars['String']['output'];
   generationId: Scalars['ID']['output'];
   usage: GenerationUsage;
+};
+
+export type RefundChargeInput = {
+  /** 1 up to what the charge took minus earlier refunds of it; omitted: all of that. */
+  amount?: InputMaybe<Scalars['Int']['input']>;
+  /** At most 128 characters, per charge: the same key again returns the first refund and gives nothing back. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** A CHARGE entry of any user's ledger. */
+  ledgerEntryId: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+export type RefundChargePayload = {
+  __typename?: 'RefundChargePayload';
+  /** The user's balance after the refund. */
+  balance: TokenBalance;
+  /** The REFUND ledger entry (refersTo is the charge). */
+  refund: LedgerEntry;
 };
 
 export type ResolveCastInput = {
@@ -1594,6 +1625,8 @@ export type ResolversTypes = {
   RefineCharacterFieldPayload: ResolverTypeWrapper<Omit<RefineCharacterFieldPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   RefineContentInput: RefineContentInput;
   RefineContentPayload: ResolverTypeWrapper<Omit<RefineContentPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  RefundChargeInput: RefundChargeInput;
+  RefundChargePayload: ResolverTypeWrapper<Omit<RefundChargePayload, 'balance' | 'refund'> & { balance: ResolversTypes['TokenBalance'], refund: ResolversTypes['LedgerEntry'] }>;
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: ResolverTypeWrapper<Omit<ResolveCastPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   Role: Role;
@@ -1715,6 +1748,8 @@ export type ResolversParentTypes = {
   RefineCharacterFieldPayload: Omit<RefineCharacterFieldPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   RefineContentInput: RefineContentInput;
   RefineContentPayload: Omit<RefineContentPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  RefundChargeInput: RefundChargeInput;
+  RefundChargePayload: Omit<RefundChargePayload, 'balance' | 'refund'> & { balance: ResolversParentTypes['TokenBalance'], refund: ResolversParentTypes['LedgerEntry'] };
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: Omit<ResolveCastPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   SetUserRoleInput: SetUserRoleInput;
@@ -2060,6 +2095,7 @@ export type LedgerEntryResolvers<ContextType = GraphQLContext, ParentType extend
   kind?: Resolver<ResolversTypes['LedgerEntryKind'], ParentType, ContextType>;
   model?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   promptTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  refersTo?: Resolver<Maybe<ResolversTypes['LedgerEntry']>, ParentType, ContextType>;
   taskType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
@@ -2101,6 +2137,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   grantTokensBulk?: Resolver<ResolversTypes['GrantTokensBulkPayload'], ParentType, ContextType, RequireFields<MutationGrantTokensBulkArgs, 'input'>>;
   refineCharacterField?: Resolver<ResolversTypes['RefineCharacterFieldPayload'], ParentType, ContextType, RequireFields<MutationRefineCharacterFieldArgs, 'input'>>;
   refineContent?: Resolver<ResolversTypes['RefineContentPayload'], ParentType, ContextType, RequireFields<MutationRefineContentArgs, 'input'>>;
+  refundCharge?: Resolver<ResolversTypes['RefundChargePayload'], ParentType, ContextType, RequireFields<MutationRefundChargeArgs, 'input'>>;
   resolveCast?: Resolver<ResolversTypes['ResolveCastPayload'], ParentType, ContextType, RequireFields<MutationResolveCastArgs, 'input'>>;
   setUserRole?: Resolver<ResolversTypes['SetUserRolePayload'], ParentType, ContextType, RequireFields<MutationSetUserRoleArgs, 'input'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'input'>>;
@@ -2162,6 +2199,11 @@ export type RefineContentPayloadResolvers<ContextType = GraphQLContext, ParentTy
   content?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type RefundChargePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RefundChargePayload'] = ResolversParentTypes['RefundChargePayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  refund?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType>;
 };
 
 export type ResolveCastPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ResolveCastPayload'] = ResolversParentTypes['ResolveCastPayload']> = {
@@ -2341,6 +2383,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Query?: QueryResolvers<ContextType>;
   RefineCharacterFieldPayload?: RefineCharacterFieldPayloadResolvers<ContextType>;
   RefineContentPayload?: RefineContentPayloadResolvers<ContextType>;
+  RefundChargePayload?: RefundChargePayloadResolvers<ContextType>;
   ResolveCastPayload?: ResolveCastPayloadResolvers<ContextType>;
   SetUserRolePayload?: SetUserRolePayloadResolvers<ContextType>;
   StartBrandNarrativeFlowPayload?: StartBrandNarrativeFlowPayloadResolvers<ContextType>;

@@ -3,6 +3,7 @@ import { parseInput } from '../../accounts/service';
 import { GRANT_PRIORITY_MAX, grantView, type GrantView } from '../../balance/grants';
 import { grantFromRow } from '../../balance/service';
 import { LIMITS } from '../../config';
+import { LedgerEntry } from '../../db/entities';
 import { badInput } from '../../errors';
 import type { Resolvers } from '../generated/resolvers-types';
 import { requireAdmin, requireViewer } from '../guards';
@@ -24,6 +25,12 @@ const idempotencyKey = z
   .max(LIMITS.idempotencyKeyCharsMax, `idempotencyKey: at most ${LIMITS.idempotencyKeyCharsMax} characters`);
 
 export const grantSchema = z.object({ userId: z.uuid('userId: not a user id'), ...grantFields, idempotencyKey: idempotencyKey.nullish() });
+export const refundSchema = z.object({
+  ledgerEntryId: z.uuid('ledgerEntryId: not a ledger entry id'),
+  amount: z.number().int().min(1, 'amount: must be positive').max(LIMITS.grantTokensMax, `amount: at most ${LIMITS.grantTokensMax}`).nullish(),
+  reason: grantFields.reason,
+  idempotencyKey: idempotencyKey.nullish(),
+});
 export const bulkGrantSchema = z.object({
   userIds: z.array(z.uuid('userIds: not a user id')).min(1, 'userIds: at least one').max(LIMITS.grantBulkUsersMax, `userIds: at most ${LIMITS.grantBulkUsersMax}`),
   ...grantFields,
@@ -72,7 +79,25 @@ export const creditResolvers: Resolvers = {
       return [...live, ...done].slice(0, LIMITS.grantsListedMax);
     },
   },
+  LedgerEntry: {
+    refersTo: async (entry, _, ctx) => {
+      const refersTo = entry.metadata.refersTo;
+      if (typeof refersTo !== 'string') return null;
+      return ctx.services.orm.em.fork().findOne(LedgerEntry, { id: refersTo }, { exclude: ['user'] });
+    },
+  },
   Mutation: {
+    refundCharge: async (_, { input }, ctx) => {
+      const admin = await requireAdmin(ctx);
+      const parsed = parseInput(refundSchema, input);
+      const refunded = await ctx.services.balance.refundCharge(parsed.ledgerEntryId, {
+        amount: parsed.amount ?? undefined,
+        reason: parsed.reason,
+        idempotencyKey: parsed.idempotencyKey ?? undefined,
+        details: { grantedBy: admin.userId },
+      });
+      return { refund: refunded.entry, balance: refunded.snapshot };
+    },
     grantTokensBulk: async (_, { input }, ctx) => {
       const admin = await requireAdmin(ctx);
       const parsed = parseInput(bulkGrantSchema, input);
