@@ -10,6 +10,7 @@ import { Migration20261130000030_request_fingerprint } from './Migration20261130
 import { Migration20261130000031_low_balance_state } from './Migration20261130000031_low_balance_state';
 import { Migration20261130000050_token_grants } from './Migration20261130000050_token_grants';
 import { Migration20261130000051_grant_expiry_alert } from './Migration20261130000051_grant_expiry_alert';
+import { Migration20261130000052_pending_plan } from './Migration20261130000052_pending_plan';
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
@@ -28,4 +29,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261130000031_low_balance_state', class: Migration20261130000031_low_balance_state },
   { name: 'Migration20261130000050_token_grants', class: Migration20261130000050_token_grants },
   { name: 'Migration20261130000051_grant_expiry_alert', class: Migration20261130000051_grant_expiry_alert },
+  { name: 'Migration20261130000052_pending_plan', class: Migration20261130000052_pending_plan },
 ];

@@ -61,7 +61,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     await checkBooks(orm, log);
     const auth = Auth.create({ secret: config.jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
     const pubsub = new PubSub();
-    const balance = new BalanceService(orm, config.balance, log);
+    const balance = new BalanceService(orm, config.balance, log, Date.now, config.plans);
     const metrics = new Metrics(balance);
     const alerts = new AlertService(orm, pubsub, config.monitoring, log);
     alerts.start();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { normalizeEmail } from './accounts/email';
 import type { ThrottleConfig } from './accounts/throttle';
 import { DEFAULT_MODEL_ROUTES, type ModelRoutes } from './ai/router';
+import { DEFAULT_PLANS, plansSchema, type Plans } from './plans';
 
 /**
  * Every limit of the service, named with its unit last. Values here are defaults; `loadConfig`
@@ -144,6 +145,19 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** JSON object: plan name → { monthlyAllowance } (src/plans.ts); must define "free". */
+  PLANS_JSON: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return DEFAULT_PLANS;
+      try {
+        return plansSchema.parse(JSON.parse(text)) as Plans;
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not a plan table: ${(err as Error).message.slice(0, 300)}` });
+        return z.NEVER;
+      }
+    }),
   /**
    * JSON object: tier → vendor → model id, over the built-in routes (src/ai/router.ts), e.g.
    * {"strong": {"anthropic": "claude-opus-5-5"}}. Whether each routed model has a price and is not past
@@ -217,6 +231,8 @@ export interface Config {
   /** Tier → vendor → model id: the built-in routes with MODEL_ROUTES_JSON over them. */
   modelRoutes: ModelRoutes;
   balance: BalanceConfig;
+  /** Plans and their monthly allowances (PLANS_JSON). @default {"free": {"monthlyAllowance": 0}} */
+  plans: Plans;
   monitoring: MonitoringConfig;
   flows: FlowLimits;
 }
@@ -315,6 +331,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     providerRetriesMax: e.PROVIDER_RETRIES_MAX,
     pricing: e.PRICING_JSON,
     modelRoutes: e.MODEL_ROUTES_JSON,
+    plans: e.PLANS_JSON,
     monitoring: {
       alertRetentionHours: e.ALERT_RETENTION_HOURS,
       lowBalanceThreshold: e.LOW_BALANCE_THRESHOLD,

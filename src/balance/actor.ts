@@ -119,6 +119,11 @@ export class BalanceActor {
   nextExpiryMs: number | null = null;
   /** Expired grants a hold still covered: expired by expirePending once tokens are available. */
   private expiredHeld = 0;
+  /** The UTC month (yyyy-mm) whose start was handled: pending plan applied, allowance granted. */
+  allowanceMonth: string | null = null;
+  /** setUserPlan's plan and the month it takes effect, as loaded (or set since). */
+  pendingPlan: string | null = null;
+  pendingPlanFrom: string | null = null;
 
   /**
    * `grants` are the user's grants with tokens left, as loaded; their remaining must add up to

@@ -11,6 +11,8 @@ import { ExpiryQueue } from './expiry-queue';
 import { burnOrder, GRANT_SOURCES, grantView, type Grant, type GrantSource, type GrantView } from './grants';
 import { ledgerRow, type LedgerRow } from './ledger';
 import { LIMITS } from '../config';
+import { DEFAULT_PLANS, monthOf, nextMonthStartMs, type Plans } from '../plans';
+import { AppError } from '../errors';
 
 /**
  * Largest balance: token amounts travel as GraphQL Int (32-bit signed), so no balance may exceed it.
@@ -63,6 +65,15 @@ export interface RefundResult {
   snapshot: BalanceSnapshot;
   /** True when the idempotency key had been used: nothing was refunded now. */
   replayed: boolean;
+}
+
+interface UserRow {
+  id: string;
+  tokens: string;
+  balance_version: string;
+  plan: string;
+  pending_plan: string | null;
+  pending_plan_from: string | null;
 }
 
 interface GrantRow {
@@ -129,12 +140,19 @@ export class BalanceService {
   private readonly grantsInFlight = new Map<string, Promise<GrantResult>>();
   private closed = false;
   private overflowEvictionScheduled = false;
+  /** The current UTC month and its bounds, recomputed only when the clock leaves them. */
+  private month = '';
+  private monthStartMs = 0;
+  private monthEndMs = 0;
+  /** Balances whose month is being started (plan switch, allowance grant): later calls wait for it. */
+  private readonly monthsStarting = new Map<BalanceActor, Promise<void>>();
 
   constructor(
     private readonly orm: MikroORM,
     private readonly config: BalanceConfig,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly plans: Plans = DEFAULT_PLANS,
   ) {
     this.journal = new Journal(config.flushBatchMax);
     const observer: FlushObserver = {
@@ -171,7 +189,8 @@ export class BalanceService {
   /** Holds tokens for work about to start. Waits only when the balance is not in memory yet. */
   async reserve(userId: string, amount: number, meta: HoldMeta): Promise<Hold> {
     this.refuseWhenSaturated();
-    const actor = this.cached(userId) ?? (await this.actorFor(userId));
+    let actor = this.cached(userId) ?? (await this.actorFor(userId));
+    if (actor.allowanceMonth !== this.currentMonth()) actor = await this.startMonth(actor);
     const outcome = actor.reserve(amount, meta, this.now());
     if (!outcome.ok) {
       if (outcome.code === 'INSUFFICIENT_TOKENS') throw new InsufficientTokensError(outcome.available, outcome.required);
@@ -245,7 +264,7 @@ export class BalanceService {
 
   /** The user's grants with tokens left, in the order they burn. */
   async grants(userId: string): Promise<GrantView[]> {
-    return (await this.actorFor(userId)).grantsView();
+    return (await this.ready(userId)).grantsView();
   }
 
   private async grantOnce(userId: string, request: GrantRequest, key: string): Promise<GrantResult> {
@@ -360,7 +379,8 @@ export class BalanceService {
     if (!entry) throw new Error(`grant ${row.id} without its ledger entry`);
     const live = this.cached(row.user_id)?.grantById(row.id);
     const grant = live ? grantView(live) : grantView(grantFromRow(row));
-    return { grant, ledgerEntry: ledgerRowFromDb(entry), snapshot: await this.snapshot(row.user_id), replayed: true };
+    // Not snapshot(): a replay may run inside startMonth (the month's allowance), which must not wait for itself.
+    return { grant, ledgerEntry: ledgerRowFromDb(entry), snapshot: (await this.actorFor(row.user_id)).snapshot(), replayed: true };
   }
 
   /**
@@ -455,7 +475,98 @@ export class BalanceService {
   }
 
   async snapshot(userId: string): Promise<BalanceSnapshot> {
-    return (await this.actorFor(userId)).snapshot();
+    return (await this.ready(userId)).snapshot();
+  }
+
+  /**
+   * Changes a user's plan from the next UTC month (the current month keeps its plan and the allowance
+   * already granted); choosing the current plan again cancels a pending change.
+   */
+  async setPlan(userId: string, plan: string): Promise<{ plan: string; pendingPlan: string | null; pendingPlanFrom: string | null }> {
+    if (!Object.hasOwn(this.plans, plan)) throw badInput(`plan: one of ${Object.keys(this.plans).join(', ')}`, 'plan');
+    const from = monthOf(nextMonthStartMs(this.now()));
+    const rows = await this.orm.em.fork().execute<Array<{ plan: string; pending_plan: string | null; pending_plan_from: string | null }>>(
+      `update users set pending_plan = case when plan = ? then null else ? end, pending_plan_from = case when plan = ? then null else ? end
+        where id = ? returning plan, pending_plan, pending_plan_from`,
+      [plan, plan, plan, from, userId],
+    );
+    const row = rows[0];
+    if (!row) throw new UnknownUserError(userId);
+    const actor = this.actors.get(userId);
+    if (actor) {
+      actor.pendingPlan = row.pending_plan;
+      actor.pendingPlanFrom = row.pending_plan_from;
+    }
+    return { plan: row.plan, pendingPlan: row.pending_plan, pendingPlanFrom: row.pending_plan_from };
+  }
+
+  /** The actor, with its month started (see startMonth). */
+  private async ready(userId: string): Promise<BalanceActor> {
+    const actor = await this.actorFor(userId);
+    return actor.allowanceMonth === this.currentMonth() ? actor : this.startMonth(actor);
+  }
+
+  private currentMonth(): string {
+    const now = this.now();
+    if (now < this.monthStartMs || now >= this.monthEndMs) {
+      this.month = monthOf(now);
+      this.monthEndMs = nextMonthStartMs(now);
+      this.monthStartMs = Date.parse(`${this.month}-01T00:00:00Z`);
+    }
+    return this.month;
+  }
+
+  /**
+   * A balance's first use in a UTC month: a plan change due by now takes effect, and the plan's
+   * monthly allowance is granted (source ALLOWANCE, expiring at the month's end), once: its key
+   * `allowance:<user>:<yyyy-mm>` is unique, so restarts and other processes cannot grant it twice.
+   * Nothing to do (no pending plan, no allowance) costs no I/O and no wait.
+   */
+  private async startMonth(actor: BalanceActor): Promise<BalanceActor> {
+    const month = this.currentMonth();
+    const switching = actor.pendingPlan !== null && actor.pendingPlanFrom !== null && actor.pendingPlanFrom <= month;
+    if (!switching && (this.plans[actor.plan]?.monthlyAllowance ?? 0) === 0) {
+      actor.allowanceMonth = month;
+      return actor;
+    }
+    let starting = this.monthsStarting.get(actor);
+    if (!starting) {
+      starting = this.startMonthNow(actor, month, switching).finally(() => this.monthsStarting.delete(actor));
+      this.monthsStarting.set(actor, starting);
+    }
+    await starting;
+    return this.cached(actor.userId) ?? (await this.actorFor(actor.userId));
+  }
+
+  private async startMonthNow(actor: BalanceActor, month: string, switching: boolean): Promise<void> {
+    if (switching) {
+      const [row] = await this.orm.em.fork().execute<Array<{ plan: string }>>(
+        `update users set plan = pending_plan, pending_plan = null, pending_plan_from = null
+          where id = ? and pending_plan_from <= ? returning plan`,
+        [actor.userId, month],
+      );
+      if (row) actor.plan = row.plan;
+      actor.pendingPlan = null;
+      actor.pendingPlanFrom = null;
+      this.markDirty(actor);
+    }
+    const allowance = this.plans[actor.plan]?.monthlyAllowance ?? 0;
+    if (allowance > 0) {
+      try {
+        await this.grantTokens(actor.userId, {
+          amount: allowance,
+          reason: `${actor.plan} plan: allowance for ${month}`,
+          source: 'ALLOWANCE',
+          expiresAtMs: nextMonthStartMs(this.now()),
+          idempotencyKey: `allowance:${actor.userId}:${month}`,
+        });
+      } catch (err) {
+        // A balance at its ceiling (or with too many grants) goes on without this month's allowance.
+        if (!(err instanceof AppError)) throw err;
+        this.log.warn({ err, userId: actor.userId, month }, 'monthly allowance not granted');
+      }
+    }
+    actor.allowanceMonth = month;
   }
 
   stats(): { liveActors: number; openHolds: number; journalDepth: number; healthy: boolean } {
@@ -544,8 +655,8 @@ export class BalanceService {
       try {
         const em = this.orm.em.fork();
         const ids = JSON.stringify(batch.map((b) => b.userId));
-        const rows: Array<{ id: string; tokens: string; balance_version: string; plan: string }> = await em.execute(
-          `select id, tokens, balance_version, plan from users
+        const rows: UserRow[] = await em.execute(
+          `select id, tokens, balance_version, plan, pending_plan, pending_plan_from from users
             where id in (select value::uuid from json_array_elements_text(?::json))`,
           [ids],
         );
@@ -574,7 +685,7 @@ export class BalanceService {
     }
   }
 
-  private install(row: { id: string; tokens: string; balance_version: string; plan: string }, grants: Grant[]): BalanceActor {
+  private install(row: UserRow, grants: Grant[]): BalanceActor {
     const existing = this.actors.get(row.id);
     if (existing && !existing.fenced) return existing;
     const actor = new BalanceActor(
@@ -586,6 +697,8 @@ export class BalanceService {
       grants,
     );
     actor.lastUsedMs = this.now();
+    actor.pendingPlan = row.pending_plan;
+    actor.pendingPlanFrom = row.pending_plan_from;
     this.actors.set(row.id, actor);
     // Grants that expired while the balance was not in memory (or held when the process stopped).
     this.expireDue(actor, this.now());

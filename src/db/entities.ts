@@ -34,6 +34,9 @@ export const User = defineEntity({
     /** Fence for balance writes: every flush must name the version it read. */
     balanceVersion: p.bigint('number').default(0),
     plan: p.string().default('free'),
+    /** setUserPlan's plan, taking effect at the first activity in pendingPlanFrom (yyyy-mm) or later. */
+    pendingPlan: p.string().nullable(),
+    pendingPlanFrom: p.string().length(7).nullable(),
     role: p.enum([...ROLES]).default('USER'),
     ...timestamps,
   },

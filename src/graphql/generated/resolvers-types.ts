@@ -798,6 +798,11 @@ export type Mutation = {
   refundCharge: RefundChargePayload;
   resolveCast: ResolveCastPayload;
   /**
+   * ADMIN only. Changes a user's plan from the next UTC month: the current month keeps its plan and its
+   * allowance; the new plan's monthly allowance is granted at the first activity of that month.
+   */
+  setUserPlan: SetUserPlanPayload;
+  /**
    * ADMIN only. Recorded with the admin's id and the time. Demoting the last admin is refused
    * (BAD_USER_INPUT with extensions.reason LAST_ADMIN). A promoted user signs in again to use admin powers.
    */
@@ -929,6 +934,11 @@ export type MutationRefundChargeArgs = {
 
 export type MutationResolveCastArgs = {
   input: ResolveCastInput;
+};
+
+
+export type MutationSetUserPlanArgs = {
+  input: SetUserPlanInput;
 };
 
 
@@ -1170,6 +1180,23 @@ export type ResolveCastPayload = {
 export type Role =
   | 'ADMIN'
   | 'USER';
+
+export type SetUserPlanInput = {
+  /** A plan of PLANS_JSON. */
+  plan: Scalars['String']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+export type SetUserPlanPayload = {
+  __typename?: 'SetUserPlanPayload';
+  /** The plan waiting for pendingPlanFrom; null when none (choosing the current plan cancels a pending change). */
+  pendingPlan?: Maybe<Scalars['String']['output']>;
+  /** yyyy-mm (UTC). */
+  pendingPlanFrom?: Maybe<Scalars['String']['output']>;
+  /** The plan in force now: a change takes effect at the user's first activity in the next UTC month. */
+  plan: Scalars['String']['output'];
+  user: User;
+};
 
 export type SetUserRoleInput = {
   role: Role;
@@ -1630,6 +1657,8 @@ export type ResolversTypes = {
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: ResolverTypeWrapper<Omit<ResolveCastPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   Role: Role;
+  SetUserPlanInput: SetUserPlanInput;
+  SetUserPlanPayload: ResolverTypeWrapper<Omit<SetUserPlanPayload, 'user'> & { user: ResolversTypes['User'] }>;
   SetUserRoleInput: SetUserRoleInput;
   SetUserRolePayload: ResolverTypeWrapper<Omit<SetUserRolePayload, 'user'> & { user: ResolversTypes['User'] }>;
   SignInInput: SignInInput;
@@ -1752,6 +1781,8 @@ export type ResolversParentTypes = {
   RefundChargePayload: Omit<RefundChargePayload, 'balance' | 'refund'> & { balance: ResolversParentTypes['TokenBalance'], refund: ResolversParentTypes['LedgerEntry'] };
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: Omit<ResolveCastPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  SetUserPlanInput: SetUserPlanInput;
+  SetUserPlanPayload: Omit<SetUserPlanPayload, 'user'> & { user: ResolversParentTypes['User'] };
   SetUserRoleInput: SetUserRoleInput;
   SetUserRolePayload: Omit<SetUserRolePayload, 'user'> & { user: ResolversParentTypes['User'] };
   SignInInput: SignInInput;
@@ -2139,6 +2170,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   refineContent?: Resolver<ResolversTypes['RefineContentPayload'], ParentType, ContextType, RequireFields<MutationRefineContentArgs, 'input'>>;
   refundCharge?: Resolver<ResolversTypes['RefundChargePayload'], ParentType, ContextType, RequireFields<MutationRefundChargeArgs, 'input'>>;
   resolveCast?: Resolver<ResolversTypes['ResolveCastPayload'], ParentType, ContextType, RequireFields<MutationResolveCastArgs, 'input'>>;
+  setUserPlan?: Resolver<ResolversTypes['SetUserPlanPayload'], ParentType, ContextType, RequireFields<MutationSetUserPlanArgs, 'input'>>;
   setUserRole?: Resolver<ResolversTypes['SetUserRolePayload'], ParentType, ContextType, RequireFields<MutationSetUserRoleArgs, 'input'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'input'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
@@ -2211,6 +2243,13 @@ export type ResolveCastPayloadResolvers<ContextType = GraphQLContext, ParentType
   cast?: Resolver<Array<ResolversTypes['CastMember']>, ParentType, ContextType>;
   generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type SetUserPlanPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetUserPlanPayload'] = ResolversParentTypes['SetUserPlanPayload']> = {
+  pendingPlan?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  pendingPlanFrom?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
 export type SetUserRolePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetUserRolePayload'] = ResolversParentTypes['SetUserRolePayload']> = {
@@ -2385,6 +2424,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   RefineContentPayload?: RefineContentPayloadResolvers<ContextType>;
   RefundChargePayload?: RefundChargePayloadResolvers<ContextType>;
   ResolveCastPayload?: ResolveCastPayloadResolvers<ContextType>;
+  SetUserPlanPayload?: SetUserPlanPayloadResolvers<ContextType>;
   SetUserRolePayload?: SetUserRolePayloadResolvers<ContextType>;
   StartBrandNarrativeFlowPayload?: StartBrandNarrativeFlowPayloadResolvers<ContextType>;
   StartCalendarBatchFlowPayload?: StartCalendarBatchFlowPayloadResolvers<ContextType>;

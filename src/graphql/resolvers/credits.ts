@@ -31,6 +31,10 @@ export const refundSchema = z.object({
   reason: grantFields.reason,
   idempotencyKey: idempotencyKey.nullish(),
 });
+const setPlanSchema = z.object({
+  userId: z.uuid('userId: not a user id'),
+  plan: z.string().trim().min(1, 'plan: required').max(LIMITS.shortInputCharsMax, `plan: at most ${LIMITS.shortInputCharsMax} characters`),
+});
 export const bulkGrantSchema = z.object({
   userIds: z.array(z.uuid('userIds: not a user id')).min(1, 'userIds: at least one').max(LIMITS.grantBulkUsersMax, `userIds: at most ${LIMITS.grantBulkUsersMax}`),
   ...grantFields,
@@ -87,6 +91,12 @@ export const creditResolvers: Resolvers = {
     },
   },
   Mutation: {
+    setUserPlan: async (_, { input }, ctx) => {
+      await requireAdmin(ctx);
+      const parsed = parseInput(setPlanSchema, input);
+      const result = await ctx.services.balance.setPlan(parsed.userId, parsed.plan);
+      return { user: await ctx.services.accounts.user(parsed.userId), ...result };
+    },
     refundCharge: async (_, { input }, ctx) => {
       const admin = await requireAdmin(ctx);
       const parsed = parseInput(refundSchema, input);
