@@ -12,6 +12,7 @@
  *   BENCH_RUN_SECONDS=3  BENCH_REPS=3  BENCH_USERS=10000  BENCH_IDLE_ACTORS=50000
  *   BENCH_SERVICE_CONCURRENCY=2000  BENCH_BASELINE_CONCURRENCY=64  BENCH_RESERVE_CALLS=200000
  *   BENCH_ONLY=service-spread  (warm-up + that one load, e.g. under `node --cpu-prof`; also service-hot,
+ *     service-spread-3grants (users holding 3 grants, one expiring),
  *     service-sequential, baseline-spread, baseline-hot, baseline-sequential)
  * The balance limits (FLUSH_BATCH_MAX, HOLDS_PER_USER_MAX, ...) come from the same variables as the
  * service's (src/config.ts).
@@ -68,6 +69,8 @@ const GOALS = {
   lowLoadWaitOverCommitMax: 2,
   reserveP99MsMax: 0.1,
   idleActorBytesMax: 2_048,
+  /** Issue 14: settles/s with 3 grants per user at least this share of the 1-grant figure, same run. */
+  grants3RatioMin: 0.9,
 } as const;
 
 const HOLD_TOKENS = 100;
@@ -286,16 +289,20 @@ interface Results {
   plainCommit: RunRecord[];
   baselineSpread: RunRecord[];
   serviceSpread: RunRecord[];
+  /** The same load on users holding 3 grants each (one expiring): the credits feature's cost. */
+  serviceSpread3: RunRecord[];
   baselineHot: RunRecord[];
   serviceHot: RunRecord[];
   serviceLowLoad: RunRecord[];
   baselineLowLoad: RunRecord[];
   reserve: Array<{ perCall: LatencySummary; batchMeanMs: number; actorOnlyMeanMs: number }>;
+  reserve3: Array<{ perCall: LatencySummary; batchMeanMs: number; actorOnlyMeanMs: number }>;
   idleActorBytes: Array<{ loaded: number; released: number }>;
 }
 
-async function measure(bench: Bench, ids: readonly string[]): Promise<Results> {
+async function measure(bench: Bench, ids: readonly string[], ids3: readonly string[]): Promise<Results> {
   const spread = ids.slice(0, SETTINGS.users);
+  const spread3 = ids3.slice(0, SETTINGS.users);
   const hot = [ids[0]!];
   const idle = ids.slice(0, SETTINGS.idleActors);
   const hotConcurrency = Math.min(SETTINGS.serviceConcurrency, bench.config.holdsPerUserMax);
@@ -303,15 +310,17 @@ async function measure(bench: Bench, ids: readonly string[]): Promise<Results> {
     plainCommit: [],
     baselineSpread: [],
     serviceSpread: [],
+    serviceSpread3: [],
     baselineHot: [],
     serviceHot: [],
     serviceLowLoad: [],
     baselineLowLoad: [],
     reserve: [],
+    reserve3: [],
     idleActorBytes: [],
   };
 
-  type LoadKey = 'baselineSpread' | 'serviceSpread' | 'baselineHot' | 'serviceHot' | 'serviceLowLoad' | 'baselineLowLoad';
+  type LoadKey = 'baselineSpread' | 'serviceSpread' | 'serviceSpread3' | 'baselineHot' | 'serviceHot' | 'serviceLowLoad' | 'baselineLowLoad';
   /** Every timed load, in the order one repetition runs them: [results field, BENCH_ONLY name, run]. */
   const loads: Array<[LoadKey, string, () => Promise<RunRecord>]> = [
     // Low load first, right after the reference commit, so both see the same quiet database.
@@ -319,6 +328,7 @@ async function measure(bench: Bench, ids: readonly string[]): Promise<Results> {
     ['baselineLowLoad', 'baseline-sequential', () => bench.baselineLoad(spread, 1, SETTINGS.lowLoadMs)],
     ['baselineSpread', 'baseline-spread', () => bench.baselineLoad(spread, SETTINGS.baselineConcurrency, SETTINGS.runMs)],
     ['serviceSpread', 'service-spread', () => bench.serviceLoad(spread, SETTINGS.serviceConcurrency, SETTINGS.runMs)],
+    ['serviceSpread3', 'service-spread-3grants', () => bench.serviceLoad(spread3, SETTINGS.serviceConcurrency, SETTINGS.runMs)],
     ['baselineHot', 'baseline-hot', () => bench.baselineLoad(hot, SETTINGS.baselineConcurrency, SETTINGS.runMs)],
     ['serviceHot', 'service-hot', () => bench.serviceLoad(hot, hotConcurrency, SETTINGS.runMs)],
   ];
@@ -352,6 +362,8 @@ async function measure(bench: Bench, ids: readonly string[]): Promise<Results> {
     if (only) break;
     r.reserve.push(await bench.reserveLatency(spread, SETTINGS.reserveCalls));
     progress(`rep ${rep}/${SETTINGS.reps} reserve: p99 ${fmtUs(r.reserve.at(-1)!.perCall.p99)} µs`);
+    r.reserve3.push(await bench.reserveLatency(spread3, SETTINGS.reserveCalls));
+    progress(`rep ${rep}/${SETTINGS.reps} reserve, 3 grants per user: p99 ${fmtUs(r.reserve3.at(-1)!.perCall.p99)} µs`);
     r.idleActorBytes.push(await bench.idleActorBytes(idle));
     const idleBytes = r.idleActorBytes.at(-1)!;
     progress(`rep ${rep}/${SETTINGS.reps} idle actor: ${fmtInt(idleBytes.loaded)} B loaded, ${fmtInt(idleBytes.released)} B released`);
@@ -392,6 +404,14 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     batchMeanMs: median(r.reserve.map((x) => x.batchMeanMs)),
     actorOnlyMeanMs: median(r.reserve.map((x) => x.actorOnlyMeanMs)),
   };
+  const credits = {
+    opsPerSec: median(r.serviceSpread3.map((x) => x.opsPerSec)),
+    /** Ratio of the medians; per repetition in pairedRatios3. */
+    ratio: median(r.serviceSpread3.map((x) => x.opsPerSec)) / b.spread.opsPerSec,
+    pairedRatios3: r.serviceSpread3.map((x, i) => x.opsPerSec / (r.serviceSpread[i]?.opsPerSec ?? Number.NaN)),
+    reserveP99Ms: median(r.reserve3.map((x) => x.perCall.p99)),
+    reserveP50Ms: median(r.reserve3.map((x) => x.perCall.p50)),
+  };
   const idleBytes = median(r.idleActorBytes.map((x) => x.loaded));
   const idleBytesReleased = median(r.idleActorBytes.map((x) => x.released));
   const lowOverCommit = b.low.waitMs.p50 / commit.waitMs.p50;
@@ -403,6 +423,8 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     lowLoadWait: lowOverCommit <= GOALS.lowLoadWaitOverCommitMax,
     reserveP99: reserve.p99Ms < GOALS.reserveP99MsMax,
     idleActor: idleBytes <= GOALS.idleActorBytesMax,
+    credits3GrantsRatio: credits.ratio >= GOALS.grants3RatioMin,
+    credits3GrantsReserveP99: credits.reserveP99Ms < GOALS.reserveP99MsMax,
   };
   const ok = (met: boolean) => (met ? 'met' : 'NOT MET');
   const serverCpu = (us: number) => (Number.isFinite(us) ? fmtMs(us) : db.kind === 'pglite' ? 'in process' : 'unknown');
@@ -459,6 +481,14 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
       ['  the same, freed when the service is dropped', `${fmtInt(idleBytesReleased)} B`, ''],
     ]),
     '',
+    table([
+      [`3 grants per user (one expiring), ${fmtInt(SETTINGS.users)} users`, 'value', 'goal'],
+      ['(b) durable settles/s', fmtInt(credits.opsPerSec), ''],
+      ['  over (b) with 1 grant, same run', fmtRatio(credits.ratio), `≥ ${GOALS.grants3RatioMin}×: ${ok(goals.credits3GrantsRatio)}`],
+      ['reserve() p50', `${fmtUs(credits.reserveP50Ms)} µs`, ''],
+      ['reserve() p99', `${fmtUs(credits.reserveP99Ms)} µs`, `< ${fmtUs(GOALS.reserveP99MsMax)} µs: ${ok(goals.credits3GrantsReserveP99)}`],
+    ]),
+    '',
     `books: ${books.verdict}`,
     asyncContextLine(asyncContext),
   ];
@@ -482,6 +512,7 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
       pairedRatios,
       lowLoadWaitOverCommit: lowOverCommit,
       reserve,
+      credits,
       idleActorBytes: idleBytes,
       idleActorBytesReleased: idleBytesReleased,
     },
@@ -507,10 +538,13 @@ async function main(): Promise<void> {
     const bench = new Bench(db, env.balance, log);
     const seedStarted = performance.now();
     const ids = await seedUsers(db.orm, Math.max(SETTINGS.users, SETTINGS.idleActors), SETTINGS.seedTokens);
+    const ids3 = await seedUsers(db.orm, SETTINGS.users, SETTINGS.seedTokens, { grantsPerUser: 3, prefix: 'bench3-' });
     progress(`seeded ${fmtInt(ids.length)} users with their GRANT rows in ${fmtInt(performance.now() - seedStarted)} ms`);
-    const results = await measure(bench, ids);
+    const results = await measure(bench, ids, ids3);
 
-    const { users, mismatches } = await verifyLedger(db.orm);
+    const verified = await verifyLedger(db.orm);
+    const { users } = verified;
+    const mismatches = [...verified.mismatches, ...verified.grantMismatches, ...verified.entryMismatches];
     const [charges] = await db.orm.em.fork().execute<Array<{ n: string }>>(`select count(*) as n from token_ledger where kind = 'CHARGE'`);
     const chargeRows = Number(charges?.n ?? -1);
     const balanced = mismatches.length === 0 && chargeRows === bench.acknowledged;

@@ -151,7 +151,7 @@ async function checkBooks(orm: MikroORM, log: Logger): Promise<void> {
   if (mismatches.length + grantMismatches.length + entryMismatches.length > 0) {
     log.fatal(
       { mismatches: mismatches.slice(0, 20), count: mismatches.length, grantMismatches: grantMismatches.slice(0, 20), entryMismatches: entryMismatches.slice(0, 20) },
-      'ledger does not match balances or grants',
+      'ledger does not match balances',
     );
     throw new LedgerMismatchError(
       `ledger check failed for ${mismatches.length} user(s), ${grantMismatches.length} grant(s), ${entryMismatches.length} entr(ies); run npm run ledger:verify`,

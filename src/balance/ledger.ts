@@ -108,8 +108,8 @@ export async function verifyLedger(orm: MikroORM): Promise<LedgerReport> {
       where g.id is null or g.remaining <> g.amount - coalesce(b.burned, 0)
       limit ${MISMATCHES_REPORTED_MAX}`,
   );
-  const userGrantRows = await em.execute<Array<{ id: string; tokens: string; remaining: string; ledger_sum: string }>>(
-    `select u.id, u.tokens, coalesce(g.remaining, 0) as remaining, u.tokens as ledger_sum
+  const userGrantRows = await em.execute<Array<{ id: string; tokens: string; remaining: string }>>(
+    `select u.id, u.tokens, coalesce(g.remaining, 0) as remaining
        from users u
        left join (select user_id, sum(remaining) as remaining from token_grants group by user_id) g on g.user_id = u.id
       where u.tokens <> coalesce(g.remaining, 0)
@@ -128,15 +128,10 @@ export async function verifyLedger(orm: MikroORM): Promise<LedgerReport> {
   return {
     users,
     grants: Number(grantCount?.n ?? 0),
-    mismatches: [
-      ...mismatches,
-      ...userGrantRows.map((r) => ({
-        userId: r.id,
-        tokens: tokensFromDb(r.tokens, 'users.tokens'),
-        ledgerSum: tokensFromDb(r.ledger_sum, 'users.tokens'),
-        grantsRemaining: tokensFromDb(r.remaining, 'grants remaining'),
-      })),
-    ],
+    mismatches: mergeByUser(
+      mismatches,
+      userGrantRows.map((r) => ({ userId: r.id, tokens: tokensFromDb(r.tokens, 'users.tokens'), grantsRemaining: tokensFromDb(r.remaining, 'grants remaining') })),
+    ),
     grantMismatches: grantRows.map((r) => ({
       grantId: r.id,
       userId: r.user_id,
@@ -151,6 +146,18 @@ export async function verifyLedger(orm: MikroORM): Promise<LedgerReport> {
       burned: tokensFromDb(r.burned, 'burned'),
     })),
   };
+}
+
+/** One mismatch per user: the ledger's, with the grants' sum added where that differs too. */
+function mergeByUser(ledger: LedgerMismatch[], grants: Array<{ userId: string; tokens: number; grantsRemaining: number }>): LedgerMismatch[] {
+  const byUser = new Map(ledger.map((m) => [m.userId, m]));
+  for (const g of grants) {
+    const known = byUser.get(g.userId);
+    if (known) known.grantsRemaining = g.grantsRemaining;
+    // The ledger matches: ledgerSum is the balance itself.
+    else byUser.set(g.userId, { userId: g.userId, tokens: g.tokens, ledgerSum: g.tokens, grantsRemaining: g.grantsRemaining });
+  }
+  return [...byUser.values()];
 }
 
 /** Every user whose balance differs from the sum of their ledger. */

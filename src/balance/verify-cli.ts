@@ -24,7 +24,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       bad === 0
         ? `ledger OK: ${users} users, every balance equals its ledger sum and its grants' remaining; ${grants} grants, each equal to its amount minus its burns\n`
-        : `ledger MISMATCH: ${mismatches.length} user(s), ${grantMismatches.length} grant(s), ${entryMismatches.length} ledger entr(ies)\n`,
+        : `ledger MISMATCH for ${mismatches.length} user(s), ${grantMismatches.length} grant(s), ${entryMismatches.length} ledger entr(ies)\n`,
     );
     return bad === 0 ? 0 : 1;
   } finally {
