@@ -24,7 +24,7 @@ import { bootstrap, type App, type MeterParts } from '../src/app';
 import { loadConfig } from '../src/config';
 import { inTransaction } from '../src/db/transaction';
 import { Meter, type MeteredCall, type MeteredResult } from '../src/metering/meter';
-import { countMessageTokens } from '../src/metering/tokenizer';
+import { countMessageTokens } from '../src/ai/tokenizer';
 import { asyncContextLine, watchAsyncContext } from './support/async-context';
 import { intEnv } from './support/env';
 import { createScratchDatabase } from './support/database';

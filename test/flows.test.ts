@@ -13,7 +13,7 @@ import { LIMITS } from '../src/config';
 import { AGENTS, type StoredPiece } from '../src/flows/agents';
 import { EARLIER_RESULTS_TOKENS_MAX, STORED_PIECE_CHARS_MAX, stepContext } from '../src/flows/context';
 import { FLOWS } from '../src/flows/flows';
-import { countMessageTokens, countSchemaTokens, countTokens } from '../src/metering/tokenizer';
+import { countMessageTokens, countSchemaTokens, countTokens } from '../src/ai/tokenizer';
 import { errorCode, gql, subscribe, wsClient, type GraphQLResponse } from './support/graphql-client';
 import { startFakeProvider, type FakeBehavior, type FakeProvider, type FakeRequestBody, type FakeUsage } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';

@@ -1,4 +1,4 @@
-import { countMessageTokens, countTokens } from '../metering/tokenizer';
+import { countMessageTokens, countTokens } from './tokenizer';
 import {
   assertCompletionRequest,
   ProviderError,

@@ -6,7 +6,7 @@ import { ProviderError, type ChatMessage, type Provider, type ProviderName, type
 import type { ModelRouter, ModelTier } from '../ai/router';
 import { StorableDeltas, storableText, storableValue } from '../db/storable';
 import { AppError } from '../errors';
-import { countMessageTokens, countSchemaTokens, countTokens } from './tokenizer';
+import { countMessageTokens, countSchemaTokens, countTokens } from '../ai/tokenizer';
 
 /** One metered model call: who pays, for what, and how much output it may produce. */
 export interface MeteredCall {
