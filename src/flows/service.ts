@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AccountService } from '../accounts/service';
-import { parseInput } from '../accounts/service';
+import { parseInput } from '../input';
 import type { BrandContext } from '../ai/tasks/define';
 import { InsufficientTokensError } from '../balance/errors';
 import type { BalanceService } from '../balance/service';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { AccountService } from '../accounts/service';
-import { parseInput } from '../accounts/service';
+import { parseInput } from '../input';
 import type { BalanceSnapshot } from '../balance/actor';
 import type { BalanceService } from '../balance/service';
 import type { BrandContext, TaskDefinition } from '../ai/tasks';
