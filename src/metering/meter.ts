@@ -172,7 +172,7 @@ export class Meter {
         yield { type: 'done', ...(await this.settle(call, hold, model, event.text || text, event.usage, false)) };
         return;
       }
-      throw new ProviderError('stream ended without a final usage report', provider.name, undefined, false, undefined, 'protocol');
+      throw new ProviderError('stream ended without a final usage report', { provider: provider.name, kind: 'protocol' });
     } catch (err) {
       if (finished) throw err;
       if (signal.aborted) {
