@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { BrandContext } from '../ai/tasks/define';
 import { BalanceFencedError, BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError } from '../balance/errors';
 import { AppError } from '../errors';
-import { GENERATION_ATTACHMENT, type GenerationAttachment } from '../generation/store';
+import { generationAttachment } from '../generation/attachment';
 import type { Meter, MeteredCall } from '../metering/meter';
 import { stepContext, type StoredContext } from './context';
 import type { StepPlan } from './flows';
@@ -123,15 +123,8 @@ export class FlowRunner {
         const output = agent.parse(text);
         const generationId = randomUUID();
         Object.assign(produced, { output, generationId });
-        const generation: GenerationAttachment = {
-          id: generationId,
-          brandId: this.run.brandId,
-          taskType: agent.taskType,
-          status: partial ? 'PARTIAL' : 'COMPLETED',
-          model,
-          output,
-        };
-        return { [GENERATION_ATTACHMENT]: generation, [FLOW_STEP_ATTACHMENT]: { ...row, generationId, output } };
+        const generation = generationAttachment({ id: generationId, brandId: this.run.brandId, taskType: agent.taskType, model, output, partial });
+        return { ...generation, [FLOW_STEP_ATTACHMENT]: { ...row, generationId, output } };
       },
     };
   }

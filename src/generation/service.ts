@@ -5,12 +5,13 @@ import type { AccountService } from '../accounts/service';
 import { parseInput } from '../input';
 import type { BalanceSnapshot } from '../balance/actor';
 import type { BalanceService } from '../balance/service';
-import type { BrandContext, TaskDefinition } from '../ai/tasks';
+import { brandContext, type TaskDefinition } from '../ai/tasks';
 import { LIMITS } from '../config';
 import type { IBrand, IGeneration } from '../db/entities';
 import { IdempotentRuns, idempotencyKeyReused, requestFingerprint } from '../idempotency';
 import type { Meter, MeteredCall, MeteredUsage } from '../metering/meter';
-import { GENERATION_ATTACHMENT, findGenerationByKey, type GenerationAttachment } from './store';
+import { generationAttachment } from './attachment';
+import { findGenerationByKey } from './store';
 
 export interface GenerationOutcome {
   generationId: string;
@@ -121,16 +122,7 @@ export class GenerationService {
       attach: (text, { model, partial }) => {
         const output = task.parse(text);
         onOutput?.(output);
-        const generation: GenerationAttachment = {
-          id: generationId,
-          brandId: brand.id,
-          taskType: task.task,
-          status: partial ? 'PARTIAL' : 'COMPLETED',
-          model,
-          output,
-          requestFingerprint: keyed?.fingerprint ?? null,
-        };
-        return { [GENERATION_ATTACHMENT]: generation };
+        return generationAttachment({ id: generationId, brandId: brand.id, taskType: task.task, model, output, partial, requestFingerprint: keyed?.fingerprint });
       },
     };
   }
@@ -154,9 +146,4 @@ function storedUsage(g: IGeneration): MeteredUsage {
     model: g.model,
     costNanoUsd: g.costNanoUsd,
   };
-}
-
-/** The brand fields a prompt may use; nothing else about the account reaches a provider. */
-export function brandContext(brand: IBrand): BrandContext {
-  return { name: brand.name, description: brand.description ?? null, industry: brand.industry ?? null, audience: brand.audience ?? null };
 }

@@ -34,6 +34,11 @@ export interface BrandContext {
   audience: string | null;
 }
 
+/** A brand row's prompt fields; nothing else about the account reaches a provider. */
+export function brandContext(brand: { name: string; description?: string | null; industry?: string | null; audience?: string | null }): BrandContext {
+  return { name: brand.name, description: brand.description ?? null, industry: brand.industry ?? null, audience: brand.audience ?? null };
+}
+
 export interface TaskDefinition<I = unknown, O = unknown> {
   task: TaskType;
   /** The GraphQL mutation, e.g. 'generateVision'; its input type is `${Capitalized}Input`. */
