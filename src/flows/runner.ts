@@ -81,12 +81,11 @@ export class FlowRunner {
     Object.assign(step, { status: 'RUNNING', startedAt });
     this.emit('STEP_STARTED', step, null);
     if (this.abort.signal.aborted) return 'cancelled';
-    const produced: Produced = {};
     try {
-      const result = await this.deps.meter.completeStoppable(this.call(step, produced), this.abort.signal);
+      const result = await this.deps.meter.completeStoppable(this.call(step), this.abort.signal);
       const { promptTokens, completionTokens, costNanoUsd, model } = result.usage;
       const status = result.stopped ? 'CANCELLED' : 'FINISHED';
-      Object.assign(step, produced, { status, ledgerEntryId: result.ledgerEntryId, model, promptTokens, completionTokens, costNanoUsd });
+      Object.assign(step, result.produced, { status, ledgerEntryId: result.ledgerEntryId, model, promptTokens, completionTokens, costNanoUsd });
       if (result.stopped) return 'cancelled';
       this.emit('STEP_FINISHED', step, stepUsage(step));
       return 'finished';
@@ -99,10 +98,10 @@ export class FlowRunner {
 
   /**
    * The step's metered call; its generation and its step row (FINISHED, or CANCELLED when the cancel
-   * stopped it midway) are stored with its charge. What the reply produced goes into `produced`,
-   * shown once the charge has committed. A step stopped before any text stores no generation.
+   * stopped it midway) are stored with its charge. What the reply produced comes back as the result's
+   * `produced`, shown once the charge has committed. A step stopped before any text stores no generation.
    */
-  private call(step: FlowStepModel, produced: Produced): MeteredCall {
+  private call(step: FlowStepModel): MeteredCall<Produced> {
     const { agent, params, includes } = this.plan[step.index - 1]!;
     const earlier = includes.map((index) => this.run.steps[index - 1]!.output);
     const context = stepContext(this.brand, agent, params, this.stored, earlier);
@@ -118,13 +117,12 @@ export class FlowRunner {
         const finishedAt = new Date();
         const status = partial ? 'CANCELLED' : 'FINISHED';
         const row: FlowStepAttachment = { flowRunId: this.run.id, index: step.index, status, generationId: null, output: null, finishedAt };
-        Object.assign(produced, { finishedAt });
-        if (partial && text === '') return { [FLOW_STEP_ATTACHMENT]: row };
+        if (partial && text === '') return { attachments: { [FLOW_STEP_ATTACHMENT]: row }, produced: { finishedAt } };
         const output = agent.parse(text);
         const generationId = randomUUID();
-        Object.assign(produced, { output, generationId });
         const generation = generationAttachment({ id: generationId, brandId: this.run.brandId, taskType: agent.taskType, model, output, partial });
-        return { ...generation, [FLOW_STEP_ATTACHMENT]: { ...row, generationId, output } };
+        const attachments = { ...generation, [FLOW_STEP_ATTACHMENT]: { ...row, generationId, output } };
+        return { attachments, produced: { finishedAt, output, generationId } };
       },
     };
   }

@@ -94,10 +94,8 @@ export class GenerationService {
 
   private async generate(userId: string, task: TaskDefinition, brand: IBrand, params: unknown, keyed: Keyed | undefined): Promise<GenerationOutcome> {
     const generationId = randomUUID();
-    let output: unknown;
-    const call = this.call(userId, task, brand, params, keyed, generationId, (o) => (output = o));
-    const result = await this.meter.complete(call);
-    return { generationId, output, usage: result.usage, balance: result.balance };
+    const result = await this.meter.complete(this.call(userId, task, brand, params, keyed, generationId));
+    return { generationId, output: result.produced, usage: result.usage, balance: result.balance };
   }
 
   private call(
@@ -107,7 +105,6 @@ export class GenerationService {
     params: unknown,
     keyed: Keyed | undefined,
     generationId: string,
-    onOutput?: (output: unknown) => void,
   ): MeteredCall {
     return {
       userId,
@@ -121,8 +118,8 @@ export class GenerationService {
       requestFingerprint: keyed?.fingerprint,
       attach: (text, { model, partial }) => {
         const output = task.parse(text);
-        onOutput?.(output);
-        return generationAttachment({ id: generationId, brandId: brand.id, taskType: task.task, model, output, partial, requestFingerprint: keyed?.fingerprint });
+        const attachments = generationAttachment({ id: generationId, brandId: brand.id, taskType: task.task, model, output, partial, requestFingerprint: keyed?.fingerprint });
+        return { attachments, produced: output };
       },
     };
   }
