@@ -5,7 +5,7 @@ import type { BrandContext } from '../ai/tasks/define';
 import { BalanceFencedError, BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError } from '../balance/errors';
 import { AppError } from '../errors';
 import { generationAttachment } from '../generation/attachment';
-import type { Meter, MeteredCall } from '../metering/meter';
+import { UpstreamFailedError, type Meter, type MeteredCall } from '../metering/meter';
 import { stepContext, type StoredContext } from './context';
 import type { StepPlan } from './flows';
 import { copyRun, runUsage, stepUsage, type FlowEvent, type FlowEventType, type FlowRunModel, type FlowStepModel, type FlowUsage } from './model';
@@ -91,6 +91,11 @@ export class FlowRunner {
       return 'finished';
     } catch (err) {
       if (this.abort.signal.aborted) return 'cancelled';
+      // The vendor billed the failed call (e.g. the prompt, reported up front): the step shows that charge.
+      if (err instanceof UpstreamFailedError && err.charged) {
+        const { promptTokens, completionTokens, costNanoUsd, model } = err.charged.usage;
+        Object.assign(step, { ledgerEntryId: err.charged.ledgerEntryId, model, promptTokens, completionTokens, costNanoUsd });
+      }
       await this.failed(step, err);
       return 'failed';
     }
@@ -99,7 +104,8 @@ export class FlowRunner {
   /**
    * The step's metered call; its generation and its step row (FINISHED, or CANCELLED when the cancel
    * stopped it midway) are stored with its charge. What the reply produced comes back as the result's
-   * `produced`, shown once the charge has committed. A step stopped before any text stores no generation.
+   * `produced`, shown once the charge has committed. A step stopped before any text stores no generation;
+   * a step whose provider failed after reporting usage stores its row (FAILED) with that charge.
    */
   private call(step: FlowStepModel): MeteredCall<Produced> {
     const { agent, params, includes } = this.plan[step.index - 1]!;
@@ -123,6 +129,10 @@ export class FlowRunner {
         const generation = generationAttachment({ id: generationId, brandId: this.run.brandId, taskType: agent.taskType, model, output, partial });
         const attachments = { ...generation, [FLOW_STEP_ATTACHMENT]: { ...row, generationId, output } };
         return { attachments, produced: { finishedAt, output, generationId } };
+      },
+      attachFailure: () => {
+        const row: FlowStepAttachment = { flowRunId: this.run.id, index: step.index, status: 'FAILED', generationId: null, output: null, finishedAt: new Date() };
+        return { [FLOW_STEP_ATTACHMENT]: row };
       },
     };
   }

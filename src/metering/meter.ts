@@ -30,6 +30,11 @@ export interface MeteredCall<P = unknown> {
    * the caller gets back as the result's `produced`. Called once per charge, never for a failed call.
    */
   attach?: (text: string, meta: { model: string; partial: boolean }) => Attached<P>;
+  /**
+   * What is stored with the charge of a call that failed after the vendor reported usage for it
+   * (a flow step's row, so it shows what it was charged). No generation is stored for a failure.
+   */
+  attachFailure?: (meta: { model: string }) => Record<string, unknown>;
 }
 
 export interface Attached<P> {
@@ -250,19 +255,20 @@ export class Meter {
       this.balance.release(hold);
       return err instanceof Error ? err : new Error(String(err));
     }
+    let charged: MeteredResult | undefined;
     if (err.usage && err.usage.promptTokens + err.usage.completionTokens > 0) {
       // A failed attempt must not claim the idempotency key: the client's retry should run again.
       const unkeyed = { ...hold, meta: { ...hold.meta, idempotencyKey: undefined } };
       const usage = { promptTokens: err.usage.promptTokens, completionTokens: Math.max(err.usage.completionTokens, countTokens(model, text)) };
-      await this.settle({ ...call, attach: undefined, idempotencyKey: undefined }, unkeyed, model, text, usage, true);
+      const { attachFailure } = call;
+      const attach = attachFailure && (() => ({ attachments: attachFailure({ model }), produced: undefined }));
+      charged = await this.settle({ ...call, attach, idempotencyKey: undefined }, unkeyed, model, text, usage, true);
     } else {
       this.balance.release(hold);
     }
     this.log.warn({ userId: call.userId, task: call.taskType, provider: err.provider, kind: err.kind, status: err.status }, 'provider call failed');
-    return new AppError('UPSTREAM_FAILED', `the AI provider failed (${err.kind}${err.status ? ` ${err.status}` : ''}); nothing was charged beyond reported usage`, {
-      provider: err.provider,
-      retryable: err.retryable,
-    });
+    const message = `the AI provider failed (${err.kind}${err.status ? ` ${err.status}` : ''}); nothing was charged beyond reported usage`;
+    return new UpstreamFailedError(message, { provider: err.provider, retryable: err.retryable }, charged);
   }
 
   private observe(provider: ProviderName, model: string, started: number, outcome: 'ok' | 'error'): void {
@@ -279,6 +285,20 @@ function countedPrompt(model: string, messages: ChatMessage[], format: ReplyForm
 /** Where streamInner leaves the charge of a call stopped midway, for completeStoppable to return. */
 interface StopCharge<P> {
   charged?: Promise<MeteredResult<P>>;
+}
+
+/**
+ * UPSTREAM_FAILED: the provider failed. `charged` is the charge the usage it reported before failing
+ * left (committed), or undefined when nothing was charged and the hold went back.
+ */
+export class UpstreamFailedError extends AppError {
+  constructor(
+    message: string,
+    extensions: Record<string, unknown>,
+    readonly charged: MeteredResult | undefined,
+  ) {
+    super('UPSTREAM_FAILED', message, extensions);
+  }
 }
 
 /** The abort reason when our consumer stops a stream. */
