@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { ForeignKeyConstraintViolationException, UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { LIMITS } from '../config';
-import { Brand, LedgerEntry, TokenGrant, User, type IBrand, type IUser, type Role } from '../db/entities';
-import { DEFAULT_GRANT_PRIORITY } from '../balance/grants';
+import { Brand, DEFAULT_GRANT_PRIORITY, LedgerEntry, TokenGrant, User, type IBrand, type IUser, type Role } from '../db/entities';
 import { uuidv7 } from '../db/ids';
 import { inTransaction } from '../db/transaction';
 import { AppError, badInput, notFound, unauthenticated } from '../errors';
+import { optionalShort, optionalText, parseInput, requiredShort } from '../input';
 import { type Auth, hashPassword, verifyPassword } from './auth';
 import { normalizeEmail } from './email';
 import { recordRoleChange } from './roles';
@@ -22,26 +22,12 @@ const passwordSchema = z
   .string()
   .min(LIMITS.passwordCharsMin, `password: at least ${LIMITS.passwordCharsMin} characters`)
   .max(LIMITS.passwordCharsMax, `password: at most ${LIMITS.passwordCharsMax} characters`);
-const optionalText = (max: number, field: string) =>
-  z.string().trim().max(max, `${field}: at most ${max} characters`).nullish();
 const brandSchema = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(1, 'name: required')
-    .max(LIMITS.shortInputCharsMax, `name: at most ${LIMITS.shortInputCharsMax} characters`),
-  description: optionalText(LIMITS.textInputCharsMax, 'description'),
-  industry: optionalText(LIMITS.shortInputCharsMax, 'industry'),
-  audience: optionalText(LIMITS.textInputCharsMax, 'audience'),
+  name: requiredShort('name'),
+  description: optionalText('description'),
+  industry: optionalShort('industry'),
+  audience: optionalText('audience'),
 });
-
-/** Parses input with a zod schema; the first problem becomes BAD_USER_INPUT. */
-export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw badInput(issue.message, issue.path.join('.') || undefined);
-}
 
 export interface SignedIn {
   token: string;

@@ -4,24 +4,12 @@
  * This module holds the types and the order; the actor (actor.ts) owns the state.
  */
 
-import { GRANT_SOURCE_VALUES } from '../db/entities';
+import { DEFAULT_GRANT_PRIORITY, GRANT_SOURCE_VALUES } from '../db/entities';
+
+export { DEFAULT_GRANT_PRIORITY };
 
 export const GRANT_SOURCES = GRANT_SOURCE_VALUES;
 export type GrantSource = (typeof GRANT_SOURCES)[number];
-
-/**
- * The priority a grant gets when none is given: allowances burn first (they reset monthly),
- * then promotions, the sign-up and admin grants, refunds, and purchased tokens last (paid for,
- * never expiring).
- */
-export const DEFAULT_GRANT_PRIORITY: Readonly<Record<GrantSource, number>> = {
-  ALLOWANCE: 10,
-  PROMOTION: 20,
-  SIGNUP: 50,
-  ADMIN: 50,
-  REFUND: 60,
-  PURCHASE: 100,
-};
 
 /** Largest priority a grant may have (lower burns first). */
 export const GRANT_PRIORITY_MAX = 1_000;

@@ -2,8 +2,9 @@ import { defineEntity, type InferEntity } from '@mikro-orm/core';
 
 /**
  * The entities MikroORM maps. Column types and constraints are owned by the migrations in
- * ../../migrations; these definitions must agree with them (the schema test checks that
- * `schema:update` would change nothing).
+ * ../../migrations; every table and each column's name, type, nullability and default must agree
+ * with them (test/entities-schema.test.ts compares them as `schema:update` would; foreign keys,
+ * checks and indexes are the migrations' alone).
  *
  * Token amounts are `bigint` in PostgreSQL and safe-integer numbers here: they are asserted
  * safe when read (see balance/invariants.ts).
@@ -93,6 +94,20 @@ export type ILedgerEntry = InferEntity<typeof LedgerEntry>;
 export const GRANT_SOURCE_VALUES = ['SIGNUP', 'ALLOWANCE', 'PROMOTION', 'PURCHASE', 'ADMIN', 'REFUND'] as const;
 
 /**
+ * The priority a grant gets when none is given (lower burns first): allowances first (they reset
+ * monthly), then promotions, the sign-up and admin grants, refunds, and purchased tokens last (paid
+ * for, never expiring). Here, beside the sources, so sign-up (accounts) and the balance agree.
+ */
+export const DEFAULT_GRANT_PRIORITY: Readonly<Record<(typeof GRANT_SOURCE_VALUES)[number], number>> = {
+  ALLOWANCE: 10,
+  PROMOTION: 20,
+  SIGNUP: 50,
+  ADMIN: 50,
+  REFUND: 60,
+  PURCHASE: 100,
+};
+
+/**
  * A credit grant (migration 50): a balance is the sum of its grants' remaining. Written by the
  * balance flusher (and sign-up), in the ledger's statement; see src/balance/grants.ts.
  */
@@ -118,6 +133,21 @@ export const TokenGrant = defineEntity({
 });
 export type ITokenGrant = InferEntity<typeof TokenGrant>;
 
+/**
+ * What a ledger entry took from a grant (amount > 0) or gave back to it (amount < 0, a refund), so
+ * every grant's remaining is its amount minus its burns (migration 50). Written by the flusher.
+ */
+export const LedgerGrantBurn = defineEntity({
+  name: 'LedgerGrantBurn',
+  tableName: 'ledger_grant_burns',
+  properties: {
+    ledgerEntryId: p.uuid().primary(),
+    grantId: p.uuid().primary(),
+    amount: p.bigint('number'),
+  },
+});
+export type ILedgerGrantBurn = InferEntity<typeof LedgerGrantBurn>;
+
 export const GENERATION_STATUSES = ['COMPLETED', 'PARTIAL'] as const;
 export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 
@@ -130,7 +160,7 @@ export const Generation = defineEntity({
     userId: p.uuid().index(),
     brandId: p.uuid(),
     ledgerEntryId: p.uuid(),
-    taskType: p.string(),
+    taskType: p.string().length(64),
     status: p.enum([...GENERATION_STATUSES]),
     model: p.string(),
     promptTokens: p.integer(),
@@ -138,7 +168,7 @@ export const Generation = defineEntity({
     costNanoUsd: p.bigint('number'),
     idempotencyKey: p.string().nullable(),
     /** Set with idempotencyKey: the fingerprint of the request the key was sent with (src/idempotency.ts). */
-    requestFingerprint: p.string().nullable(),
+    requestFingerprint: p.string().length(64).nullable(),
     output: p.json<unknown>(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
@@ -152,7 +182,7 @@ export const BrandTokenUsage = defineEntity({
   properties: {
     brandId: p.uuid().primary(),
     usageDate: p.string().primary().columnType('date'),
-    taskType: p.string().primary(),
+    taskType: p.string().length(64).primary(),
     tokens: p.bigint('number').default(0),
     requests: p.integer().default(0),
     costNanoUsd: p.bigint('number').default(0),
@@ -196,7 +226,7 @@ export const FlowRun = defineEntity({
     id: p.uuid().primary(),
     userId: p.uuid(),
     brandId: p.uuid(),
-    kind: p.string(),
+    kind: p.string().length(64),
     status: p.enum([...FLOW_RUN_STATUSES]),
     input: p.json<Record<string, unknown>>(),
     error: p.text().nullable(),
@@ -220,8 +250,8 @@ export const FlowStep = defineEntity({
     flowRunId: p.uuid().primary(),
     /** Position in the run, from 1. */
     index: p.integer().primary(),
-    agent: p.string(),
-    taskType: p.string(),
+    agent: p.string().length(64),
+    taskType: p.string().length(64),
     status: p.enum([...FLOW_STEP_STATUSES]),
     generationId: p.uuid().nullable(),
     ledgerEntryId: p.uuid().nullable(),
@@ -254,10 +284,10 @@ export const UserRoleChange = defineEntity({
     /** The admin's user id, for the API channel. */
     changedBy: p.uuid().nullable(),
     /** The operating-system account that ran the CLI, for the CLI channel. */
-    cliUser: p.string().nullable(),
+    cliUser: p.text().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
 });
 export type IUserRoleChange = InferEntity<typeof UserRoleChange>;
 
-export const ENTITIES = [User, Brand, LedgerEntry, TokenGrant, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange];
+export const ENTITIES = [User, Brand, LedgerEntry, TokenGrant, LedgerGrantBurn, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange];

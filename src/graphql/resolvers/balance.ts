@@ -1,4 +1,4 @@
-import { parseInput } from '../../accounts/service';
+import { parseInput } from '../../input';
 import { ledgerCursor, ledgerPage } from '../../balance/ledger';
 import { LIMITS } from '../../config';
 import { connection } from '../../paging';

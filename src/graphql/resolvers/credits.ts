@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseInput } from '../../accounts/service';
+import { parseInput } from '../../input';
 import { GRANT_PRIORITY_MAX, grantView, type GrantView } from '../../balance/grants';
 import { grantFromRow } from '../../balance/service';
 import { LIMITS } from '../../config';
