@@ -76,7 +76,8 @@ interface UserRow {
   pending_plan_from: string | null;
 }
 
-interface GrantRow {
+/** A token_grants row as the database returns it (read by the service and the grants resolvers). */
+export interface GrantRow {
   id: string;
   user_id: string;
   source: string;

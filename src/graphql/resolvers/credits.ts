@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseInput } from '../../input';
 import { GRANT_PRIORITY_MAX, grantView, type GrantView } from '../../balance/grants';
-import { grantFromRow } from '../../balance/service';
+import { grantFromRow, type GrantRow } from '../../balance/service';
 import { LIMITS } from '../../config';
 import { LedgerEntry } from '../../db/entities';
 import { badInput } from '../../errors';
@@ -50,20 +50,6 @@ export function expiryMs(expiresAt: Date | null | undefined, nowMs: number): num
   return ms;
 }
 
-interface StoredGrantRow {
-  id: string;
-  user_id: string;
-  source: string;
-  amount: string;
-  remaining: string;
-  priority: number;
-  expires_at: Date | string | null;
-  created_at: Date | string;
-  reason: string;
-  idempotency_key: string | null;
-  ledger_entry_id: string | null;
-  expired_at: Date | string | null;
-}
 
 export const creditResolvers: Resolvers = {
   Query: {
@@ -72,7 +58,7 @@ export const creditResolvers: Resolvers = {
       const live = (await ctx.services.balance.grants(viewer.userId)).slice(0, LIMITS.grantsListedMax);
       if (!includeExpired || live.length >= LIMITS.grantsListedMax) return live;
       // Spent or expired grants are not in memory: read them, newest first.
-      const rows = await ctx.services.orm.em.fork().execute<StoredGrantRow[]>(
+      const rows = await ctx.services.orm.em.fork().execute<GrantRow[]>(
         `select id, user_id, source, amount, remaining, priority, expires_at, created_at, reason, idempotency_key, ledger_entry_id, expired_at
            from token_grants where user_id = ? and (remaining = 0 or expired_at is not null)
           order by created_at desc, id desc limit ?`,
