@@ -50,7 +50,6 @@ export function expiryMs(expiresAt: Date | null | undefined, nowMs: number): num
   return ms;
 }
 
-
 export const creditResolvers: Resolvers = {
   Query: {
     tokenGrants: async (_, { includeExpired }, ctx) => {
