@@ -43,6 +43,11 @@ export interface BootstrapOptions {
    * costs against a meter that skips it; the service itself always uses the real Meter.
    */
   meterFactory?: (parts: MeterParts) => Meter;
+  /**
+   * The balance actors' clock (per-minute limits, hold expiry, quota months). Tests pass one to move
+   * time past a rate window without waiting for it. @default Date.now
+   */
+  now?: () => number;
 }
 
 export type MeterParts = ConstructorParameters<typeof Meter>;
@@ -61,7 +66,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     await checkBooks(orm, log);
     const auth = Auth.create({ secret: config.jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
     const pubsub = new PubSub();
-    const balance = new BalanceService(orm, config.balance, log);
+    const balance = new BalanceService(orm, config.balance, log, opts.now);
     const metrics = new Metrics(balance);
     const alerts = new AlertService(orm, pubsub, config.monitoring, log);
     alerts.start();
@@ -77,6 +82,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
         metrics.flushSeconds.observe(ms / 1_000);
       },
       holdExpired: () => metrics.holdsExpired.inc(),
+      quota: (event) => alerts.onQuota(event),
     });
     alerts.addObserver({ raised: (alert) => metrics.alertsRaised.inc({ type: alert.type }) });
     balance.start();

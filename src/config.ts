@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { normalizeEmail } from './accounts/email';
 import type { ThrottleConfig } from './accounts/throttle';
 import { DEFAULT_MODEL_ROUTES, type ModelRoutes } from './ai/router';
+import { BUILT_IN_PLANS, plansSchema, withPlanOverrides, type Plans } from './plans';
 
 /**
  * Every limit of the service, named with its unit last. Values here are defaults; `loadConfig`
@@ -70,6 +71,8 @@ export const LIMITS = {
    * about 40 characters (measured), so about 15 MB each here.
    */
   throttleKeysMax: 50_000,
+  /** The window of the per-minute limits of a plan (src/plans.ts): sliding-window counters in the balance actor. */
+  rateLimitWindowMs: 60_000,
   /** How long a request may take to drain at shutdown before the server closes it. */
   shutdownDrainMs: 10_000,
 } as const;
@@ -141,6 +144,18 @@ const envSchema = z.object({
    * {"strong": {"anthropic": "claude-opus-5-5"}}. Whether each routed model has a price and is not past
    * its end of life is checked at start-up (src/ai/lifecycle.ts).
    */
+  PLANS_JSON: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return BUILT_IN_PLANS;
+      try {
+        return withPlanOverrides(plansSchema.parse(JSON.parse(text)));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not a plan table: ${(err as Error).message.slice(0, 300)}` });
+        return z.NEVER;
+      }
+    }),
   MODEL_ROUTES_JSON: z
     .string()
     .optional()
@@ -258,6 +273,11 @@ export interface BalanceConfig {
   actorIdleMs: number;
   /** Open holds one user may have at once. @default 1_000 */
   holdsPerUserMax: number;
+  /**
+   * The plan table (PLANS_JSON over the built-in plans): each actor's per-minute limits come from its
+   * user's plan. Absent: no per-minute limits (only benchmarks run so, to compare). @default BUILT_IN_PLANS
+   */
+  plans?: Plans | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -329,6 +349,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       liveActorsMax: e.LIVE_ACTORS_MAX,
       actorIdleMs: e.ACTOR_IDLE_MS,
       holdsPerUserMax: e.HOLDS_PER_USER_MAX,
+      plans: e.PLANS_JSON,
     },
   };
 }

@@ -16,9 +16,6 @@ const PENDING = new Set<string>([
   'BalanceWithExpiry',
   'GrantPromotion',
   'RefundCharge',
-  // issue 15 (limits)
-  'SetBrandQuota',
-  'MyLimits',
   // issue 16 (token packages)
   'TokenPackages',
   'PurchaseTokenPackage',

@@ -1,6 +1,8 @@
 import { uuidv7 } from '../db/ids';
 import type { LedgerKind } from '../db/entities';
 import { assert, assertTokens, InvariantError } from './invariants';
+import { BrandQuotas, type LoadedBrand, type QuotaRefusal } from './quotas';
+import { UserRates, type RateLimits, type RateRefusal } from './rates';
 
 /** What a hold is for; copied onto the ledger entry that settles it. */
 export interface HoldMeta {
@@ -18,6 +20,8 @@ export interface Hold {
   readonly amount: number;
   readonly expiresAtMs: number;
   readonly meta: HoldMeta;
+  /** The rate window its tokens were counted in, to correct the count at settle. */
+  readonly rateWindowStartMs?: number | undefined;
 }
 
 export interface BalanceSnapshot {
@@ -64,7 +68,9 @@ export interface JournalEntry {
 export type ReserveOutcome =
   | { ok: true; hold: Hold }
   | { ok: false; code: 'INSUFFICIENT_TOKENS'; available: number; required: number }
-  | { ok: false; code: 'TOO_MANY_HOLDS'; holdsMax: number };
+  | { ok: false; code: 'TOO_MANY_HOLDS'; holdsMax: number }
+  | ({ ok: false } & QuotaRefusal)
+  | ({ ok: false } & RateRefusal);
 
 export interface SettleOutcome {
   entry: JournalEntry;
@@ -77,6 +83,8 @@ export interface SettleOutcome {
 export interface ActorLimits {
   reservationTtlMs: number;
   holdsPerUserMax: number;
+  /** The user's per-minute limits; none when absent. */
+  rates?: RateLimits | undefined;
 }
 
 /**
@@ -100,6 +108,10 @@ export class BalanceActor {
   /** Set when a write found another writer's version: the actor must not be used any more. */
   fenced = false;
   lastUsedMs = 0;
+  /** The monthly quotas of the user's brands (and what each brand used and holds this month). */
+  readonly quotas: BrandQuotas;
+  /** Per-minute request and token counts; null without rate limits. */
+  readonly rates: UserRates | null;
 
   constructor(
     readonly userId: string,
@@ -107,10 +119,13 @@ export class BalanceActor {
     persistedVersion: number,
     public plan: string,
     private readonly limits: ActorLimits,
+    brands: { nowMs: number; loaded: readonly LoadedBrand[] } = { nowMs: Date.now(), loaded: [] },
   ) {
     assertTokens(tokens, 'loaded tokens');
     this.tokens = tokens;
     this.persistedVersion = persistedVersion;
+    this.quotas = new BrandQuotas(brands.nowMs, brands.loaded);
+    this.rates = limits.rates ? new UserRates(limits.rates) : null;
   }
 
   get available(): number {
@@ -125,7 +140,11 @@ export class BalanceActor {
     return { tokens: this.tokens, reserved: this.reserved, available: this.available, plan: this.plan };
   }
 
-  /** Holds `amount` tokens for work about to start. Never waits, never writes. */
+  /**
+   * Holds `amount` tokens for work about to start. Never waits, never writes. Every limit is checked
+   * before anything is taken, and all are taken in this one step: the balance, the concurrent holds,
+   * the brand's monthly quota, then the per-minute rates. A refusal takes nothing.
+   */
   reserve(amount: number, meta: HoldMeta, nowMs: number): ReserveOutcome {
     assertTokens(amount, 'reserve amount');
     assert(!this.fenced, 'reserve on a fenced actor');
@@ -135,13 +154,20 @@ export class BalanceActor {
     if (this.holdCount >= this.limits.holdsPerUserMax) {
       return { ok: false, code: 'TOO_MANY_HOLDS', holdsMax: this.limits.holdsPerUserMax };
     }
+    const brandId = meta.brandId;
+    const overQuota = brandId === undefined ? null : this.quotas.refusal(brandId, amount, nowMs);
+    if (overQuota) return { ok: false, ...overQuota };
+    const overRate = this.rates?.refusal(amount, brandId, nowMs);
+    if (overRate) return { ok: false, ...overRate };
     const hold: Hold = {
       id: uuidv7(),
       userId: this.userId,
       amount,
       expiresAtMs: nowMs + this.limits.reservationTtlMs,
       meta,
+      rateWindowStartMs: this.rates?.take(amount, brandId, nowMs),
     };
+    if (brandId !== undefined) this.quotas.reserve(brandId, amount);
     (this.holds ??= new Map()).set(hold.id, hold);
     this.reserved += amount;
     this.check();
@@ -153,16 +179,23 @@ export class BalanceActor {
    * released still gets its usage charged (the work happened), from what is available. Usage beyond
    * hold + available is never taken from below zero: it is recorded as `overage` for an alert.
    */
-  settle(holdId: string, usage: SettleUsage, meta: HoldMeta, attachments: Record<string, unknown>): SettleOutcome {
+  settle(holdId: string, usage: SettleUsage, meta: HoldMeta, attachments: Record<string, unknown>, nowMs = Date.now()): SettleOutcome {
     assertTokens(usage.tokens, 'settle tokens');
     assert(!this.fenced, 'settle on a fenced actor');
-    const held = this.removeHold(holdId);
+    const hold = this.removeHold(holdId);
+    const held = hold?.amount ?? 0;
     const coverable = this.available + held;
-    const charged = Math.min(usage.tokens, coverable);
+    // A brand's quota caps usage above the hold the way the balance does (issue 15).
+    const quotaCap = meta.brandId === undefined ? Infinity : this.quotas.chargeCap(meta.brandId, held, nowMs);
+    const charged = Math.min(usage.tokens, coverable, quotaCap);
     const overage = usage.tokens - charged;
     this.reserved -= held;
     this.tokens -= charged;
-    const metadata: Record<string, unknown> = overage > 0 ? { held, overage } : { held };
+    if (meta.brandId !== undefined) this.quotas.settle(meta.brandId, held, charged, nowMs);
+    this.rates?.settled(held, charged, hold?.rateWindowStartMs, nowMs);
+    const metadata: Record<string, unknown> = { held };
+    // overage: the balance ran out (NEGATIVE_BALANCE alert); quotaOverage: the brand's quota did.
+    if (overage > 0) metadata[quotaCap < coverable ? 'quotaOverage' : 'overage'] = overage;
     if (meta.idempotencyKey && meta.requestFingerprint) metadata.requestFingerprint = meta.requestFingerprint;
     const entry = this.emit('CHARGE', -charged, {
       brandId: meta.brandId,
@@ -175,17 +208,21 @@ export class BalanceActor {
       costNanoUsd: usage.costNanoUsd,
       metadata,
       attachments,
+      createdAt: new Date(nowMs),
     });
     this.check();
     return { entry, charged, overage };
   }
 
-  /** Returns the whole hold. Releasing an unknown (expired, settled) hold does nothing. */
-  release(holdId: string): number {
-    const held = this.removeHold(holdId);
-    this.reserved -= held;
+  /** Returns the whole hold (to the balance, the brand's quota and the token rate). Releasing an unknown (expired, settled) hold does nothing. */
+  release(holdId: string, nowMs = Date.now()): number {
+    const hold = this.removeHold(holdId);
+    if (!hold) return 0;
+    this.reserved -= hold.amount;
+    if (hold.meta.brandId !== undefined) this.quotas.settle(hold.meta.brandId, hold.amount, 0, nowMs);
+    this.rates?.settled(hold.amount, 0, hold.rateWindowStartMs, nowMs);
     this.check();
-    return held;
+    return hold.amount;
   }
 
   /** Releases every hold past its deadline; returns them. */
@@ -195,7 +232,7 @@ export class BalanceActor {
     for (const hold of this.holds.values()) {
       if (hold.expiresAtMs <= nowMs) expired.push(hold);
     }
-    for (const hold of expired) this.release(hold.id);
+    for (const hold of expired) this.release(hold.id, nowMs);
     return expired;
   }
 
@@ -238,12 +275,12 @@ export class BalanceActor {
     return [...(this.holds?.values() ?? [])];
   }
 
-  private removeHold(holdId: string): number {
+  private removeHold(holdId: string): Hold | undefined {
     const hold = this.holds?.get(holdId);
-    if (!hold) return 0;
+    if (!hold) return undefined;
     this.holds!.delete(holdId);
     if (this.holds!.size === 0) this.holds = null;
-    return hold.amount;
+    return hold;
   }
 
   private emit(
@@ -267,7 +304,7 @@ export class BalanceActor {
       idempotencyKey: fields.idempotencyKey ?? null,
       holdId: fields.holdId ?? null,
       metadata: fields.metadata ?? {},
-      createdAt: new Date(),
+      createdAt: fields.createdAt ?? new Date(),
       attachments: fields.attachments ?? {},
     };
   }

@@ -1,13 +1,14 @@
 /**
  * `npm run ledger:verify`: checks that every user's balance equals the sum of their ledger, on the
  * database the environment names (DATABASE_URL, or the embedded one in DATA_DIR — stop the server
- * first: the embedded database admits one process). Exits 1 on any mismatch.
+ * first: the embedded database admits one process), and that each brand's usage this month (what a
+ * quota's `used` is loaded from) equals its charges in the ledger. Exits 1 on any mismatch.
  */
 import { loadConfig } from '../config';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { openOrm } from '../db/orm';
 import { createLogger } from '../logger';
-import { verifyLedger } from './ledger';
+import { verifyBrandUsage, verifyLedger } from './ledger';
 
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -18,7 +19,14 @@ async function main(): Promise<number> {
     const { users, mismatches } = await verifyLedger(orm);
     process.stdout.write(`${JSON.stringify({ users, mismatches: mismatches.length, examples: mismatches.slice(0, 10) })}\n`);
     process.stdout.write(mismatches.length === 0 ? `ledger OK: ${users} users, every balance equals its ledger sum\n` : `ledger MISMATCH for ${mismatches.length} user(s)\n`);
-    return mismatches.length === 0 ? 0 : 1;
+    const brands = await verifyBrandUsage(orm);
+    process.stdout.write(`${JSON.stringify({ brands: brands.brands, brandMismatches: brands.mismatches.length, brandExamples: brands.mismatches.slice(0, 10) })}\n`);
+    process.stdout.write(
+      brands.mismatches.length === 0
+        ? `brand usage OK: ${brands.brands} brands charged this month, each brand's quota usage equals its ledger charges\n`
+        : `brand usage MISMATCH for ${brands.mismatches.length} brand(s)\n`,
+    );
+    return mismatches.length === 0 && brands.mismatches.length === 0 ? 0 : 1;
   } finally {
     await orm.close();
     await embedded?.close();

@@ -130,7 +130,7 @@ export const BrandTokenUsage = defineEntity({
 });
 export type IBrandTokenUsage = InferEntity<typeof BrandTokenUsage>;
 
-export const ALERT_TYPES = ['NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN'] as const;
+export const ALERT_TYPES = ['NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'QUOTA_WARNING', 'QUOTA_EXCEEDED'] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 export const ALERT_SEVERITIES = ['INFO', 'WARNING', 'CRITICAL'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];

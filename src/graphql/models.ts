@@ -4,7 +4,8 @@ import type { FlowEvent, FlowRunModel, FlowStepModel } from '../flows/model';
 
 /** What resolvers receive as parents (codegen mappers): our entities, the balance snapshot and flow runs. */
 export type UserModel = Pick<IUser, 'id' | 'email' | 'role' | 'plan' | 'createdAt'>;
-export type BrandModel = Pick<IBrand, 'id' | 'name' | 'description' | 'industry' | 'audience' | 'createdAt'>;
+/** With its owner: a brand's quota lives in its owner's balance. */
+export type BrandModel = Pick<IBrand, 'id' | 'owner' | 'name' | 'description' | 'industry' | 'audience' | 'createdAt'>;
 export type BalanceModel = BalanceSnapshot;
 export type LedgerEntryModel = Omit<ILedgerEntry, 'user' | 'seq'>;
 export type AlertModel = ITokenAlert;

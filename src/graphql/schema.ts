@@ -7,6 +7,7 @@ import { accountResolvers } from './resolvers/accounts';
 import { balanceResolvers } from './resolvers/balance';
 import { flowResolvers } from './resolvers/flows';
 import { generationResolvers } from './resolvers/generation';
+import { limitResolvers } from './resolvers/limits';
 import { monitoringResolvers } from './resolvers/monitoring';
 import { DateTime, JSONScalar } from './scalars';
 
@@ -26,7 +27,7 @@ export function loadTypeDefs(): string {
   return readFileSync(schemaPath(), 'utf8');
 }
 
-const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, generationResolvers, monitoringResolvers, flowResolvers];
+const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, generationResolvers, monitoringResolvers, flowResolvers, limitResolvers];
 
 export function buildSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({

@@ -30,6 +30,10 @@ export type AlertType =
   | 'LOW_BALANCE'
   /** Usage the balance could not cover was recorded (the balance itself never goes below zero). */
   | 'NEGATIVE_BALANCE'
+  /** A generation was refused because a brand's quota could not cover it (once per brand and month); details.brandId names it. */
+  | 'QUOTA_EXCEEDED'
+  /** A brand's usage this month reached 80% of its quota (once per brand and month); details.brandId names it. */
+  | 'QUOTA_WARNING'
   /** The last hour's usage is far above the user's usual hourly average. */
   | 'SUSPICIOUS_PATTERN';
 
@@ -50,6 +54,8 @@ export type Brand = {
   id: Scalars['ID']['output'];
   industry?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
+  /** The brand's monthly token quota; null when it has none. */
+  quota?: Maybe<BrandQuota>;
   /** Tokens this brand's generations used over the last days (1 to 366, default 7), UTC days. */
   tokenUsage: TokenUsage;
 };
@@ -63,6 +69,20 @@ export type BrandGenerationsArgs = {
 
 export type BrandTokenUsageArgs = {
   days?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A brand's monthly token quota. Months are calendar months, UTC. */
+export type BrandQuota = {
+  __typename?: 'BrandQuota';
+  monthlyTokens: Scalars['Int']['output'];
+  /** monthlyTokens - used - reserved, at least 0: the largest generation the quota admits now. */
+  remaining: Scalars['Int']['output'];
+  /** Held by the brand's generations in progress. */
+  reserved: Scalars['Int']['output'];
+  /** The start of next month (UTC), when used starts again from 0. */
+  resetsAt: Scalars['DateTime']['output'];
+  /** Charged to the brand's generations this month. */
+  used: Scalars['Int']['output'];
 };
 
 export type BuyerProfile = {
@@ -726,6 +746,8 @@ export type Mutation = {
   refineCharacterField: RefineCharacterFieldPayload;
   refineContent: RefineContentPayload;
   resolveCast: ResolveCastPayload;
+  /** The brand's owner or an ADMIN. Takes effect at once: a generation the quota can no longer cover is refused (QUOTA_EXCEEDED); those running finish. */
+  setBrandQuota: SetBrandQuotaPayload;
   /**
    * ADMIN only. Recorded with the admin's id and the time. Demoting the last admin is refused
    * (BAD_USER_INPUT with extensions.reason LAST_ADMIN). A promoted user signs in again to use admin powers.
@@ -848,6 +870,11 @@ export type MutationRefineContentArgs = {
 
 export type MutationResolveCastArgs = {
   input: ResolveCastInput;
+};
+
+
+export type MutationSetBrandQuotaArgs = {
+  input: SetBrandQuotaInput;
 };
 
 
@@ -994,6 +1021,18 @@ export type QueryTokenUsageArgs = {
   days?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** One rate limit of the signed-in user's plan. */
+export type RateLimit = {
+  __typename?: 'RateLimit';
+  limit: Scalars['Int']['output'];
+  /** REQUESTS_PER_MINUTE, TOKENS_PER_MINUTE (tokens reserved, corrected to the charge), CONCURRENT_GENERATIONS. */
+  name: Scalars['String']['output'];
+  /** What fits now. */
+  remaining: Scalars['Int']['output'];
+  /** When what is counted now has left the window (a sliding minute); null when nothing is counted (and for CONCURRENT_GENERATIONS, freed as generations end). */
+  resetsAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
 export type RefineCharacterFieldInput = {
   brandId: Scalars['ID']['input'];
   /** 1 to 200 characters. */
@@ -1061,6 +1100,17 @@ export type ResolveCastPayload = {
 export type Role =
   | 'ADMIN'
   | 'USER';
+
+export type SetBrandQuotaInput = {
+  brandId: Scalars['ID']['input'];
+  /** Tokens the brand's generations may be charged per calendar month (UTC), 0 to 2,147,483,647; null removes the quota. */
+  monthlyTokens?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type SetBrandQuotaPayload = {
+  __typename?: 'SetBrandQuotaPayload';
+  brand: Brand;
+};
 
 export type SetUserRoleInput = {
   role: Role;
@@ -1328,6 +1378,8 @@ export type User = {
   email: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   plan: Scalars['String']['output'];
+  /** Where the user stands on the per-minute limits of their plan and on generations at once (the user themselves or an ADMIN). */
+  rateLimits: Array<RateLimit>;
   role: Role;
 };
 
@@ -1409,6 +1461,7 @@ export type ResolversTypes = {
   AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'user'> & { user: ResolversTypes['User'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Brand: ResolverTypeWrapper<BrandModel>;
+  BrandQuota: ResolverTypeWrapper<BrandQuota>;
   BuyerProfile: ResolverTypeWrapper<BuyerProfile>;
   CalendarEntry: ResolverTypeWrapper<CalendarEntry>;
   CancelFlowInput: CancelFlowInput;
@@ -1487,6 +1540,7 @@ export type ResolversTypes = {
   Persona: ResolverTypeWrapper<Persona>;
   Plot: ResolverTypeWrapper<Plot>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RateLimit: ResolverTypeWrapper<RateLimit>;
   RefineCharacterFieldInput: RefineCharacterFieldInput;
   RefineCharacterFieldPayload: ResolverTypeWrapper<Omit<RefineCharacterFieldPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   RefineContentInput: RefineContentInput;
@@ -1494,6 +1548,8 @@ export type ResolversTypes = {
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: ResolverTypeWrapper<Omit<ResolveCastPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   Role: Role;
+  SetBrandQuotaInput: SetBrandQuotaInput;
+  SetBrandQuotaPayload: ResolverTypeWrapper<Omit<SetBrandQuotaPayload, 'brand'> & { brand: ResolversTypes['Brand'] }>;
   SetUserRoleInput: SetUserRoleInput;
   SetUserRolePayload: ResolverTypeWrapper<Omit<SetUserRolePayload, 'user'> & { user: ResolversTypes['User'] }>;
   SignInInput: SignInInput;
@@ -1533,6 +1589,7 @@ export type ResolversParentTypes = {
   AuthPayload: Omit<AuthPayload, 'user'> & { user: ResolversParentTypes['User'] };
   Boolean: Scalars['Boolean']['output'];
   Brand: BrandModel;
+  BrandQuota: BrandQuota;
   BuyerProfile: BuyerProfile;
   CalendarEntry: CalendarEntry;
   CancelFlowInput: CancelFlowInput;
@@ -1603,12 +1660,15 @@ export type ResolversParentTypes = {
   Persona: Persona;
   Plot: Plot;
   Query: Record<PropertyKey, never>;
+  RateLimit: RateLimit;
   RefineCharacterFieldInput: RefineCharacterFieldInput;
   RefineCharacterFieldPayload: Omit<RefineCharacterFieldPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   RefineContentInput: RefineContentInput;
   RefineContentPayload: Omit<RefineContentPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: Omit<ResolveCastPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  SetBrandQuotaInput: SetBrandQuotaInput;
+  SetBrandQuotaPayload: Omit<SetBrandQuotaPayload, 'brand'> & { brand: ResolversParentTypes['Brand'] };
   SetUserRoleInput: SetUserRoleInput;
   SetUserRolePayload: Omit<SetUserRolePayload, 'user'> & { user: ResolversParentTypes['User'] };
   SignInInput: SignInInput;
@@ -1656,7 +1716,16 @@ export type BrandResolvers<ContextType = GraphQLContext, ParentType extends Reso
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   industry?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  quota?: Resolver<Maybe<ResolversTypes['BrandQuota']>, ParentType, ContextType>;
   tokenUsage?: Resolver<ResolversTypes['TokenUsage'], ParentType, ContextType, RequireFields<BrandTokenUsageArgs, 'days'>>;
+};
+
+export type BrandQuotaResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BrandQuota'] = ResolversParentTypes['BrandQuota']> = {
+  monthlyTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reserved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  resetsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  used?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type BuyerProfileResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BuyerProfile'] = ResolversParentTypes['BuyerProfile']> = {
@@ -1975,6 +2044,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   refineCharacterField?: Resolver<ResolversTypes['RefineCharacterFieldPayload'], ParentType, ContextType, RequireFields<MutationRefineCharacterFieldArgs, 'input'>>;
   refineContent?: Resolver<ResolversTypes['RefineContentPayload'], ParentType, ContextType, RequireFields<MutationRefineContentArgs, 'input'>>;
   resolveCast?: Resolver<ResolversTypes['ResolveCastPayload'], ParentType, ContextType, RequireFields<MutationResolveCastArgs, 'input'>>;
+  setBrandQuota?: Resolver<ResolversTypes['SetBrandQuotaPayload'], ParentType, ContextType, RequireFields<MutationSetBrandQuotaArgs, 'input'>>;
   setUserRole?: Resolver<ResolversTypes['SetUserRolePayload'], ParentType, ContextType, RequireFields<MutationSetUserRoleArgs, 'input'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'input'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
@@ -2022,6 +2092,13 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   tokenUsage?: Resolver<ResolversTypes['TokenUsage'], ParentType, ContextType, RequireFields<QueryTokenUsageArgs, 'days'>>;
 };
 
+export type RateLimitResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RateLimit'] = ResolversParentTypes['RateLimit']> = {
+  limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  resetsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
 export type RefineCharacterFieldPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RefineCharacterFieldPayload'] = ResolversParentTypes['RefineCharacterFieldPayload']> = {
   balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
   generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -2041,6 +2118,10 @@ export type ResolveCastPayloadResolvers<ContextType = GraphQLContext, ParentType
   cast?: Resolver<Array<ResolversTypes['CastMember']>, ParentType, ContextType>;
   generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type SetBrandQuotaPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetBrandQuotaPayload'] = ResolversParentTypes['SetBrandQuotaPayload']> = {
+  brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType>;
 };
 
 export type SetUserRolePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetUserRolePayload'] = ResolversParentTypes['SetUserRolePayload']> = {
@@ -2142,12 +2223,14 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rateLimits?: Resolver<Array<ResolversTypes['RateLimit']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   Brand?: BrandResolvers<ContextType>;
+  BrandQuota?: BrandQuotaResolvers<ContextType>;
   BuyerProfile?: BuyerProfileResolvers<ContextType>;
   CalendarEntry?: CalendarEntryResolvers<ContextType>;
   CancelFlowPayload?: CancelFlowPayloadResolvers<ContextType>;
@@ -2195,9 +2278,11 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Persona?: PersonaResolvers<ContextType>;
   Plot?: PlotResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RateLimit?: RateLimitResolvers<ContextType>;
   RefineCharacterFieldPayload?: RefineCharacterFieldPayloadResolvers<ContextType>;
   RefineContentPayload?: RefineContentPayloadResolvers<ContextType>;
   ResolveCastPayload?: ResolveCastPayloadResolvers<ContextType>;
+  SetBrandQuotaPayload?: SetBrandQuotaPayloadResolvers<ContextType>;
   SetUserRolePayload?: SetUserRolePayloadResolvers<ContextType>;
   StartBrandNarrativeFlowPayload?: StartBrandNarrativeFlowPayloadResolvers<ContextType>;
   StartCalendarBatchFlowPayload?: StartCalendarBatchFlowPayloadResolvers<ContextType>;
