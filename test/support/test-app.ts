@@ -61,7 +61,7 @@ export interface TestApp {
 
 let counter = 0;
 
-export async function startTestApp(env: Record<string, string> = {}, db?: TestDatabase, opts: { log?: Logger } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, db?: TestDatabase, opts: { log?: Logger; now?: () => number } = {}): Promise<TestApp> {
   const database = db ?? (await createTestDatabase());
   const fullEnv = {
     NODE_ENV: 'test',
