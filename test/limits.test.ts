@@ -1,7 +1,8 @@
 import { verifyBrandUsage } from '../src/balance/ledger';
 import { startFakeProvider, type FakeProvider } from './support/fake-provider';
 import { errorCode, gql, wsClient, wsOnce, type GraphQLResponse } from './support/graphql-client';
-import { startTestApp, type TestApp } from './support/test-app';
+import { killAllServers, runVerifyCli, serverProcessEnv, startServerProcess, type ServerProcess } from './support/server-process';
+import { createTestDatabase, startTestApp, type TestApp } from './support/test-app';
 import { Arrivals, deferred, within } from './support/wait';
 
 /**
@@ -111,7 +112,7 @@ describe('brand quotas', () => {
     expect(after.data!.brand.quota).toEqual({ monthlyTokens: quota, used: charged, reserved: 0, remaining: quota - charged, resetsAt: nextMonthIso(Date.now()) });
     expect((await gql(t.url, '{ tokenBalance { tokens reserved } }', {}, token)).data!.tokenBalance).toEqual({ tokens: SIGNUP_TOKENS - charged, reserved: 0 });
     expect((await verifyBrandUsage(t.app.services.orm)).mismatches).toEqual([]);
-  });
+  }, 180_000);
 
   it('caps usage above the hold at the quota, then refuses; warns at 80% and alerts the refusal once per month', async () => {
     const { token, brandId } = await userWithBrand(t);
@@ -265,7 +266,8 @@ describe('per-minute rate limits', () => {
     clock += 1;
     expect((await gql(t.url, CHAT, { brandId, message: 'go' }, token)).errors).toBeUndefined();
     expect(fake.requests).toHaveLength(61);
-  });
+    // 500 generations over HTTP on a shared 2-core machine: about 25 s measured under load.
+  }, 180_000);
 
   it('limits requests per brand and counts a user\u2019s other brands apart', async () => {
     const tight = await appWithPlans({ free: { requestsPerMinute: 100, brandRequestsPerMinute: 3 } });
@@ -312,4 +314,58 @@ describe('per-minute rate limits', () => {
       await tpm.close();
     }
   });
+});
+
+describe('kill -9 keeps a brand\u2019s monthly usage', () => {
+  afterAll(() => killAllServers());
+
+  it('loads the brand\u2019s used from committed charges after SIGKILL under load, and ledger:verify agrees', async () => {
+    const db = await createTestDatabase();
+    const env = serverProcessEnv(db, 'kill9-quota-admin@example.com');
+    try {
+      let server: ServerProcess = await startServerProcess(env);
+      const signUp = await gql(server.url, 'mutation { signUp(input: { email: "kill9-quota@example.com", password: "correct horse battery" }) { token } }');
+      const token = signUp.data!.signUp.token as string;
+      const brand = await gql(server.url, 'mutation { createBrand(input: { name: "Acme" }) { brand { id } } }', {}, token);
+      const brandId = brand.data!.createBrand.brand.id as string;
+      expect((await gql(server.url, SET_QUOTA, { brandId, monthlyTokens: 1_000_000 }, token)).errors).toBeUndefined();
+
+      // Four workers chat (offline provider) until the server is killed; 20 acknowledged charges first.
+      let killed = false;
+      const acked: number[] = [];
+      const enough = deferred();
+      const worker = async () => {
+        while (!killed) {
+          const res = await gql(server.url, CHAT, { brandId, message: 'go' }, token).catch(() => null);
+          if (!res || res.errors) continue;
+          acked.push(res.data!.chatWithAndora.usage.totalTokens as number);
+          if (acked.length === 20) enough.resolve();
+        }
+      };
+      const workers = Promise.all(Array.from({ length: 4 }, worker));
+      await within(enough.promise, BACKSTOP_MS, '20 acknowledged chats');
+      killed = true;
+      expect((await within(server.kill('SIGKILL'), 10_000, 'the killed server to exit')).signal).toBe('SIGKILL');
+      await within(workers, BACKSTOP_MS, 'the workers to stop');
+
+      server = await startServerProcess(env);
+      const quota = (await gql(server.url, QUOTA, { id: brandId }, token)).data!.brand.quota;
+      const ledger = await gql(server.url, '{ tokenLedger(first: 100) { edges { node { kind amount brandId } } } }', {}, token);
+      const charges = (ledger.data!.tokenLedger.edges as Array<{ node: { kind: string; amount: number; brandId: string | null } }>)
+        .filter((e) => e.node.kind === 'CHARGE' && e.node.brandId === brandId)
+        .reduce((sum, e) => sum - e.node.amount, 0);
+      // Every acknowledged charge is there (and perhaps some committed but not acknowledged before the kill).
+      expect(charges).toBeGreaterThanOrEqual(acked.reduce((a, b) => a + b, 0));
+      expect(quota).toMatchObject({ monthlyTokens: 1_000_000, used: charges, reserved: 0, remaining: 1_000_000 - charges });
+      await server.kill('SIGTERM');
+
+      const verify = await runVerifyCli(env);
+      expect(verify.code).toBe(0);
+      expect(verify.stdout).toContain('brand usage OK');
+    } finally {
+      await killAllServers();
+      await db.drop();
+    }
+    // Two server starts (the embedded database's open is the slow part) and a ledger check.
+  }, 240_000);
 });
