@@ -1,4 +1,4 @@
-import { advance, clearsAtMs, decide, giveBack, remainingAt, type Decision, type WindowCount } from '../limits/sliding-window';
+import { advance, clearsAtMs, decide, giveBack, remainingAt, type Decision, type WindowCount, type WindowLimit } from '../limits/sliding-window';
 import type { Plan } from '../plans';
 
 /** The per-minute limits of one user: from their plan, over a window of `windowMs` (60_000). */
@@ -38,22 +38,31 @@ export class UserRates {
   private requests: WindowCount | undefined;
   private tokens: WindowCount | undefined;
   private brands: Map<string, WindowCount> | null = null;
+  private readonly requestLimit: WindowLimit;
+  private readonly tokenLimit: WindowLimit;
+  private readonly brandLimit: WindowLimit;
+  /** The window the clock was last in: most calls fall in it, and finding it again needs a floating-point modulo. */
+  private windowStartMs = -Infinity;
 
-  constructor(readonly limits: RateLimits) {}
+  constructor(readonly limits: RateLimits) {
+    const { windowMs } = limits;
+    this.requestLimit = { limit: limits.requestsPerMinute, windowMs };
+    this.tokenLimit = { limit: limits.tokensPerMinute, windowMs };
+    this.brandLimit = { limit: limits.brandRequestsPerMinute, windowMs };
+  }
 
   /** The first limit `amount` more tokens (one request, for `brandId`) would exceed, or null. Counts nothing. */
   refusal(amount: number, brandId: string | undefined, nowMs: number): RateRefusal | null {
-    const { windowMs } = this.limits;
-    this.requests = advance(this.requests, nowMs, windowMs);
-    const requests = decide(this.requests, nowMs, { limit: this.limits.requestsPerMinute, windowMs }, 1);
+    this.requests = this.advanced(this.requests, nowMs);
+    const requests = decide(this.requests, nowMs, this.requestLimit, 1);
     if (!requests.allowed) return refused('REQUESTS_PER_MINUTE', requests);
     if (brandId !== undefined) {
-      const brand = advance(this.brands?.get(brandId), nowMs, windowMs);
-      const decision = decide(brand, nowMs, { limit: this.limits.brandRequestsPerMinute, windowMs }, 1);
+      const brand = this.advanced(this.brands?.get(brandId), nowMs);
+      const decision = decide(brand, nowMs, this.brandLimit, 1);
       if (!decision.allowed) return refused('BRAND_REQUESTS_PER_MINUTE', decision);
     }
-    this.tokens = advance(this.tokens, nowMs, windowMs);
-    const tokens = decide(this.tokens, nowMs, { limit: this.limits.tokensPerMinute, windowMs }, amount);
+    this.tokens = this.advanced(this.tokens, nowMs);
+    const tokens = decide(this.tokens, nowMs, this.tokenLimit, amount);
     if (!tokens.allowed) return refused('TOKENS_PER_MINUTE', tokens);
     return null;
   }
@@ -63,20 +72,28 @@ export class UserRates {
    * window the tokens were counted in, for `settled`.
    */
   take(amount: number, brandId: string | undefined, nowMs: number): number {
-    const { windowMs } = this.limits;
-    this.requests = advance(this.requests, nowMs, windowMs);
+    this.requests = this.advanced(this.requests, nowMs);
     this.requests.current += 1;
-    this.tokens = advance(this.tokens, nowMs, windowMs);
+    this.tokens = this.advanced(this.tokens, nowMs);
     this.tokens.current += amount;
     if (brandId !== undefined) {
       const brands = (this.brands ??= new Map());
-      const brand = advance(brands.get(brandId), nowMs, windowMs);
+      const before = brands.get(brandId);
+      const brand = this.advanced(before, nowMs);
       brand.current += 1;
-      brands.delete(brandId);
-      brands.set(brandId, brand);
+      if (brand !== before) brands.set(brandId, brand);
+      // A user owns at most LIMITS.brandsPerUserMax brands, far below this: a backstop, oldest first.
       if (brands.size > BRAND_COUNTS_MAX) brands.delete(brands.keys().next().value!);
     }
     return this.tokens.windowStartMs;
+  }
+
+  /** `count` rolled to the window of `nowMs`; the same object while the window is the one it counts in. */
+  private advanced(count: WindowCount | undefined, nowMs: number): WindowCount {
+    const { windowMs } = this.limits;
+    if (nowMs < this.windowStartMs || nowMs >= this.windowStartMs + windowMs) this.windowStartMs = nowMs - (nowMs % windowMs);
+    if (count !== undefined && count.windowStartMs === this.windowStartMs) return count;
+    return advance(count, nowMs, windowMs);
   }
 
   /**
@@ -86,7 +103,7 @@ export class UserRates {
    */
   settled(held: number, charged: number, countedInWindowStartMs: number | undefined, nowMs: number): void {
     if (held === charged) return;
-    this.tokens = advance(this.tokens, nowMs, this.limits.windowMs);
+    this.tokens = this.advanced(this.tokens, nowMs);
     if (charged > held) this.tokens.current += charged - held;
     else if (countedInWindowStartMs !== undefined) giveBack(this.tokens, countedInWindowStartMs, held - charged, this.limits.windowMs);
   }
