@@ -43,6 +43,27 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
+/** A sequence that reaches every refusal, a quota overage and a new month (fast-check runs it first). */
+const EVERY_BRANCH: Op[] = [
+  { t: 'quota', brand: 0, tokens: 500 },
+  { t: 'reserve', amount: 400, brand: 0 },
+  { t: 'reserve', amount: 200, brand: 0 },
+  { t: 'settle', pick: 0, usage: 700 },
+  { t: 'reserve', amount: 100, brand: 1 },
+  { t: 'reserve', amount: 100, brand: 1 },
+  { t: 'reserve', amount: 100, brand: 1 },
+  { t: 'reserve', amount: 100, brand: 3 },
+  { t: 'reserve', amount: 100, brand: 3 },
+  { t: 'reserve', amount: 100, brand: 3 },
+  { t: 'release', pick: 1 },
+  { t: 'reserve', amount: 100, brand: 3 },
+  { t: 'tick', ms: 3_600_000 },
+  { t: 'tick', ms: 3_600_000 },
+  { t: 'reserve', amount: 1_400, brand: 3 },
+  { t: 'reserve', amount: 200, brand: 3 },
+  { t: 'reserve', amount: 30_000, brand: 3 },
+];
+
 const windowOf = (ms: number) => ms - (ms % WINDOW_MS);
 
 /** Sums per fixed window, and the sliding decision the module documents, recomputed from them. */
@@ -267,7 +288,7 @@ describe('BalanceActor with quotas and rate buckets against the reference model'
           for (const count of model.admitted.values()) expect(count).toBeLessThanOrEqual(REQUESTS_MAX);
         }
       }),
-      { numRuns: 600 },
+      { numRuns: 600, examples: [[20_000, EVERY_BRANCH]] },
     );
     expect([...seen].sort()).toEqual(
       ['BRAND_REQUESTS_PER_MINUTE', 'INSUFFICIENT_TOKENS', 'QUOTA_EXCEEDED', 'REQUESTS_PER_MINUTE', 'TOKENS_PER_MINUTE', 'TOO_MANY_HOLDS', 'new month', 'quotaOverage', 'reserved'].sort(),

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { verifyBrandUsage } from '../src/balance/ledger';
 import { startFakeProvider, type FakeProvider } from './support/fake-provider';
 import { errorCode, gql, wsClient, wsOnce, type GraphQLResponse } from './support/graphql-client';
@@ -43,6 +44,27 @@ async function holdOfOneChat(t: TestApp, token: string, brandId: string, request
   expect(errorCode(refused)).toBe('QUOTA_EXCEEDED');
   expect(fake.requests).toHaveLength(requestsBefore);
   return refused.errors![0]!.extensions!.required as number;
+}
+
+/**
+ * POSTs over `agent`: many requests at once over a bounded number of sockets (opening 500 sockets at
+ * once overflowed the listen backlog on the loaded test machine: ECONNRESET).
+ */
+function postOver(agent: http.Agent, url: string, query: string, variables: Record<string, unknown>, token: string): Promise<GraphQLResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') headers.set(name, value);
+        resolve({ status: res.statusCode!, headers, ...(JSON.parse(Buffer.concat(chunks).toString()) as object) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ query, variables }));
+  });
 }
 
 async function brandCharges(t: TestApp, brandId: string): Promise<number> {
@@ -232,7 +254,10 @@ describe('per-minute rate limits', () => {
   it('admits exactly 60 of 500 simultaneous requests in the window, with Retry-After; one succeeds after retryAfterMs', async () => {
     const { token, brandId } = await userWithBrand(t);
     fake.requests.length = 0;
-    const results = await Promise.all(Array.from({ length: 500 }, () => gql(t.url, CHAT, { brandId, message: 'go' }, token)));
+    // 500 requests in flight at once over 100 sockets: up to 100 interleave in the server at a time,
+    // all on the same (fixed) clock instant, so all fall in one window.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 100 });
+    const results = await Promise.all(Array.from({ length: 500 }, () => postOver(agent, t.url, CHAT, { brandId, message: 'go' }, token))).finally(() => agent.destroy());
     const ok = results.filter((r) => !r.errors);
     const limited = results.filter((r) => errorCode(r) === 'RATE_LIMITED');
     expect(ok).toHaveLength(60);
@@ -282,7 +307,8 @@ describe('per-minute rate limits', () => {
     } finally {
       await tight.close();
     }
-  });
+    // An app of its own: about 10 s to start under load on the local PostgreSQL.
+  }, 180_000);
 
   it('counts tokens per minute by the hold, corrected to the charge at settle', async () => {
     const { token, brandId } = await userWithBrand(t);
@@ -313,7 +339,7 @@ describe('per-minute rate limits', () => {
     } finally {
       await tpm.close();
     }
-  });
+  }, 180_000);
 });
 
 describe('kill -9 keeps a brand\u2019s monthly usage', () => {
