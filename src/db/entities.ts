@@ -2,8 +2,9 @@ import { defineEntity, type InferEntity } from '@mikro-orm/core';
 
 /**
  * The entities MikroORM maps. Column types and constraints are owned by the migrations in
- * ../../migrations; these definitions must agree with them (the schema test checks that
- * `schema:update` would change nothing).
+ * ../../migrations; every table and each column's name, type, nullability and default must agree
+ * with them (test/entities-schema.test.ts compares them as `schema:update` would; foreign keys,
+ * checks and indexes are the migrations' alone).
  *
  * Token amounts are `bigint` in PostgreSQL and safe-integer numbers here: they are asserted
  * safe when read (see balance/invariants.ts).
@@ -99,7 +100,7 @@ export const Generation = defineEntity({
     userId: p.uuid().index(),
     brandId: p.uuid(),
     ledgerEntryId: p.uuid(),
-    taskType: p.string(),
+    taskType: p.string().length(64),
     status: p.enum([...GENERATION_STATUSES]),
     model: p.string(),
     promptTokens: p.integer(),
@@ -107,7 +108,7 @@ export const Generation = defineEntity({
     costNanoUsd: p.bigint('number'),
     idempotencyKey: p.string().nullable(),
     /** Set with idempotencyKey: the fingerprint of the request the key was sent with (src/idempotency.ts). */
-    requestFingerprint: p.string().nullable(),
+    requestFingerprint: p.string().length(64).nullable(),
     output: p.json<unknown>(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
@@ -121,7 +122,7 @@ export const BrandTokenUsage = defineEntity({
   properties: {
     brandId: p.uuid().primary(),
     usageDate: p.string().primary().columnType('date'),
-    taskType: p.string().primary(),
+    taskType: p.string().length(64).primary(),
     tokens: p.bigint('number').default(0),
     requests: p.integer().default(0),
     costNanoUsd: p.bigint('number').default(0),
@@ -165,7 +166,7 @@ export const FlowRun = defineEntity({
     id: p.uuid().primary(),
     userId: p.uuid(),
     brandId: p.uuid(),
-    kind: p.string(),
+    kind: p.string().length(64),
     status: p.enum([...FLOW_RUN_STATUSES]),
     input: p.json<Record<string, unknown>>(),
     error: p.text().nullable(),
@@ -189,8 +190,8 @@ export const FlowStep = defineEntity({
     flowRunId: p.uuid().primary(),
     /** Position in the run, from 1. */
     index: p.integer().primary(),
-    agent: p.string(),
-    taskType: p.string(),
+    agent: p.string().length(64),
+    taskType: p.string().length(64),
     status: p.enum([...FLOW_STEP_STATUSES]),
     generationId: p.uuid().nullable(),
     ledgerEntryId: p.uuid().nullable(),
@@ -223,10 +224,30 @@ export const UserRoleChange = defineEntity({
     /** The admin's user id, for the API channel. */
     changedBy: p.uuid().nullable(),
     /** The operating-system account that ran the CLI, for the CLI channel. */
-    cliUser: p.string().nullable(),
+    cliUser: p.text().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
 });
 export type IUserRoleChange = InferEntity<typeof UserRoleChange>;
 
-export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange];
+/**
+ * A brand's monthly token quota (migration 70). Written by setBrandQuota and adopted by the owner's
+ * balance actor by version (src/balance/service.ts); monthlyTokens null means no quota. The months
+ * record which alerts were raised (src/monitoring/alerts.ts).
+ */
+export const BrandQuota = defineEntity({
+  name: 'BrandQuota',
+  tableName: 'brand_quotas',
+  properties: {
+    brandId: p.uuid().primary(),
+    userId: p.uuid(),
+    monthlyTokens: p.bigint('number').nullable(),
+    version: p.bigint('number').default(1),
+    warnedMonth: p.string().columnType('date').nullable(),
+    exceededMonth: p.string().columnType('date').nullable(),
+    updatedAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type IBrandQuota = InferEntity<typeof BrandQuota>;
+
+export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange, BrandQuota];

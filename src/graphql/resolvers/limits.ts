@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseInput } from '../../accounts/service';
+import { parseInput } from '../../input';
 import { BALANCE_TOKENS_MAX } from '../../balance/service';
 import { forbidden } from '../../errors';
 import type { Resolvers } from '../generated/resolvers-types';
