@@ -14,6 +14,8 @@
  *   BENCH_ONLY=service-spread  (warm-up + that one load, e.g. under `node --cpu-prof`; also service-hot,
  *     service-sequential, baseline-spread, baseline-hot, baseline-sequential, service-spread-limits,
  *     service-hot-limits)
+ *   BENCH_ASYNC_CONTEXT=1  one em.transactional before anything is measured, to measure the cost of what
+ *     the service avoids (on Node 20 it turns on async hooks for the whole process; see support/async-context.ts)
  *
  * Limits (issue 15): every service settle is for a brand. "Limits off" runs without a plan table and
  * on a brand without a quota; "limits on" with a monthly quota on the brand and the per-minute
@@ -34,7 +36,7 @@ import { loadConfig, type BalanceConfig } from '../src/config';
 import { withPooledConnection } from '../src/db/sql';
 import type { Plans } from '../src/plans';
 import { createLogger, type Logger } from '../src/logger';
-import { asyncContextLine, watchAsyncContext } from './support/async-context';
+import { asyncContextKnob, asyncContextLine, asyncContextState, enterAsyncContextOnce, watchAsyncContext, type AsyncContextState } from './support/async-context';
 import { chargeInOwnTransaction } from './support/baseline';
 import { openBenchDatabase, seedUsers, type BenchDatabase } from './support/database';
 import { intEnv } from './support/env';
@@ -417,7 +419,7 @@ function med(runs: readonly RunRecord[]) {
   };
 }
 
-function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Record<string, unknown>, startedAt: Date, loadBefore: number[], asyncContext: string | null) {
+function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Record<string, unknown>, startedAt: Date, loadBefore: number[], asyncContext: AsyncContextState) {
   const loadAfter = loadavg();
   const commit = med(r.plainCommit);
   const a = { spread: med(r.baselineSpread), hot: med(r.baselineHot), low: med(r.baselineLowLoad) };
@@ -555,7 +557,7 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     },
     goalsMet: goals,
     books,
-    asyncContextFirstEntry: asyncContext,
+    asyncContext,
     runs: r,
   };
 }
@@ -568,6 +570,7 @@ async function main(): Promise<void> {
   const log = createLogger(process.env.BENCH_LOG_LEVEL ?? 'silent');
   progress(`opening ${env.databaseUrl ? 'a fresh database on DATABASE_URL' : 'embedded PGlite in a temp dir'}`);
   const db = await openBenchDatabase(env.databaseUrl, log);
+  if (asyncContextKnob()) await enterAsyncContextOnce(db.orm);
   // Interrupted: still drop the database (or delete the temp dir) rather than leave it behind.
   const interrupted = () => void db.close().finally(() => process.exit(130));
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
@@ -597,10 +600,11 @@ async function main(): Promise<void> {
     };
     if (process.env.BENCH_ONLY) {
       progress(books.verdict);
-      progress(asyncContextLine(asyncContext()));
+      progress(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (before: ${loadBefore.map((x) => x.toFixed(1)).join(' ')})`);
+      progress(asyncContextLine(await asyncContextState(asyncContext)));
       return;
     }
-    const json = report(db, env.balance, results, books, startedAt, loadBefore, asyncContext());
+    const json = report(db, env.balance, results, books, startedAt, loadBefore, await asyncContextState(asyncContext));
     const dir = resolve('.tmp');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `bench-balance-${db.kind}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
