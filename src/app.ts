@@ -23,6 +23,9 @@ import { loadTokenizer } from './metering/tokenizer';
 import { brandUsageWriter } from './monitoring/usage-writer';
 import { AlertService } from './monitoring/alerts';
 import { Metrics } from './monitoring/metrics';
+import { PurchaseService } from './purchases/service';
+import { purchaseWriter, stripeEventWriter } from './purchases/store';
+import { StripeGateway } from './purchases/stripe';
 
 export interface App {
   /** http://host:port/graphql — also the websocket endpoint (ws://). */
@@ -69,6 +72,8 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     balance.addAttachmentWriter(generationWriter);
     balance.addAttachmentWriter(flowStepWriter);
     balance.addAttachmentWriter(brandUsageWriter);
+    balance.addAttachmentWriter(purchaseWriter);
+    balance.addAttachmentWriter(stripeEventWriter);
     balance.addListener({
       changed: (userId, snapshot) => pubsub.publish(topics.balance(userId), snapshot),
       committed: (entry) => alerts.onCommitted(entry),
@@ -98,7 +103,9 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     await flows.start();
     // Pushed after the balance service, so it stops first: cancelled steps are charged before it stops.
     cleanups.push(() => flows.stop());
-    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation, flows, alerts, metrics };
+    if (!config.stripe) log.info('no STRIPE_SECRET_KEY: purchasing token packages is off (the catalog still lists)');
+    const purchases = new PurchaseService(orm, balance, config.stripe && new StripeGateway(config.stripe), log);
+    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation, flows, alerts, metrics, purchases };
     const http = await startHttpServer(services);
     cleanups.push(() => http.close());
     return { url: http.url, port: http.port, services, close: closeAll };

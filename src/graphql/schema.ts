@@ -8,6 +8,7 @@ import { balanceResolvers } from './resolvers/balance';
 import { flowResolvers } from './resolvers/flows';
 import { generationResolvers } from './resolvers/generation';
 import { monitoringResolvers } from './resolvers/monitoring';
+import { purchaseResolvers } from './resolvers/purchases';
 import { DateTime, JSONScalar } from './scalars';
 
 /** schema.graphql sits at the project root, both beside src/ and beside dist/src/. */
@@ -26,7 +27,7 @@ export function loadTypeDefs(): string {
   return readFileSync(schemaPath(), 'utf8');
 }
 
-const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, generationResolvers, monitoringResolvers, flowResolvers];
+const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, generationResolvers, monitoringResolvers, flowResolvers, purchaseResolvers];
 
 export function buildSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({
