@@ -46,6 +46,12 @@ export interface BootstrapOptions {
    * costs against a meter that skips it; the service itself always uses the real Meter.
    */
   meterFactory?: (parts: MeterParts) => Meter;
+  /**
+   * Tests only: the database URL the service connects to is passed through this first, so a test can
+   * put a proxy it can cut in front of the embedded database as well as of a server
+   * (test/support/pg-proxy.ts). The service itself never sets it.
+   */
+  connectThrough?: (databaseUrl: string) => Promise<string>;
 }
 
 export type MeterParts = ConstructorParameters<typeof Meter>;
@@ -60,7 +66,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     // A route to a model without a price or past its end of life stops the start before anything opens.
     const pricing = createPricing(config.pricing);
     assertModelRoutes(config.modelRoutes, pricing, log);
-    const orm = await openDatabase(config, log, cleanups);
+    const orm = await openDatabase(config, log, cleanups, opts.connectThrough);
     await checkBooks(orm, log);
     const auth = Auth.create({ secret: config.jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
     const pubsub = new PubSub();
@@ -140,14 +146,20 @@ export const EMBEDDED_IN_PRODUCTION =
   'NODE_ENV=production without DATABASE_URL: using the embedded database (PGlite), which does not fsync; ' +
   'a power loss or host crash can lose acknowledged charges. Set DATABASE_URL to a PostgreSQL server for production.';
 
-async function openDatabase(config: Config, log: Logger, cleanups: Array<() => Promise<void>>): Promise<MikroORM> {
+async function openDatabase(
+  config: Config,
+  log: Logger,
+  cleanups: Array<() => Promise<void>>,
+  connectThrough: BootstrapOptions['connectThrough'],
+): Promise<MikroORM> {
   let embedded: EmbeddedPostgres | undefined;
   if (!config.databaseUrl) {
     if (config.env === 'production') log.warn({ dataDir: config.dataDir }, EMBEDDED_IN_PRODUCTION);
     embedded = await startEmbeddedPostgres(config.dataDir, log);
     cleanups.push(() => embedded!.close());
   }
-  const orm = await openOrm({ url: config.databaseUrl ?? embedded!.url, singleConnection: !!embedded, log });
+  const url = config.databaseUrl ?? embedded!.url;
+  const orm = await openOrm({ url: connectThrough ? await connectThrough(url) : url, singleConnection: !!embedded, log });
   cleanups.push(() => orm.close());
   return orm;
 }

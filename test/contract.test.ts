@@ -19,10 +19,6 @@ const PENDING = new Set<string>([
   // issue 15 (limits)
   'SetBrandQuota',
   'MyLimits',
-  // issue 16 (token packages)
-  'TokenPackages',
-  'PurchaseTokenPackage',
-  'TokenPurchases',
   // the usage forecast (not filed yet)
   'TokenForecast',
 ]);

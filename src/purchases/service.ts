@@ -300,12 +300,13 @@ export class PurchaseService {
   }
 
   private async apply(event: Stripe.Event, purchaseId: string, action: Action): Promise<string> {
-    let purchase = await this.orm.em.fork().findOne(TokenPurchase, { id: purchaseId });
-    if (!purchase) {
+    const found = await this.purchaseAndEvent(purchaseId, event.id);
+    if (!found) {
       this.log.warn({ eventId: event.id, type: event.type, purchaseId }, 'Stripe event for an unknown purchase: ignored');
       return 'ignored';
     }
-    if (await this.recorded(event.id)) {
+    let purchase = found.purchase;
+    if (found.recorded) {
       // Redelivered. Nothing to do, unless a crash came between recording a refund and taking
       // its tokens back (Stripe got no 2xx then, hence the redelivery): finish that.
       await this.settleRefunds(purchase);
@@ -322,8 +323,8 @@ export class PurchaseService {
         if (await this.repairGrant(purchase, event)) return 'granted';
         await this.fulfil(purchase, event, action.paymentIntentId);
         this.log.info({ ...fields, userId: purchase.userId, tokens: purchase.tokens }, 'purchase completed: tokens granted');
-        purchase = (await this.orm.em.fork().findOne(TokenPurchase, { id: purchaseId }))!;
-        await this.settleRefunds(purchase);
+        // Refunds recorded before the completion (under this purchase's turn, so the row read above has them).
+        await this.settleRefunds({ ...purchase, status: 'COMPLETED' });
         return 'granted';
       case 'unpaid':
         await this.record(event, purchase.id, null, { payment_intent_id: action.paymentIntentId });
@@ -411,9 +412,16 @@ export class PurchaseService {
     return true;
   }
 
-  private async recorded(eventId: string): Promise<boolean> {
-    const rows = await this.orm.em.fork().execute('select 1 from stripe_events where id = ?', [eventId]);
-    return rows.length > 0;
+  /** The purchase, and whether the event was already recorded: one query, the common path of every delivery. */
+  private async purchaseAndEvent(purchaseId: string, eventId: string): Promise<{ purchase: ITokenPurchase; recorded: boolean } | null> {
+    const em = this.orm.em.fork();
+    const [row] = await em.execute<Array<Record<string, unknown> & { event_recorded: boolean }>>(
+      'select p.*, exists (select 1 from stripe_events e where e.id = ?) as event_recorded from token_purchases p where p.id = ?',
+      [eventId, purchaseId],
+    );
+    if (!row) return null;
+    const { event_recorded: recorded, ...columns } = row;
+    return { purchase: em.map(TokenPurchase, columns), recorded };
   }
 
   /**

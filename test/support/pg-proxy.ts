@@ -11,6 +11,12 @@ export interface PgProxy {
   url: string;
   /** Drops the next COMMIT acknowledgement; resolves once one was dropped. */
   loseNextCommitAck(): Promise<void>;
+  /**
+   * An outage: every open connection is cut and new ones are closed as soon as they arrive, until
+   * `restore()`. To the client the database is unreachable.
+   */
+  cut(): void;
+  restore(): void;
   close(): Promise<void>;
 }
 
@@ -23,8 +29,13 @@ export async function startPgProxy(upstreamUrl: string): Promise<PgProxy> {
   const upstream = new URL(upstreamUrl);
   const sockets = new Set<Socket>();
   let armed: (() => void) | null = null;
+  let down = false;
 
   const server: Server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
     const backend = connect(Number(upstream.port || 5432), upstream.hostname);
     sockets.add(client).add(backend);
     let wroteLedger = false;
@@ -66,6 +77,13 @@ export async function startPgProxy(upstreamUrl: string): Promise<PgProxy> {
   return {
     url: url.toString(),
     loseNextCommitAck: () => new Promise<void>((resolve) => (armed = resolve)),
+    cut: () => {
+      down = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore: () => {
+      down = false;
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
