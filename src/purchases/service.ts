@@ -322,6 +322,9 @@ export class PurchaseService {
         }
         if (await this.repairGrant(purchase, event)) return 'granted';
         await this.fulfil(purchase, event, action.paymentIntentId);
+        // A grant whose attachments could not be written is kept without them (the flusher's
+        // poison-entry policy): then the purchase is completed here, before Stripe hears 200.
+        if (await this.repairGrant(purchase, event, { onlyIfPending: true })) return 'granted';
         this.log.info({ ...fields, userId: purchase.userId, tokens: purchase.tokens }, 'purchase completed: tokens granted');
         // Refunds recorded before the completion (under this purchase's turn, so the row read above has them).
         await this.settleRefunds({ ...purchase, status: 'COMPLETED' });
@@ -399,13 +402,13 @@ export class PurchaseService {
    * purchase (written without attachments) or another process granted it. The purchase is marked
    * completed with that grant instead of granting again.
    */
-  private async repairGrant(purchase: ITokenPurchase, event: Stripe.Event): Promise<boolean> {
-    const [grant] = await this.orm.em
-      .fork()
-      .execute<Array<{ id: string; created_at: Date }>>(`select id, created_at from token_ledger where user_id = ? and idempotency_key = ? and kind = 'GRANT'`, [
-        purchase.userId,
-        purchaseGrantKey(purchase.id),
-      ]);
+  private async repairGrant(purchase: ITokenPurchase, event: Stripe.Event, opts: { onlyIfPending?: boolean } = {}): Promise<boolean> {
+    const [grant] = await this.orm.em.fork().execute<Array<{ id: string; created_at: Date }>>(
+      `select l.id, l.created_at from token_ledger l
+        where l.user_id = ? and l.idempotency_key = ? and l.kind = 'GRANT'
+          and (not ? or exists (select 1 from token_purchases p where p.id = ? and p.status in ('PENDING', 'EXPIRED')))`,
+      [purchase.userId, purchaseGrantKey(purchase.id), opts.onlyIfPending ?? false, purchase.id],
+    );
     if (!grant) return false;
     this.log.error({ purchaseId: purchase.id, ledgerEntryId: grant.id }, 'purchase granted but not marked completed: marking it completed now');
     await this.record(event, purchase.id, 'COMPLETED', { grant_entry_id: grant.id, completed_at: grant.created_at });
