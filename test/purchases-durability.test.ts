@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import Stripe from 'stripe';
 import { deliver, FAKE_WEBHOOK_SECRET, startFakeStripe, webhookUrlOf, type FakeStripe } from './support/fake-stripe';
 import { gql } from './support/graphql-client';
+import { startPgProxy, type PgProxy } from './support/pg-proxy';
 import { killAllServers, runVerifyCli, serverProcessEnv, startServerProcess } from './support/server-process';
 import { createTestDatabase, type TestDatabase } from './support/test-app';
 import { within } from './support/wait';
@@ -9,8 +10,13 @@ import { within } from './support/wait';
 /**
  * kill -9 of the server between the commit of a purchase's grant and the webhook's answer: Stripe
  * never saw a 2xx, so it delivers the event again to the restarted server, which must find it done
- * and grant nothing twice. Runs the compiled server (npm run build:emit first), on the embedded
- * database and, with TEST_DATABASE_URL, on a PostgreSQL server.
+ * and grant nothing twice. Runs the compiled server (npm run build:emit first).
+ *
+ * On a PostgreSQL server (TEST_DATABASE_URL) the server reaches the database through a proxy that
+ * withholds the commit's acknowledgement (test/support/pg-proxy.ts): the grant is durable and the
+ * server is provably still waiting when it is killed, so no answer was written. The embedded
+ * database lives inside the killed process, so there the kill follows the log line written right
+ * after the commit; the answer may have been written by then, and the test never reads it either way.
  */
 
 const ADMIN_EMAIL = 'kill-admin@example.com';
@@ -61,7 +67,8 @@ function sendUnanswered(url: string, event: Stripe.Event): { answered: () => boo
 
 it('grants once when the server is killed between the commit and the answer, and Stripe delivers again', async () => {
   const env = serverProcessEnv(db, ADMIN_EMAIL, stripe.env);
-  let server = await startServerProcess(env);
+  const proxy: PgProxy | undefined = db.env.DATABASE_URL ? await startPgProxy(db.env.DATABASE_URL) : undefined;
+  let server = await startServerProcess(proxy ? { ...env, DATABASE_URL: proxy.url } : env);
   const admin = await signUp(server.url, ADMIN_EMAIL);
   expect((await gql(server.url, UPSERT, { input: { id: 'thousand', name: 'A thousand tokens', tokens: 1_000, priceCents: 1_000, currency: 'usd' } }, admin.token)).errors).toBeUndefined();
   const user = await signUp(server.url, 'kill-buyer@example.com');
@@ -70,13 +77,18 @@ it('grants once when the server is killed between the commit and the answer, and
   const sessionId = [...stripe.sessions.values()].find((s) => s.client_reference_id === purchaseId)!.id;
   const event = stripe.events.completed(sessionId);
 
+  const held = proxy?.holdNextCommitAck();
   const delivery = sendUnanswered(webhookUrlOf(server.url), event);
+  if (held) await within(held, 30_000, 'the grant to commit (its acknowledgement withheld)');
   // Logged once the grant and the purchase's COMPLETED status are committed, before the answer is written.
-  await server.waitForLog((l) => l.msg === 'purchase completed: tokens granted' && l.purchaseId === purchaseId, 30_000, 'the grant to commit');
+  else await server.waitForLog((l) => l.msg === 'purchase completed: tokens granted' && l.purchaseId === purchaseId, 30_000, 'the grant to commit');
   const exit = await within(server.kill('SIGKILL'), 10_000, 'the killed server to exit');
   expect(exit.signal).toBe('SIGKILL');
   const answeredBeforeKill = delivery.answered();
   delivery.destroy();
+  await proxy?.close();
+  // Through the proxy, the server was still waiting for its commit to be acknowledged: no answer.
+  if (proxy) expect(answeredBeforeKill).toBe(false);
 
   server = await startServerProcess(env);
   // Stripe had no 2xx (the test never read one), so it delivers the same event again.
