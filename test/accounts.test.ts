@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
 import { TEST_JWT_SECRET, startTestApp, type TestApp } from './support/test-app';
+import { subscribersReach } from './support/wait';
 
 const SIGN_UP = `mutation SignUp($email: String!, $password: String!) {
   signUp(input: { email: $email, password: $password }) { token user { id email role plan } } }`;
@@ -119,7 +120,7 @@ describe('accounts over HTTP', () => {
     // The server frees the slot once it has processed the client's complete: wait for that (bounded).
     const open = t.app.services.pubsub.subscriberCount();
     subs[0]!.stop();
-    for (let i = 0; i < 200 && t.app.services.pubsub.subscriberCount() !== open - 1; i++) await new Promise((r) => setTimeout(r, 5));
+    await subscribersReach(t.app.services.pubsub, (n) => n === open - 1, 'the server to free the stopped subscription');
     const again = subscribe<{ balanceChanged: { tokens: number } }>(client, 'subscription { balanceChanged { tokens } }');
     expect((await again.next()).balanceChanged.tokens).toBe(10_000);
     for (const s of [...subs, again]) s.stop();

@@ -15,6 +15,9 @@ function capture(): { log: pino.Logger; lines: Array<Record<string, unknown>> } 
   return { log: pino({ level: 'info' }, sink), lines };
 }
 
+/** Two app starts, each a PGlite boot (seconds of WebAssembly start-up on a loaded two-core machine). */
+const TWO_STARTS_TIMEOUT_MS = 120_000;
+
 const warned = (lines: Array<Record<string, unknown>>) => lines.some((l) => l.msg === EMBEDDED_IN_PRODUCTION && l.level === 40);
 
 describe('the embedded database default', () => {
@@ -29,5 +32,5 @@ describe('the embedded database default', () => {
       expect(lines.some((l) => l.msg === 'GraphQL over HTTP and websocket listening')).toBe(true);
       expect(warned(lines)).toBe(expected);
     }
-  });
+  }, TWO_STARTS_TIMEOUT_MS);
 });

@@ -3,6 +3,7 @@ import type { JournalEntry } from '../src/balance/actor';
 import { AlertService } from '../src/monitoring/alerts';
 import { gql, subscribe, wsClient, type Subscription } from './support/graphql-client';
 import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { subscribersReach } from './support/wait';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -68,17 +69,8 @@ async function lowAlerts(app: TestApp, token: string): Promise<any[]> {
   return res.data!.tokenAlerts.filter((a: any) => a.type === 'LOW_BALANCE');
 }
 
-/** Polls the server's own state (bounded), instead of sleeping a guessed time. */
-async function until(condition: () => boolean, attemptsMax = 500): Promise<void> {
-  for (let i = 0; i < attemptsMax; i++) {
-    if (condition()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('condition not reached');
-}
-
 /** Waits until the subscription holds `count` alerts: published frames arrive a few turns later. */
-const received = (sub: Subscription<any>, count: number) => until(() => sub.buffered().length >= count);
+const received = (sub: Subscription<any>, count: number) => sub.whenBuffered(count);
 
 describe('LOW_BALANCE as a state', () => {
   it('is raised for an account that starts below the threshold, once while it stays below, resolved by a grant and raised again', async () => {
@@ -86,7 +78,7 @@ describe('LOW_BALANCE as a state', () => {
     const client = wsClient(t.url, user.token);
     const subscribers = t.app.services.pubsub.subscriberCount();
     const raised = subscribe<any>(client, 'subscription { tokenAlertRaised { type resolvedAt } }');
-    await until(() => t.app.services.pubsub.subscriberCount() > subscribers);
+    await subscribersReach(t.app.services.pubsub, (n) => n > subscribers, 'the alert subscription');
     expect(await lowAlerts(t, user.token)).toEqual([]);
 
     expect(await spend(t, user, 10)).toBe(490);

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
 import { errorCode, gql, subscribe, wsClient, type Subscription } from './support/graphql-client';
 import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { subscribersReach } from './support/wait';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const ALERT_FIELDS = 'id type severity message details createdAt userId';
@@ -52,22 +53,12 @@ async function spend(user: { token: string; brandId: string }, tokens: number) {
   return res.data!.chatWithAndora;
 }
 
-/** Polls a condition on the server's own state (bounded), instead of sleeping a guessed time. */
-async function until(condition: () => boolean, attemptsMax = 500): Promise<void> {
-  for (let i = 0; i < attemptsMax; i++) {
-    if (condition()) return;
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('condition not reached');
-}
-
 const alertTypes = (sub: Subscription<any>) => sub.buffered().map((a) => a.tokenAlertRaised.type);
 /**
  * Waits (bounded) until `sub` holds at least `count` alerts: alerts.settled() says the server has
  * published them, but their websocket frames reach this client a few event-loop turns later.
  */
-const received = (sub: Subscription<any>, count: number) => until(() => sub.buffered().length >= count);
+const received = (sub: Subscription<any>, count: number) => sub.whenBuffered(count);
 
 describe('alerts', () => {
   let adminClient: ReturnType<typeof wsClient>;
@@ -76,7 +67,7 @@ describe('alerts', () => {
     const before = t.app.services.pubsub.subscriberCount();
     adminClient = wsClient(t.url, admin.token);
     everyone = subscribe(adminClient, `subscription AllTokenAlerts { tokenAlertRaised(allUsers: true) { ${ALERT_FIELDS} } }`);
-    await until(() => t.app.services.pubsub.subscriberCount() === before + 1);
+    await subscribersReach(t.app.services.pubsub, (n) => n === before + 1, "the admin's alert subscription");
   });
   afterAll(async () => {
     everyone.stop();
@@ -91,7 +82,7 @@ describe('alerts', () => {
     const before = t.app.services.pubsub.subscriberCount();
     const mine = subscribe<any>(ownerClient, `subscription TokenAlertRaised { tokenAlertRaised { ${ALERT_FIELDS} } }`);
     const theirs = subscribe<any>(bystanderClient, `subscription { tokenAlertRaised { ${ALERT_FIELDS} } }`);
-    await until(() => t.app.services.pubsub.subscriberCount() === before + 2);
+    await subscribersReach(t.app.services.pubsub, (n) => n === before + 2, "the owner's and the bystander's alert subscriptions");
     everyone.buffered().length = 0;
 
     expect((await spend(owner, 8_500)).balance.tokens).toBe(1_500); // HIGH_USAGE only: 1,500 is not below 1,000

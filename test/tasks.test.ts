@@ -33,8 +33,6 @@ const DENSE_TOKENS_PER_CHAR_MIN = 2.9;
 /** The cap every task's output must stay within (the calendar's is the largest). */
 const OUTPUT_TOKENS_CEILING = 2_000;
 const FUZZ_RUNS = 200;
-/** Generous for 4 replies of up to 200,000 characters through 18 parsers; a quadratic scan would take minutes. */
-const LINEAR_PARSE_MS_MAX = 10_000;
 
 type Fill = (chars: number, seed?: number) => string;
 
@@ -459,13 +457,13 @@ describe('parsing replies', () => {
     );
   });
 
-  it('reads huge and deeply nested replies in linear time without throwing', () => {
+  // No stopwatch here (speed lives in benchmarks): the reader tries at most JSON_STARTS_MAX starts, each
+  // a linear scan; a quadratic reader would not finish these within the test's timeout.
+  it('reads huge and deeply nested replies without throwing', () => {
     const replies = ['['.repeat(100_000), `[${'1,'.repeat(100_000)}`, `{"a":[${'{"b":"c"},'.repeat(20_000)}`, '{'.repeat(50_000)];
-    const started = performance.now();
     for (const reply of replies) {
       for (const task of TASKS) expect(conforms(task.parse(reply), resultType(task))).toBe(true);
     }
-    expect(performance.now() - started).toBeLessThan(LINEAR_PARSE_MS_MAX);
   });
 
   it.each(TASKS.map((t) => [t.task, t] as const))('%s: keeps the raw text of a reply that holds no JSON', (_name, task) => {

@@ -20,6 +20,7 @@ interface Subscriber {
 
 export class PubSub {
   private readonly topics = new Map<string, Set<Subscriber>>();
+  private readonly countListeners = new Set<(count: number) => void>();
 
   publish(topic: string, value: unknown): void {
     const subscribers = this.topics.get(topic);
@@ -30,6 +31,18 @@ export class PubSub {
     let n = 0;
     for (const set of this.topics.values()) n += set.size;
     return n;
+  }
+
+  /** Calls `listener` with the new subscriber count whenever one joins or leaves; returns the unsubscribe. */
+  onSubscriberCount(listener: (count: number) => void): () => void {
+    this.countListeners.add(listener);
+    return () => this.countListeners.delete(listener);
+  }
+
+  private countChanged(): void {
+    if (this.countListeners.size === 0) return;
+    const count = this.subscriberCount();
+    for (const listener of this.countListeners) listener(count);
   }
 
   subscribe<T>(topic: string, opts: SubscribeOptions = {}): AsyncIterableIterator<T> {
@@ -52,10 +65,12 @@ export class PubSub {
     const set = this.topics.get(topic) ?? new Set();
     set.add(subscriber);
     this.topics.set(topic, set);
+    this.countChanged();
     const finish = (): IteratorResult<T> => {
       done = true;
-      set.delete(subscriber);
+      const left = set.delete(subscriber);
       if (set.size === 0 && this.topics.get(topic) === set) this.topics.delete(topic);
+      if (left) this.countChanged();
       waiting?.({ value: undefined, done: true });
       waiting = null;
       return { value: undefined, done: true };

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JSON_SHAPE_MARKER } from '../../src/ai/tasks/define';
+import { within } from './wait';
 
 /**
  * A vendor stand-in on a real socket, speaking the OpenAI and Anthropic wire formats the official
@@ -109,6 +110,9 @@ export interface FakeProvider {
   close(): Promise<void>;
 }
 
+/** How long a test waits for requests, aborts or hangs at the fake before it fails naming them. */
+const FAKE_WAIT_MS = 30_000;
+
 const OPENAI_PATHS = new Set(['/v1/chat/completions', '/chat/completions']);
 const ANTHROPIC_PATHS = new Set(['/v1/messages']);
 const REQUEST_ID = 'req_fake';
@@ -129,11 +133,15 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
       waiter.resolve();
     }
   };
-  const waitFor = (ready: () => boolean) =>
-    new Promise<void>((resolve) => {
-      waiters.push({ ready, resolve });
-      notify();
-    });
+  const waitFor = (ready: () => boolean, what: string) =>
+    within(
+      new Promise<void>((resolve) => {
+        waiters.push({ ready, resolve });
+        notify();
+      }),
+      FAKE_WAIT_MS,
+      `the fake provider: ${what}`,
+    );
   const sleep = (ms: number | undefined) =>
     new Promise<void>((resolve) => {
       if (!ms) return resolve();
@@ -203,9 +211,9 @@ export async function startFakeProvider(initial: FakeBehavior = {}): Promise<Fak
       failuresSent = 0;
       answeredNormally = 0;
     },
-    waitForAborts: (count) => waitFor(() => abortedCount >= count),
-    waitForRequests: (count) => waitFor(() => requests.length >= count),
-    waitForHangs: (count) => waitFor(() => hungCount >= count),
+    waitForAborts: (count) => waitFor(() => abortedCount >= count, `${count} aborted requests`),
+    waitForRequests: (count) => waitFor(() => requests.length >= count, `${count} requests`),
+    waitForHangs: (count) => waitFor(() => hungCount >= count, `${count} hanging streams`),
     close: () =>
       new Promise<void>((resolve, reject) => {
         timers.forEach(clearTimeout);

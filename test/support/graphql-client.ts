@@ -58,6 +58,8 @@ export interface Subscription<T> {
   next(waitMs?: number): Promise<T>;
   /** Values received and not yet taken by next(). */
   buffered(): T[];
+  /** Resolves once at least `count` values are buffered; rejects after `waitMs`. */
+  whenBuffered(count: number, waitMs?: number): Promise<void>;
   /** Errors the server sent for this operation. */
   errors: unknown[];
   stop(): void;
@@ -68,6 +70,7 @@ export interface Subscription<T> {
 export function subscribe<T = Record<string, any>>(client: Client, query: string, variables: Record<string, unknown> = {}): Subscription<T> {
   const values: T[] = [];
   const waiters: Array<(v: T) => void> = [];
+  const bufferWaiters = new Set<{ count: number; resolve: () => void }>();
   const errors: unknown[] = [];
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
@@ -80,6 +83,7 @@ export function subscribe<T = Record<string, any>>(client: Client, query: string
         const waiter = waiters.shift();
         if (waiter) waiter(result.data as T);
         else values.push(result.data as T);
+        for (const w of bufferWaiters) if (values.length >= w.count) w.resolve();
       },
       error: (err) => {
         errors.push(err);
@@ -101,6 +105,13 @@ export function subscribe<T = Record<string, any>>(client: Client, query: string
       });
     },
     buffered: () => values,
+    whenBuffered: (count, waitMs = SUBSCRIPTION_WAIT_MS_DEFAULT) => {
+      const reached = deferred<void>();
+      const waiter = { count, resolve: () => reached.resolve() };
+      bufferWaiters.add(waiter);
+      if (values.length >= count) reached.resolve();
+      return within(reached.promise, waitMs, `${count} buffered values of \`${query.replace(/\s+/g, ' ').slice(0, 100)}\``).finally(() => bufferWaiters.delete(waiter));
+    },
     errors,
     stop,
     done,

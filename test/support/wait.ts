@@ -70,3 +70,24 @@ export class Arrivals<T> {
     }
   }
 }
+
+/** How long a test waits for the server to count a subscriber in or out before it fails. */
+export const SUBSCRIBERS_WAIT_MS = 30_000;
+
+/**
+ * Resolves once the server's subscriber count satisfies `ready` (checked now and at every change);
+ * rejects naming `what` after `ms`.
+ */
+export function subscribersReach(
+  pubsub: { subscriberCount(): number; onSubscriberCount(listener: (count: number) => void): () => void },
+  ready: (count: number) => boolean,
+  what: string,
+  ms = SUBSCRIBERS_WAIT_MS,
+): Promise<void> {
+  const reached = deferred<void>();
+  const stop = pubsub.onSubscriberCount((count) => {
+    if (ready(count)) reached.resolve();
+  });
+  if (ready(pubsub.subscriberCount())) reached.resolve();
+  return within(reached.promise, ms, what).finally(stop);
+}
