@@ -77,6 +77,13 @@ export const LIMITS = {
   /** A package's price in the currency's smallest unit: Stripe's own bounds for a Checkout amount (50 cents in USD; 8 digits). */
   packagePriceCentsMin: 50,
   packagePriceCentsMax: 99_999_999,
+  /**
+   * Purchases one user may have waiting for payment (PENDING) among those started within
+   * pendingPurchasesWindowMs; past it RATE_LIMITED (each opens a Checkout Session at Stripe).
+   */
+  pendingPurchasesPerUserMax: 20,
+  /** Stripe Checkout Sessions expire after 24 hours: older pending purchases no longer count. */
+  pendingPurchasesWindowMs: 86_400_000,
   /** Longest success/cancel URL accepted for Checkout. */
   checkoutUrlCharsMax: 2_048,
   /** Largest webhook body read from Stripe (413 past it); Stripe's events are a few kilobytes. */

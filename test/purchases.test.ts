@@ -215,6 +215,19 @@ describe('buying a package', () => {
     expect(purchases).toHaveLength(1);
   });
 
+  it('refuses more purchases waiting for payment than the limit (RATE_LIMITED), until one is paid', async () => {
+    const user = await t.signUp();
+    const bought = [];
+    for (let i = 0; i < LIMITS.pendingPurchasesPerUserMax; i++) bought.push(await buy(user.token));
+    const refused = await gql(t.url, PURCHASE, { packageId: 'thousand', ...URLS }, user.token);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 'pendingPurchasesPerUser' });
+    expect(refused.errors![0]!.extensions!.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.status).toBe(429);
+    // Once one is paid, a new purchase is taken again.
+    expect((await deliver(hook, stripe.events.completed(bought[0]!.sessionId))).status).toBe(200);
+    expect((await buy(user.token)).checkoutUrl).toContain('checkout.stripe.test');
+  });
+
   it('pages purchases newest first with cursors of their own', async () => {
     const user = await t.signUp();
     const ids = [];

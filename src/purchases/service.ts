@@ -148,10 +148,27 @@ export class PurchaseService {
     if (!purchase) {
       const pkg = await this.orm.em.fork().findOne(TokenPackage, { id: req.packageId, active: true });
       if (!pkg) throw notFound('token package');
+      await this.refuseTooManyPending(userId);
       purchase = await this.insertPurchase(userId, pkg, key, fingerprint);
     }
     if (purchase.checkoutUrl) return { checkoutUrl: purchase.checkoutUrl, purchase };
     return this.openCheckout(purchase, req.successUrl, req.cancelUrl);
+  }
+
+  /** Each purchase opens a Checkout Session at Stripe: a user may have only so many waiting for payment. */
+  private async refuseTooManyPending(userId: string): Promise<void> {
+    const since = new Date(this.now() - LIMITS.pendingPurchasesWindowMs);
+    const pending = await this.orm.em.fork().find(
+      TokenPurchase,
+      { userId, status: 'PENDING', createdAt: { $gt: since } },
+      { fields: ['createdAt'], orderBy: { createdAt: 'asc' }, limit: LIMITS.pendingPurchasesPerUserMax },
+    );
+    if (pending.length < LIMITS.pendingPurchasesPerUserMax) return;
+    const retryAfterMs = Math.max(1, pending[0]!.createdAt.getTime() + LIMITS.pendingPurchasesWindowMs - this.now());
+    throw new AppError('RATE_LIMITED', `at most ${LIMITS.pendingPurchasesPerUserMax} purchases may wait for payment at once; pay or cancel one first`, {
+      limit: 'pendingPurchasesPerUser',
+      retryAfterMs,
+    });
   }
 
   private async byKey(userId: string, key: string, fingerprint: string): Promise<ITokenPurchase | null> {

@@ -727,7 +727,7 @@ export type Mutation = {
   generateWeeklySubplot: GenerateWeeklySubplotPayload;
   /** ADMIN only. */
   grantTokens: GrantTokensPayload;
-  /** Starts buying a package: returns the Stripe Checkout URL and the purchase, PENDING until Stripe confirms the payment. NOT_FOUND for an unknown or inactive package; UPSTREAM_FAILED when Stripe cannot be reached (retry with the same idempotencyKey). */
+  /** Starts buying a package: returns the Stripe Checkout URL and the purchase, PENDING until Stripe confirms the payment. NOT_FOUND for an unknown or inactive package; RATE_LIMITED (extensions.limit pendingPurchasesPerUser, retryAfterMs) with 20 purchases of the last 24 hours still waiting for payment; UPSTREAM_FAILED when Stripe cannot be reached (retry with the same idempotencyKey). */
   purchaseTokenPackage: PurchaseTokenPackagePayload;
   refineCharacterField: RefineCharacterFieldPayload;
   refineContent: RefineContentPayload;
