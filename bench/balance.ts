@@ -25,6 +25,7 @@ import type { HoldMeta, SettleUsage } from '../src/balance/actor';
 import { verifyLedger } from '../src/balance/ledger';
 import { BalanceService } from '../src/balance/service';
 import { loadConfig, type BalanceConfig } from '../src/config';
+import { withPooledConnection } from '../src/db/sql';
 import { createLogger, type Logger } from '../src/logger';
 import { asyncContextLine, watchAsyncContext } from './support/async-context';
 import { chargeInOwnTransaction } from './support/baseline';
@@ -190,11 +191,9 @@ class Bench {
 
   /** BEGIN / UPDATE / COMMIT on one raw connection from the ORM's pool, back to back. */
   async plainCommit(userId: string, durationMs: number): Promise<RunRecord> {
-    const knex = this.orm.em.getKnex();
-    const conn = await knex.client.acquireConnection();
     const samples: number[] = [];
     const started = performance.now();
-    try {
+    await withPooledConnection(this.orm, async (conn) => {
       while (performance.now() < started + durationMs) {
         const t0 = performance.now();
         await conn.query('begin');
@@ -202,9 +201,7 @@ class Bench {
         await conn.query('commit');
         samples.push(performance.now() - t0);
       }
-    } finally {
-      await knex.client.releaseConnection(conn);
-    }
+    });
     const elapsedMs = performance.now() - started;
     return { ops: samples.length, errors: 0, elapsedMs, opsPerSec: (samples.length / elapsedMs) * 1_000, waitMs: summarize(samples) };
   }

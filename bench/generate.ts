@@ -24,7 +24,7 @@ import { bootstrap, type App, type MeterParts } from '../src/app';
 import { loadConfig } from '../src/config';
 import { inTransaction } from '../src/db/transaction';
 import { Meter, type MeteredCall, type MeteredResult } from '../src/metering/meter';
-import { countMessageTokens } from '../src/metering/tokenizer';
+import { countMessageTokens } from '../src/ai/tokenizer';
 import { asyncContextLine, watchAsyncContext } from './support/async-context';
 import { intEnv } from './support/env';
 import { createScratchDatabase } from './support/database';
@@ -51,14 +51,14 @@ class UnmeteredMeter extends Meter {
     super(...parts);
     this.parts = parts;
   }
-  override async complete(call: MeteredCall): Promise<MeteredResult> {
+  override async complete<P>(call: MeteredCall<P>): Promise<MeteredResult<P>> {
     const [balance, providers, router] = this.parts;
     const route = router.route(call.tier);
     countMessageTokens(route.model, call.messages); // the metered path counts the prompt too
     const result = await providers[route.provider]!.complete({ model: route.model, messages: call.messages, maxOutputTokens: call.outputTokensMax });
     const usage = { ...result.usage, totalTokens: result.usage.promptTokens + result.usage.completionTokens, model: route.model, costNanoUsd: 0 };
-    call.attach?.(result.text, { model: route.model, partial: false }); // parses the output, as the metered path does
-    return { text: result.text, usage, balance: await balance.snapshot(call.userId), ledgerEntryId: '' };
+    const attached = call.attach?.(result.text, { model: route.model, partial: false }); // parses the output, as the metered path does
+    return { text: result.text, produced: attached?.produced, usage, balance: await balance.snapshot(call.userId), ledgerEntryId: '' };
   }
 }
 

@@ -19,7 +19,7 @@ import { generationWriter } from './generation/store';
 import { FlowService } from './flows/service';
 import { flowStepWriter } from './flows/store';
 import { Meter } from './metering/meter';
-import { loadTokenizer } from './metering/tokenizer';
+import { loadTokenizer } from './ai/tokenizer';
 import { brandUsageWriter } from './monitoring/usage-writer';
 import { AlertService } from './monitoring/alerts';
 import { Metrics } from './monitoring/metrics';

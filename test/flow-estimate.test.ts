@@ -1,7 +1,7 @@
 import type { ChatMessage, JsonReplySchema } from '../src/ai/provider';
 import { LIMITS } from '../src/config';
 import { FLOWS } from '../src/flows/flows';
-import { countMessageTokens, countSchemaTokens } from '../src/metering/tokenizer';
+import { countMessageTokens, countSchemaTokens } from '../src/ai/tokenizer';
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
 import { startFakeProvider, type FakeProvider, type FakeRequestBody } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';

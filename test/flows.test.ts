@@ -13,7 +13,7 @@ import { LIMITS } from '../src/config';
 import { AGENTS, type StoredPiece } from '../src/flows/agents';
 import { EARLIER_RESULTS_TOKENS_MAX, STORED_PIECE_CHARS_MAX, stepContext } from '../src/flows/context';
 import { FLOWS } from '../src/flows/flows';
-import { countMessageTokens, countSchemaTokens, countTokens } from '../src/metering/tokenizer';
+import { countMessageTokens, countSchemaTokens, countTokens } from '../src/ai/tokenizer';
 import { errorCode, gql, subscribe, wsClient, type GraphQLResponse } from './support/graphql-client';
 import { startFakeProvider, type FakeBehavior, type FakeProvider, type FakeRequestBody, type FakeUsage } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -425,6 +425,54 @@ describe('flows: failure, cancel and refusal', () => {
     expect(await balanceOf(token)).toEqual({ tokens: GRANT - sum, reserved: 0, available: GRANT - sum });
     expect(await count('select count(*) as n from generations where user_id = ?', [userId])).toBe(2);
     expect((await gql(t.url, FLOW_RUN, { id: run.id }, token)).data!.flowRun).toEqual(failed);
+  });
+
+  it('a step that fails after the vendor billed it shows the usage it was charged (Anthropic reports the prompt up front)', async () => {
+    // A vendor of its own, closed mid-stream: message_start (with the input tokens) and one delta
+    // have arrived when the connection dies, so the meter charges what the vendor reported.
+    const vendor = await startFakeProvider();
+    const { OPENAI_API_KEY: _key, OPENAI_BASE_URL: _url, ...rest } = appEnv();
+    const claude = await startTestApp({ ...rest, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: vendor.url });
+    let vendorOpen = true;
+    try {
+      vendor.setBehavior({ usageFor: numberedUsage(), hangAfterChunks: 1 });
+      const { token, brandId } = await userWithBrand(claude);
+      const res = await start(claude.url, token, 'startContentFlow', { brandId, topic: 'dawn runs' });
+      expect(res.errors).toBeUndefined();
+      const run = res.data!.startContentFlow.flowRun;
+      const progress = watch(token, run.id, claude.url);
+      expect(await progress.next()).toMatchObject({ type: 'STATE', flowRun: { status: 'RUNNING' } });
+      await vendor.waitForHangs(1);
+      vendorOpen = false;
+      await vendor.close();
+      const { events } = await progress.rest();
+      const last = events.at(-1);
+      expect(last.type).toBe('FLOW_FAILED');
+      expect(vendor.requests.map((r) => r.path)).toEqual(['/v1/messages']);
+      const step = last.flowRun.steps[0];
+      expect(step).toMatchObject({ status: 'FAILED', output: null, generationId: null });
+      expect(step.error).toMatch(/the AI provider failed \(connection\)/);
+
+      const ledger = (await gql(claude.url, CHARGES, {}, token)).data!.tokenLedger.edges.map((e: any) => e.node).filter((n: any) => n.kind === 'CHARGE');
+      expect(ledger).toHaveLength(1);
+      expect(ledger[0]).toMatchObject({ taskType: 'SCENE_WRITER', promptTokens: reported[0]!.promptTokens });
+      const charged = -ledger[0].amount;
+      expect(charged).toBe(ledger[0].promptTokens + ledger[0].completionTokens);
+      // The step, the run, the events and the stored rows all show that charge.
+      expect(step.usage).toMatchObject({ promptTokens: ledger[0].promptTokens, completionTokens: ledger[0].completionTokens, totalTokens: charged });
+      expect(last.flowRun.usage.totalTokens).toBe(charged);
+      expect(last.usage.totalTokens).toBe(charged);
+      expect(events.find((e) => e.type === 'STEP_FAILED')).toBeDefined();
+      expect((await gql(claude.url, FLOW_RUN, { id: run.id }, token)).data!.flowRun).toEqual(last.flowRun);
+      const rows = await claude.app.services.orm.em.fork().execute<Array<Record<string, unknown>>>(
+        'select status, prompt_tokens, completion_tokens, ledger_entry_id is not null as charged from flow_steps where flow_run_id = ?',
+        [run.id],
+      );
+      expect(rows).toEqual([{ status: 'FAILED', prompt_tokens: ledger[0].promptTokens, completion_tokens: ledger[0].completionTokens, charged: true }]);
+    } finally {
+      await claude.close();
+      if (vendorOpen) await vendor.close();
+    }
   });
 
   it('cancel before any output charges the running step its prompt, aborts it upstream and starts nothing after it', async () => {

@@ -1,6 +1,6 @@
 import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
 import { TASKS, taskByMutation } from '../src/ai/tasks';
-import { countMessageTokens, countTokens } from '../src/metering/tokenizer';
+import { countMessageTokens, countTokens } from '../src/ai/tokenizer';
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
 import { startFakeProvider, type FakeProvider, type FakeRequestBody } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';

@@ -4,6 +4,7 @@ import { BalanceService } from '../src/balance/service';
 import { loadConfig } from '../src/config';
 import { verifyLedger } from '../src/balance/ledger';
 import { uuidv7 } from '../src/db/ids';
+import { withPooledConnection } from '../src/db/sql';
 import { startTestApp, type TestApp } from './support/test-app';
 import { within } from './support/wait';
 
@@ -73,13 +74,7 @@ describe('the ledger without a foreign key to users', () => {
     await balance.grant(user.userId, 1, 'prepares the flush statement');
     // End the pooled connection: the pool opens a new one, whose session (on the embedded database:
     // the same PGlite session) must not trip over the statement names prepared before.
-    const client = t.app.services.orm.em.getKnex().client as unknown as {
-      acquireConnection(): Promise<{ end(): Promise<void> }>;
-      releaseConnection(c: unknown): Promise<void>;
-    };
-    const connection = await client.acquireConnection();
-    await connection.end();
-    await client.releaseConnection(connection);
+    await withPooledConnection(t.app.services.orm, (connection) => connection.end());
     const after = await committedWithin(balance.grant(user.userId, 2, 'after the connection was replaced'));
     expect(after.snapshot.tokens).toBe(10_003);
     const [row] = await t.app.services.orm.em.fork().execute<Array<{ tokens: string }>>('select tokens from users where id = ?', [user.userId]);

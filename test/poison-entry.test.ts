@@ -3,7 +3,7 @@ import type { Hold, HoldMeta, SettleUsage } from '../src/balance/actor';
 import { BalanceFencedError, UnwritableEntryError } from '../src/balance/errors';
 import { verifyLedger } from '../src/balance/ledger';
 import type { SettleResult } from '../src/balance/service';
-import { GENERATION_ATTACHMENT, type GenerationAttachment } from '../src/generation/store';
+import { GENERATION_ATTACHMENT, type GenerationAttachment } from '../src/generation/attachment';
 import { runVerifyCli } from './support/server-process';
 import { startTestApp, type TestApp } from './support/test-app';
 

@@ -15,7 +15,7 @@ import { createModelRouter, DEFAULT_MODEL_ROUTES } from '../src/ai/router';
 import { sdkLogger, sdkLogLevel } from '../src/ai/sdk-logger';
 import { createLogger } from '../src/logger';
 import pino from 'pino';
-import { countMessageTokens, countTokens } from '../src/metering/tokenizer';
+import { countMessageTokens, countTokens } from '../src/ai/tokenizer';
 import { startFakeProvider, type FakeProvider } from './support/fake-provider';
 
 /** The SDKs log through it; silent, as tests are. */

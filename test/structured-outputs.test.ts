@@ -3,7 +3,7 @@ import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
 import { taskByMutation } from '../src/ai/tasks';
 import { JSON_SHAPE_MARKER } from '../src/ai/tasks/define';
 import { AGENTS, type AgentDefinition, type AgentName } from '../src/flows/agents';
-import { countMessageTokens, countSchemaTokens, countTokens } from '../src/metering/tokenizer';
+import { countMessageTokens, countSchemaTokens, countTokens } from '../src/ai/tokenizer';
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
 import { fakeValueOf, startFakeProvider, strictSchemaProblem, type FakeProvider, type JsonSchemaNode } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';

@@ -21,7 +21,7 @@ import { PROMPT_TOKENS_MAX, TASKS, taskByMutation, taskByType, type BrandContext
 import { calendarPostCount, calendarSummaryWordsMax, CALENDAR_OUTPUT_TOKENS_MAX } from '../src/ai/tasks/calendar';
 import { BRAND_FIELD_PROMPT_CHARS_MAX, JSON_SHAPE_MARKER } from '../src/ai/tasks/define';
 import { LIMITS } from '../src/config';
-import { countMessageTokens, countTokens } from '../src/metering/tokenizer';
+import { countMessageTokens, countTokens } from '../src/ai/tokenizer';
 import { fakeValueOf, strictSchemaProblem, type JsonSchemaNode } from './support/fake-provider';
 
 const SHORT = LIMITS.shortInputCharsMax;

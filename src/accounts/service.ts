@@ -6,6 +6,7 @@ import { Brand, LedgerEntry, User, type IBrand, type IUser, type Role } from '..
 import { uuidv7 } from '../db/ids';
 import { inTransaction } from '../db/transaction';
 import { AppError, badInput, notFound, unauthenticated } from '../errors';
+import { optionalShort, optionalText, parseInput, requiredShort } from '../input';
 import { type Auth, hashPassword, verifyPassword } from './auth';
 import { normalizeEmail } from './email';
 import { recordRoleChange } from './roles';
@@ -21,26 +22,12 @@ const passwordSchema = z
   .string()
   .min(LIMITS.passwordCharsMin, `password: at least ${LIMITS.passwordCharsMin} characters`)
   .max(LIMITS.passwordCharsMax, `password: at most ${LIMITS.passwordCharsMax} characters`);
-const optionalText = (max: number, field: string) =>
-  z.string().trim().max(max, `${field}: at most ${max} characters`).nullish();
 const brandSchema = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(1, 'name: required')
-    .max(LIMITS.shortInputCharsMax, `name: at most ${LIMITS.shortInputCharsMax} characters`),
-  description: optionalText(LIMITS.textInputCharsMax, 'description'),
-  industry: optionalText(LIMITS.shortInputCharsMax, 'industry'),
-  audience: optionalText(LIMITS.textInputCharsMax, 'audience'),
+  name: requiredShort('name'),
+  description: optionalText('description'),
+  industry: optionalShort('industry'),
+  audience: optionalText('audience'),
 });
-
-/** Parses input with a zod schema; the first problem becomes BAD_USER_INPUT. */
-export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw badInput(issue.message, issue.path.join('.') || undefined);
-}
 
 export interface SignedIn {
   token: string;

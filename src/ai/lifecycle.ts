@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { countTokens } from '../metering/tokenizer';
+import { countTokens } from './tokenizer';
 import type { Pricing } from './pricing';
 import { MODEL_TIERS, VENDORS, type ModelRoutes } from './router';
 

@@ -1,4 +1,4 @@
-import { countMessageTokens, countTokens } from '../metering/tokenizer';
+import { countMessageTokens, countTokens } from './tokenizer';
 import {
   assertCompletionRequest,
   ProviderError,
@@ -50,7 +50,7 @@ function replyFor(req: CompletionRequest): string {
 }
 
 function aborted(): ProviderError {
-  return new ProviderError('offline: aborted by caller', 'offline', undefined, false, undefined, 'aborted');
+  return new ProviderError('offline: aborted by caller', { provider: 'offline', kind: 'aborted' });
 }
 
 /** Lets other work run between deltas, as network reads would, without any timer. */

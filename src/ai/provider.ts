@@ -72,20 +72,34 @@ export interface Provider {
  */
 export type ProviderErrorKind = 'http' | 'connection' | 'timeout' | 'aborted' | 'protocol';
 
+export interface ProviderErrorOptions {
+  provider: ProviderName;
+  /** @default 'http' */
+  kind?: ProviderErrorKind;
+  /** The vendor's HTTP status, when it answered with one. */
+  status?: number | undefined;
+  /** True when sending the same request again may succeed (429, 5xx, timeouts, connection). @default false */
+  retryable?: boolean;
+  /** Usage the vendor reported before failing, if any (Anthropic reports input tokens up front). */
+  usage?: Usage | undefined;
+  cause?: unknown;
+}
+
 export class ProviderError extends Error {
-  constructor(
-    message: string,
-    readonly provider: ProviderName,
-    readonly status: number | undefined,
-    /** True when sending the same request again may succeed (429, 5xx, timeouts, connection). */
-    readonly retryable: boolean,
-    /** Usage the vendor reported before failing, if any (Anthropic reports input tokens up front). */
-    readonly usage?: Usage,
-    readonly kind: ProviderErrorKind = 'http',
-    cause?: unknown,
-  ) {
+  readonly provider: ProviderName;
+  readonly kind: ProviderErrorKind;
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+  readonly usage: Usage | undefined;
+
+  constructor(message: string, { provider, kind = 'http', status, retryable = false, usage, cause }: ProviderErrorOptions) {
     super(message, { cause });
     this.name = 'ProviderError';
+    this.provider = provider;
+    this.kind = kind;
+    this.status = status;
+    this.retryable = retryable;
+    this.usage = usage;
   }
 }
 

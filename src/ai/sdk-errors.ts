@@ -24,7 +24,7 @@ export function toProviderError(
 ): ProviderError {
   if (err instanceof ProviderError) return err;
   const fail = (message: string, status: number | undefined, retryable: boolean, kind: ProviderError['kind']) =>
-    new ProviderError(`${provider}: ${message}`, provider, status, retryable, usage, kind, err);
+    new ProviderError(`${provider}: ${message}`, { provider, kind, status, retryable, usage, cause: err });
   if (guard.cause === 'timeout') return fail('deadline passed', undefined, true, 'timeout');
   if (guard.cause === 'aborted' || err instanceof sdk.APIUserAbortError) {
     return fail('aborted by caller', undefined, false, 'aborted');
@@ -55,17 +55,17 @@ function messageOf(err: unknown): string {
 
 /** A response we cannot settle from: the vendor did not say what it used. */
 export function missingUsage(provider: ProviderName): ProviderError {
-  return new ProviderError(`${provider}: response without usage`, provider, undefined, false, undefined, 'protocol');
+  return new ProviderError(`${provider}: response without usage`, { provider, kind: 'protocol' });
 }
 
 /** Raised when a stream ended without the terminal events that carry usage. */
 export function endedEarly(provider: ProviderName, guard: CallGuard, usage?: Usage): ProviderError {
   if (guard.cause === 'timeout') {
-    return new ProviderError(`${provider}: stream stalled`, provider, undefined, true, usage, 'timeout');
+    return new ProviderError(`${provider}: stream stalled`, { provider, kind: 'timeout', retryable: true, usage });
   }
   if (guard.cause === 'aborted') {
-    return new ProviderError(`${provider}: aborted by caller`, provider, undefined, false, usage, 'aborted');
+    return new ProviderError(`${provider}: aborted by caller`, { provider, kind: 'aborted', usage });
   }
   const message = `${provider}: stream ended without usage`;
-  return new ProviderError(message, provider, undefined, false, usage, 'protocol');
+  return new ProviderError(message, { provider, kind: 'protocol', usage });
 }

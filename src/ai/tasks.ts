@@ -10,6 +10,7 @@ import { characters, monthlyPlot, narrativePrefill, refineCharacterField, resolv
  * parser. schema.graphql declares the same tasks; the tasks test keeps the two in step.
  */
 export type { BrandContext, TaskDefinition, TaskType } from './tasks/define';
+export { brandContext } from './tasks/define';
 export type { BuyerProfile, ContentStrategy, Persona } from './tasks/brand';
 export type { CalendarEntry, MonthlyTheme } from './tasks/calendar';
 export type { ContentBrief } from './tasks/content';

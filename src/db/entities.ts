@@ -2,8 +2,9 @@ import { defineEntity, type InferEntity } from '@mikro-orm/core';
 
 /**
  * The entities MikroORM maps. Column types and constraints are owned by the migrations in
- * ../../migrations; these definitions must agree with them (the schema test checks that
- * `schema:update` would change nothing).
+ * ../../migrations; every table and each column's name, type, nullability and default must agree
+ * with them (test/entities-schema.test.ts compares them as `schema:update` would; foreign keys,
+ * checks and indexes are the migrations' alone).
  *
  * Token amounts are `bigint` in PostgreSQL and safe-integer numbers here: they are asserted
  * safe when read (see balance/invariants.ts).
@@ -100,7 +101,7 @@ export const Generation = defineEntity({
     userId: p.uuid().index(),
     brandId: p.uuid(),
     ledgerEntryId: p.uuid(),
-    taskType: p.string(),
+    taskType: p.string().length(64),
     status: p.enum([...GENERATION_STATUSES]),
     model: p.string(),
     promptTokens: p.integer(),
@@ -108,7 +109,7 @@ export const Generation = defineEntity({
     costNanoUsd: p.bigint('number'),
     idempotencyKey: p.string().nullable(),
     /** Set with idempotencyKey: the fingerprint of the request the key was sent with (src/idempotency.ts). */
-    requestFingerprint: p.string().nullable(),
+    requestFingerprint: p.string().length(64).nullable(),
     output: p.json<unknown>(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
@@ -122,7 +123,7 @@ export const BrandTokenUsage = defineEntity({
   properties: {
     brandId: p.uuid().primary(),
     usageDate: p.string().primary().columnType('date'),
-    taskType: p.string().primary(),
+    taskType: p.string().length(64).primary(),
     tokens: p.bigint('number').default(0),
     requests: p.integer().default(0),
     costNanoUsd: p.bigint('number').default(0),
@@ -166,7 +167,7 @@ export const FlowRun = defineEntity({
     id: p.uuid().primary(),
     userId: p.uuid(),
     brandId: p.uuid(),
-    kind: p.string(),
+    kind: p.string().length(64),
     status: p.enum([...FLOW_RUN_STATUSES]),
     input: p.json<Record<string, unknown>>(),
     error: p.text().nullable(),
@@ -190,8 +191,8 @@ export const FlowStep = defineEntity({
     flowRunId: p.uuid().primary(),
     /** Position in the run, from 1. */
     index: p.integer().primary(),
-    agent: p.string(),
-    taskType: p.string(),
+    agent: p.string().length(64),
+    taskType: p.string().length(64),
     status: p.enum([...FLOW_STEP_STATUSES]),
     generationId: p.uuid().nullable(),
     ledgerEntryId: p.uuid().nullable(),
@@ -224,7 +225,7 @@ export const UserRoleChange = defineEntity({
     /** The admin's user id, for the API channel. */
     changedBy: p.uuid().nullable(),
     /** The operating-system account that ran the CLI, for the CLI channel. */
-    cliUser: p.string().nullable(),
+    cliUser: p.text().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
 });

@@ -1,6 +1,37 @@
 import type { EntityManager, Knex, MikroORM } from '@mikro-orm/postgresql';
 
 /**
+ * SQL below the ORM, in one place: bound parameters, named prepared statements and raw pooled
+ * connections. Only this file knows how MikroORM reaches the driver (today through knex: its raw
+ * binding, its transaction object and its connection pool, whose acquire/release are not public
+ * API), so moving to MikroORM 7 (knex replaced by Kysely) changes this file alone. Everything else,
+ * tests and benchmarks included, goes through the functions it exports.
+ */
+
+/** A raw node-postgres connection from the ORM's pool. */
+export interface PooledConnection {
+  query(config: string | { name?: string | undefined; text: string; values: unknown[] }, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  /** Closes it: the pool opens a new one for the next caller. */
+  end(): Promise<void>;
+}
+
+/** The ORM's connection pool, as knex exposes it to its dialects. */
+function poolOf(orm: MikroORM): { acquireConnection(): Promise<PooledConnection>; releaseConnection(connection: PooledConnection): Promise<void> } {
+  return orm.em.getKnex().client as unknown as ReturnType<typeof poolOf>;
+}
+
+/** Runs `work` on one connection of the ORM's pool, outside any transaction, and gives it back. */
+export async function withPooledConnection<T>(orm: MikroORM, work: (connection: PooledConnection) => Promise<T>): Promise<T> {
+  const pool = poolOf(orm);
+  const connection = await pool.acquireConnection();
+  try {
+    return await work(connection);
+  } finally {
+    await pool.releaseConnection(connection);
+  }
+}
+
+/**
  * Runs SQL with real bind parameters, inside the EntityManager's transaction when it has one.
  *
  * `em.execute(sql, params)` inlines parameters into the SQL text (escaping each character): for the
@@ -19,12 +50,8 @@ const PREPARED_PER_CONNECTION_MAX = 64;
 /** SQL texts whose positional form is kept; others are rewritten on every call. */
 const POSITIONAL_TEXTS_MAX = 64;
 
-interface PgConnection {
-  query(config: string | { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
-}
-
 /** Per pooled connection, the names of the statements prepared on it (by SQL text). */
-const preparedOn = new WeakMap<PgConnection, Map<string, string>>();
+const preparedOn = new WeakMap<PooledConnection, Map<string, string>>();
 /** `?` placeholders rewritten as $1, $2, …, by SQL text. */
 const positional = new Map<string, string>();
 
@@ -46,26 +73,20 @@ export async function executePrepared<T>(orm: MikroORM, sql: string, params: unk
     text = sql.replace(/\?/g, () => `$${++n}`);
     if (positional.size < POSITIONAL_TEXTS_MAX) positional.set(sql, text);
   }
-  const client = orm.em.getKnex().client as unknown as {
-    acquireConnection(): Promise<PgConnection>;
-    releaseConnection(connection: PgConnection): Promise<void>;
-  };
-  const connection = await client.acquireConnection();
-  try {
+  const prepared = text;
+  return withPooledConnection(orm, async (connection) => {
     let names = preparedOn.get(connection);
     if (!names) {
       await connection.query('deallocate all');
       names = new Map();
       preparedOn.set(connection, names);
     }
-    let name = names.get(text);
+    let name = names.get(prepared);
     if (name === undefined && names.size < PREPARED_PER_CONNECTION_MAX) {
       name = `andora_${names.size + 1}`;
-      names.set(text, name);
+      names.set(prepared, name);
     }
-    const result = await connection.query({ name, text, values: params });
+    const result = await connection.query({ name, text: prepared, values: params });
     return result.rows as T[];
-  } finally {
-    await client.releaseConnection(connection);
-  }
+  });
 }

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { clip, type BrandContext } from '../ai/tasks/define';
 import { isRecord } from '../ai/tasks/lenient';
-import { clipToTokens } from '../metering/tokenizer';
+import { clipToTokens } from '../ai/tokenizer';
 import type { AgentContext, AgentDefinition, ContextNote, StoredPiece } from './agents';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { POSTS_PER_WEEK_DEFAULT, POSTS_PER_WEEK_MAX, POSTS_PER_WEEK_MIN } from '../ai/tasks/calendar';
-import { intInRange, intWithDefault, month, optionalShort, optionalText, requiredShort, requiredText } from '../ai/tasks/define';
+import { intInRange, intWithDefault, month, optionalShort, optionalText, requiredShort, requiredText } from '../input';
 import { CHARACTERS_COUNT_DEFAULT, CHARACTERS_COUNT_MAX, CHARACTERS_COUNT_MIN, WEEK_OF_MONTH_MAX } from '../ai/tasks/story';
 import type { AgentDefinition } from './agents';
 import { expandBrief } from './agents/brief';

@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import type { BrandContext } from '../ai/tasks/define';
 import { BalanceFencedError, BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError } from '../balance/errors';
 import { AppError } from '../errors';
-import { GENERATION_ATTACHMENT, type GenerationAttachment } from '../generation/store';
-import type { Meter, MeteredCall } from '../metering/meter';
+import { generationAttachment } from '../generation/attachment';
+import { UpstreamFailedError, type Meter, type MeteredCall } from '../metering/meter';
 import { stepContext, type StoredContext } from './context';
 import type { StepPlan } from './flows';
 import { copyRun, runUsage, stepUsage, type FlowEvent, type FlowEventType, type FlowRunModel, type FlowStepModel, type FlowUsage } from './model';
@@ -81,17 +81,21 @@ export class FlowRunner {
     Object.assign(step, { status: 'RUNNING', startedAt });
     this.emit('STEP_STARTED', step, null);
     if (this.abort.signal.aborted) return 'cancelled';
-    const produced: Produced = {};
     try {
-      const result = await this.deps.meter.completeStoppable(this.call(step, produced), this.abort.signal);
+      const result = await this.deps.meter.completeStoppable(this.call(step), this.abort.signal);
       const { promptTokens, completionTokens, costNanoUsd, model } = result.usage;
       const status = result.stopped ? 'CANCELLED' : 'FINISHED';
-      Object.assign(step, produced, { status, ledgerEntryId: result.ledgerEntryId, model, promptTokens, completionTokens, costNanoUsd });
+      Object.assign(step, result.produced, { status, ledgerEntryId: result.ledgerEntryId, model, promptTokens, completionTokens, costNanoUsd });
       if (result.stopped) return 'cancelled';
       this.emit('STEP_FINISHED', step, stepUsage(step));
       return 'finished';
     } catch (err) {
       if (this.abort.signal.aborted) return 'cancelled';
+      // The vendor billed the failed call (e.g. the prompt, reported up front): the step shows that charge.
+      if (err instanceof UpstreamFailedError && err.charged) {
+        const { promptTokens, completionTokens, costNanoUsd, model } = err.charged.usage;
+        Object.assign(step, { ledgerEntryId: err.charged.ledgerEntryId, model, promptTokens, completionTokens, costNanoUsd });
+      }
       await this.failed(step, err);
       return 'failed';
     }
@@ -99,10 +103,11 @@ export class FlowRunner {
 
   /**
    * The step's metered call; its generation and its step row (FINISHED, or CANCELLED when the cancel
-   * stopped it midway) are stored with its charge. What the reply produced goes into `produced`,
-   * shown once the charge has committed. A step stopped before any text stores no generation.
+   * stopped it midway) are stored with its charge. What the reply produced comes back as the result's
+   * `produced`, shown once the charge has committed. A step stopped before any text stores no generation;
+   * a step whose provider failed after reporting usage stores its row (FAILED) with that charge.
    */
-  private call(step: FlowStepModel, produced: Produced): MeteredCall {
+  private call(step: FlowStepModel): MeteredCall<Produced> {
     const { agent, params, includes } = this.plan[step.index - 1]!;
     const earlier = includes.map((index) => this.run.steps[index - 1]!.output);
     const context = stepContext(this.brand, agent, params, this.stored, earlier);
@@ -118,20 +123,16 @@ export class FlowRunner {
         const finishedAt = new Date();
         const status = partial ? 'CANCELLED' : 'FINISHED';
         const row: FlowStepAttachment = { flowRunId: this.run.id, index: step.index, status, generationId: null, output: null, finishedAt };
-        Object.assign(produced, { finishedAt });
-        if (partial && text === '') return { [FLOW_STEP_ATTACHMENT]: row };
+        if (partial && text === '') return { attachments: { [FLOW_STEP_ATTACHMENT]: row }, produced: { finishedAt } };
         const output = agent.parse(text);
         const generationId = randomUUID();
-        Object.assign(produced, { output, generationId });
-        const generation: GenerationAttachment = {
-          id: generationId,
-          brandId: this.run.brandId,
-          taskType: agent.taskType,
-          status: partial ? 'PARTIAL' : 'COMPLETED',
-          model,
-          output,
-        };
-        return { [GENERATION_ATTACHMENT]: generation, [FLOW_STEP_ATTACHMENT]: { ...row, generationId, output } };
+        const generation = generationAttachment({ id: generationId, brandId: this.run.brandId, taskType: agent.taskType, model, output, partial });
+        const attachments = { ...generation, [FLOW_STEP_ATTACHMENT]: { ...row, generationId, output } };
+        return { attachments, produced: { finishedAt, output, generationId } };
+      },
+      attachFailure: () => {
+        const row: FlowStepAttachment = { flowRunId: this.run.id, index: step.index, status: 'FAILED', generationId: null, output: null, finishedAt: new Date() };
+        return { [FLOW_STEP_ATTACHMENT]: row };
       },
     };
   }

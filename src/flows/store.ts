@@ -12,9 +12,12 @@ import type { FlowRunModel, FlowStepModel } from './model';
 export interface FlowStepAttachment {
   flowRunId: string;
   index: number;
-  /** CANCELLED: the cancel stopped the step midway, and it is charged for what it had produced. */
-  status: 'FINISHED' | 'CANCELLED';
-  /** Null when a cancelled step had produced no text. */
+  /**
+   * CANCELLED: the cancel stopped the step midway, and it is charged for what it had produced.
+   * FAILED: the provider failed after reporting usage, which is charged (the runner then records why).
+   */
+  status: 'FINISHED' | 'CANCELLED' | 'FAILED';
+  /** Null when a cancelled step had produced no text, and for a failed step. */
   generationId: string | null;
   output: unknown;
   finishedAt: Date;

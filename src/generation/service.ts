@@ -2,15 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { AccountService } from '../accounts/service';
-import { parseInput } from '../accounts/service';
+import { parseInput } from '../input';
 import type { BalanceSnapshot } from '../balance/actor';
 import type { BalanceService } from '../balance/service';
-import type { BrandContext, TaskDefinition } from '../ai/tasks';
+import { brandContext, type TaskDefinition } from '../ai/tasks';
 import { LIMITS } from '../config';
 import type { IBrand, IGeneration } from '../db/entities';
 import { IdempotentRuns, idempotencyKeyReused, requestFingerprint } from '../idempotency';
 import type { Meter, MeteredCall, MeteredUsage } from '../metering/meter';
-import { GENERATION_ATTACHMENT, findGenerationByKey, type GenerationAttachment } from './store';
+import { generationAttachment } from './attachment';
+import { findGenerationByKey } from './store';
 
 export interface GenerationOutcome {
   generationId: string;
@@ -93,10 +94,8 @@ export class GenerationService {
 
   private async generate(userId: string, task: TaskDefinition, brand: IBrand, params: unknown, keyed: Keyed | undefined): Promise<GenerationOutcome> {
     const generationId = randomUUID();
-    let output: unknown;
-    const call = this.call(userId, task, brand, params, keyed, generationId, (o) => (output = o));
-    const result = await this.meter.complete(call);
-    return { generationId, output, usage: result.usage, balance: result.balance };
+    const result = await this.meter.complete(this.call(userId, task, brand, params, keyed, generationId));
+    return { generationId, output: result.produced, usage: result.usage, balance: result.balance };
   }
 
   private call(
@@ -106,7 +105,6 @@ export class GenerationService {
     params: unknown,
     keyed: Keyed | undefined,
     generationId: string,
-    onOutput?: (output: unknown) => void,
   ): MeteredCall {
     return {
       userId,
@@ -120,17 +118,8 @@ export class GenerationService {
       requestFingerprint: keyed?.fingerprint,
       attach: (text, { model, partial }) => {
         const output = task.parse(text);
-        onOutput?.(output);
-        const generation: GenerationAttachment = {
-          id: generationId,
-          brandId: brand.id,
-          taskType: task.task,
-          status: partial ? 'PARTIAL' : 'COMPLETED',
-          model,
-          output,
-          requestFingerprint: keyed?.fingerprint ?? null,
-        };
-        return { [GENERATION_ATTACHMENT]: generation };
+        const attachments = generationAttachment({ id: generationId, brandId: brand.id, taskType: task.task, model, output, partial, requestFingerprint: keyed?.fingerprint });
+        return { attachments, produced: output };
       },
     };
   }
@@ -154,9 +143,4 @@ function storedUsage(g: IGeneration): MeteredUsage {
     model: g.model,
     costNanoUsd: g.costNanoUsd,
   };
-}
-
-/** The brand fields a prompt may use; nothing else about the account reaches a provider. */
-export function brandContext(brand: IBrand): BrandContext {
-  return { name: brand.name, description: brand.description ?? null, industry: brand.industry ?? null, audience: brand.audience ?? null };
 }

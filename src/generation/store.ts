@@ -3,27 +3,10 @@ import type { JournalEntry } from '../balance/actor';
 import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
-import { Generation, type GenerationStatus, type IGeneration } from '../db/entities';
+import { Generation, type IGeneration } from '../db/entities';
 import { notFound } from '../errors';
 import { checkPageSize, decodeAfter, keysetCursor } from '../paging';
-
-/** Carried on a CHARGE's journal entry; written in the same commit as the charge. */
-export interface GenerationAttachment {
-  id: string;
-  brandId: string;
-  taskType: string;
-  status: GenerationStatus;
-  model: string;
-  output: unknown;
-  /** The fingerprint of the request its idempotency key was sent with (see src/idempotency.ts). */
-  requestFingerprint?: string | null;
-}
-
-export const GENERATION_ATTACHMENT = 'generation';
-
-export function generationOf(entry: JournalEntry): GenerationAttachment | undefined {
-  return entry.attachments[GENERATION_ATTACHMENT] as GenerationAttachment | undefined;
-}
+import { generationOf } from './attachment';
 
 /** Writes what each paid generation produced, so a user can see what they paid for. */
 export const generationWriter: AttachmentWriter = {

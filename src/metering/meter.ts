@@ -6,10 +6,13 @@ import { ProviderError, type ChatMessage, type Provider, type ProviderName, type
 import type { ModelRouter, ModelTier } from '../ai/router';
 import { StorableDeltas, storableText, storableValue } from '../db/storable';
 import { AppError } from '../errors';
-import { countMessageTokens, countSchemaTokens, countTokens } from './tokenizer';
+import { countMessageTokens, countSchemaTokens, countTokens } from '../ai/tokenizer';
 
-/** One metered model call: who pays, for what, and how much output it may produce. */
-export interface MeteredCall {
+/**
+ * One metered model call: who pays, for what, and how much output it may produce. `P` is what the
+ * caller makes of the reply (the parsed output), built by `attach` and returned in the result.
+ */
+export interface MeteredCall<P = unknown> {
   userId: string;
   brandId: string;
   taskType: string;
@@ -22,8 +25,22 @@ export interface MeteredCall {
   idempotencyKey?: string | undefined;
   /** With idempotencyKey: what the key was sent with (src/idempotency.ts), kept in the ledger entry's metadata. */
   requestFingerprint?: string | undefined;
-  /** Builds what is stored with the charge (the generation row), from the text produced. */
-  attach?: (text: string, meta: { model: string; partial: boolean }) => Record<string, unknown>;
+  /**
+   * Builds what is stored with the charge (the generation row) from the text produced, and what
+   * the caller gets back as the result's `produced`. Called once per charge, never for a failed call.
+   */
+  attach?: (text: string, meta: { model: string; partial: boolean }) => Attached<P>;
+  /**
+   * What is stored with the charge of a call that failed after the vendor reported usage for it
+   * (a flow step's row, so it shows what it was charged). No generation is stored for a failure.
+   */
+  attachFailure?: (meta: { model: string }) => Record<string, unknown>;
+}
+
+export interface Attached<P> {
+  /** Written in the same commit as the charge, by the flusher's attachment writers. */
+  attachments: Record<string, unknown>;
+  produced: P;
 }
 
 export interface MeteredUsage {
@@ -34,18 +51,20 @@ export interface MeteredUsage {
   costNanoUsd: number;
 }
 
-export interface MeteredResult {
+export interface MeteredResult<P = unknown> {
   text: string;
+  /** What the call's `attach` built from the reply; undefined without one. */
+  produced: P | undefined;
   usage: MeteredUsage;
   balance: BalanceSnapshot;
   ledgerEntryId: string;
 }
 
-export type MeteredStreamEvent =
+export type MeteredStreamEvent<P = unknown> =
   | { type: 'delta'; text: string }
-  | ({ type: 'done' } & MeteredResult);
+  | ({ type: 'done' } & MeteredResult<P>);
 
-export interface StoppableResult extends MeteredResult {
+export interface StoppableResult<P = unknown> extends MeteredResult<P> {
   /** The caller's signal stopped the call: charged for the prompt and the text produced until then. */
   stopped: boolean;
 }
@@ -86,7 +105,7 @@ export class Meter {
   }
 
   /** One call that runs to its end; a caller that may stop it uses completeStoppable. */
-  async complete(call: MeteredCall): Promise<MeteredResult> {
+  async complete<P>(call: MeteredCall<P>): Promise<MeteredResult<P>> {
     const { provider, model, hold } = await this.prepare(call);
     const started = performance.now();
     let result;
@@ -105,7 +124,7 @@ export class Meter {
    * iteration early (unsubscribe, disconnect) aborts the upstream request at once and charges the
    * prompt plus the tokens produced so far, counted with the tokenizer.
    */
-  stream(call: MeteredCall): AsyncIterableIterator<MeteredStreamEvent> {
+  stream<P>(call: MeteredCall<P>): AsyncIterableIterator<MeteredStreamEvent<P>> {
     const abort = new AbortController();
     const inner = this.streamInner(call, abort.signal);
     return {
@@ -133,8 +152,8 @@ export class Meter {
    * and the result says `stopped`. Aborted before the provider was called, nothing is charged and it
    * rejects with StreamStopped.
    */
-  async completeStoppable(call: MeteredCall, signal: AbortSignal): Promise<StoppableResult> {
-    const stop: StopCharge = {};
+  async completeStoppable<P>(call: MeteredCall<P>, signal: AbortSignal): Promise<StoppableResult<P>> {
+    const stop: StopCharge<P> = {};
     for await (const event of this.streamInner(call, signal, stop)) {
       if (event.type !== 'done') continue;
       const { type: _done, ...result } = event;
@@ -144,7 +163,7 @@ export class Meter {
     return { ...(await stop.charged), stopped: true };
   }
 
-  private async *streamInner(call: MeteredCall, signal: AbortSignal, stop?: StopCharge): AsyncGenerator<MeteredStreamEvent, void, undefined> {
+  private async *streamInner<P>(call: MeteredCall<P>, signal: AbortSignal, stop?: StopCharge<P>): AsyncGenerator<MeteredStreamEvent<P>, void, undefined> {
     const { provider, model, hold, promptEstimate } = await this.prepare(call);
     if (signal.aborted) {
       // Stopped while the hold was being taken: the provider was never called.
@@ -172,7 +191,7 @@ export class Meter {
         yield { type: 'done', ...(await this.settle(call, hold, model, event.text || text, event.usage, false)) };
         return;
       }
-      throw new ProviderError('stream ended without a final usage report', provider.name, undefined, false, undefined, 'protocol');
+      throw new ProviderError('stream ended without a final usage report', { provider: provider.name, kind: 'protocol' });
     } catch (err) {
       if (finished) throw err;
       if (signal.aborted) {
@@ -197,7 +216,7 @@ export class Meter {
     }
   }
 
-  private async prepare(call: MeteredCall): Promise<{ provider: Provider; model: string; hold: Hold; promptEstimate: number }> {
+  private async prepare(call: MeteredCall<unknown>): Promise<{ provider: Provider; model: string; hold: Hold; promptEstimate: number }> {
     const route = this.router.route(call.tier);
     const provider = this.providers[route.provider];
     if (!provider) throw new Error(`router chose ${route.provider}, which is not configured`);
@@ -218,36 +237,38 @@ export class Meter {
    * since parsing may decode escapes such as `\u0000` in a JSON reply. Tokens are charged as the
    * vendor reported them, whatever the text held.
    */
-  private async settle(call: MeteredCall, hold: Hold, model: string, produced: string, usage: Usage, partial: boolean): Promise<MeteredResult> {
+  private async settle<P>(call: MeteredCall<P>, hold: Hold, model: string, reply: string, usage: Usage, partial: boolean): Promise<MeteredResult<P>> {
     const costNanoUsd = this.pricing.costNanoUsd(model, usage);
     const tokens = usage.promptTokens + usage.completionTokens;
-    const text = storableText(produced);
-    const attachments = storableValue(call.attach?.(text, { model, partial }) ?? {});
+    const text = storableText(reply);
+    const attached = call.attach?.(text, { model, partial });
+    const attachments = storableValue(attached?.attachments ?? {});
     const result = await this.balance.settle(hold, { tokens, ...usage, costNanoUsd, model }, attachments);
     const metered: MeteredUsage = { ...usage, totalTokens: tokens, model, costNanoUsd };
     for (const o of this.observers) o.charged?.(call, metered, result);
-    return { text, usage: metered, balance: result.snapshot, ledgerEntryId: result.entryId };
+    return { text, produced: attached?.produced, usage: metered, balance: result.snapshot, ledgerEntryId: result.entryId };
   }
 
   /** Releases the hold, or charges what the vendor reported before failing; returns the client's error. */
-  private async failed(call: MeteredCall, hold: Hold, model: string, err: unknown, text: string): Promise<Error> {
+  private async failed(call: MeteredCall<unknown>, hold: Hold, model: string, err: unknown, text: string): Promise<Error> {
     if (!(err instanceof ProviderError)) {
       this.balance.release(hold);
       return err instanceof Error ? err : new Error(String(err));
     }
+    let charged: MeteredResult | undefined;
     if (err.usage && err.usage.promptTokens + err.usage.completionTokens > 0) {
       // A failed attempt must not claim the idempotency key: the client's retry should run again.
       const unkeyed = { ...hold, meta: { ...hold.meta, idempotencyKey: undefined } };
       const usage = { promptTokens: err.usage.promptTokens, completionTokens: Math.max(err.usage.completionTokens, countTokens(model, text)) };
-      await this.settle({ ...call, attach: undefined, idempotencyKey: undefined }, unkeyed, model, text, usage, true);
+      const { attachFailure } = call;
+      const attach = attachFailure && (() => ({ attachments: attachFailure({ model }), produced: undefined }));
+      charged = await this.settle({ ...call, attach, idempotencyKey: undefined }, unkeyed, model, text, usage, true);
     } else {
       this.balance.release(hold);
     }
     this.log.warn({ userId: call.userId, task: call.taskType, provider: err.provider, kind: err.kind, status: err.status }, 'provider call failed');
-    return new AppError('UPSTREAM_FAILED', `the AI provider failed (${err.kind}${err.status ? ` ${err.status}` : ''}); nothing was charged beyond reported usage`, {
-      provider: err.provider,
-      retryable: err.retryable,
-    });
+    const message = `the AI provider failed (${err.kind}${err.status ? ` ${err.status}` : ''}); nothing was charged beyond reported usage`;
+    return new UpstreamFailedError(message, { provider: err.provider, retryable: err.retryable }, charged);
   }
 
   private observe(provider: ProviderName, model: string, started: number, outcome: 'ok' | 'error'): void {
@@ -262,8 +283,22 @@ function countedPrompt(model: string, messages: ChatMessage[], format: ReplyForm
 }
 
 /** Where streamInner leaves the charge of a call stopped midway, for completeStoppable to return. */
-interface StopCharge {
-  charged?: Promise<MeteredResult>;
+interface StopCharge<P> {
+  charged?: Promise<MeteredResult<P>>;
+}
+
+/**
+ * UPSTREAM_FAILED: the provider failed. `charged` is the charge the usage it reported before failing
+ * left (committed), or undefined when nothing was charged and the hold went back.
+ */
+export class UpstreamFailedError extends AppError {
+  constructor(
+    message: string,
+    extensions: Record<string, unknown>,
+    readonly charged: MeteredResult | undefined,
+  ) {
+    super('UPSTREAM_FAILED', message, extensions);
+  }
 }
 
 /** The abort reason when our consumer stops a stream. */

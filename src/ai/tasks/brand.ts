@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineTask, optionalShort, prompt, replyAsJson } from './define';
+import { optionalShort } from '../../input';
+import { defineTask, prompt, replyAsJson } from './define';
 import { singleValue } from './lenient';
 import { recordReply, text, textList } from './output';
 

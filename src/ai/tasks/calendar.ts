@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { daysInMonth, date, defineTask, intWithDefault, month, monthName, optionalShort, prompt, replyAsJson } from './define';
+import { date, intWithDefault, month, optionalShort } from '../../input';
+import { daysInMonth, defineTask, monthName, prompt, replyAsJson } from './define';
 import { asText, plainText, structuredList, type Fields } from './lenient';
 import { recordReply, text, textList } from './output';
 import type { ReplyFormat } from '../provider';

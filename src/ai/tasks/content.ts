@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineTask, optionalShort, prompt, quoted, replyAsJson, requiredShort, requiredText } from './define';
+import { optionalShort, requiredShort, requiredText } from '../../input';
+import { defineTask, prompt, quoted, replyAsJson } from './define';
 import { plainText } from './lenient';
 import { recordReply, text, textList } from './output';
 

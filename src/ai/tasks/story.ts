@@ -1,18 +1,6 @@
 import { z } from 'zod';
-import {
-  defineTask,
-  intInRange,
-  intWithDefault,
-  month,
-  monthName,
-  optionalShort,
-  optionalText,
-  prompt,
-  quoted,
-  replyAsJson,
-  requiredShort,
-  requiredText,
-} from './define';
+import { intInRange, intWithDefault, month, optionalShort, optionalText, requiredShort, requiredText } from '../../input';
+import { defineTask, monthName, prompt, quoted, replyAsJson } from './define';
 import { singleValue } from './lenient';
 import { listReply, recordReply, text, textList } from './output';
 

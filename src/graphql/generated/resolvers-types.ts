@@ -307,7 +307,7 @@ export type FlowStep = {
   output?: Maybe<Scalars['JSON']['output']>;
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   status: FlowStepStatus;
-  /** The exact usage this step was charged: once FINISHED, or once CANCELLED after its model call had started (the prompt and the output produced before the cancel). */
+  /** The exact usage this step was charged: once FINISHED, once CANCELLED after its model call had started (the prompt and the output produced before the cancel), or once FAILED after the provider reported usage before failing (what it reported). */
   usage?: Maybe<GenerationUsage>;
 };
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseInput } from '../../accounts/service';
+import { parseInput } from '../../input';
 import { changeRole } from '../../accounts/roles';
 import type { Resolvers } from '../generated/resolvers-types';
 import { requireAdmin, requireViewer } from '../guards';

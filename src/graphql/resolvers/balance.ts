@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseInput } from '../../accounts/service';
+import { parseInput } from '../../input';
 import { ledgerCursor, ledgerPage } from '../../balance/ledger';
 import { LIMITS } from '../../config';
 import { connection } from '../../paging';

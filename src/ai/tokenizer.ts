@@ -1,5 +1,5 @@
 import type * as Tiktoken from 'js-tiktoken/lite' with { 'resolution-mode': 'import' };
-import type { ChatMessage, JsonReplySchema } from '../ai/provider';
+import type { ChatMessage, JsonReplySchema } from './provider';
 
 /**
  * Token counts as the vendor will bill them, used to reserve before a call. The exact count is settled
