@@ -1,7 +1,7 @@
-import { verifyLedger } from '../src/balance/ledger';
+import { verifyLedger, verifyPurchases } from '../src/balance/ledger';
 import { LIMITS } from '../src/config';
 import { refundedShare } from '../src/purchases/service';
-import { verifyPurchases } from '../src/purchases/store';
+
 import { deliver, FAKE_WEBHOOK_SECRET, startFakeStripe, webhookUrlOf, type FakeStripe } from './support/fake-stripe';
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
 import { startPgProxy, type PgProxy } from './support/pg-proxy';

@@ -8,8 +8,7 @@ import { loadConfig } from '../config';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { openOrm } from '../db/orm';
 import { createLogger } from '../logger';
-import { verifyLedger } from './ledger';
-import { verifyPurchases } from '../purchases/store';
+import { verifyLedger, verifyPurchases } from './ledger';
 
 async function main(): Promise<number> {
   const config = loadConfig();

@@ -2,7 +2,6 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type Stripe from 'stripe';
 import { z } from 'zod';
-import { parseInput } from '../accounts/service';
 import { BalanceFencedError, BalanceUnavailableError } from '../balance/errors';
 import type { BalanceService } from '../balance/service';
 import { LIMITS } from '../config';
@@ -12,6 +11,7 @@ import { executeBound } from '../db/sql';
 import { inTransaction } from '../db/transaction';
 import { AppError, notFound } from '../errors';
 import { idempotencyKeyReused, requestFingerprint } from '../idempotency';
+import { parseInput } from '../input';
 import { activePackages, PURCHASE_ATTACHMENT, purchasesPage, type PurchaseAttachment } from './store';
 import { isStripeError, type StripeGateway } from './stripe';
 
