@@ -13,6 +13,8 @@
  *   BENCH_SERVICE_CONCURRENCY=2000  BENCH_BASELINE_CONCURRENCY=64  BENCH_RESERVE_CALLS=200000
  *   BENCH_ONLY=service-spread  (warm-up + that one load, e.g. under `node --cpu-prof`; also service-hot,
  *     service-sequential, baseline-spread, baseline-hot, baseline-sequential)
+ *   BENCH_ASYNC_CONTEXT=1  one em.transactional before anything is measured, to measure the cost of what
+ *     the service avoids (on Node 20 it turns on async hooks for the whole process; see support/async-context.ts)
  * The balance limits (FLUSH_BATCH_MAX, HOLDS_PER_USER_MAX, ...) come from the same variables as the
  * service's (src/config.ts).
  */
@@ -27,7 +29,7 @@ import { BalanceService } from '../src/balance/service';
 import { loadConfig, type BalanceConfig } from '../src/config';
 import { withPooledConnection } from '../src/db/sql';
 import { createLogger, type Logger } from '../src/logger';
-import { asyncContextLine, watchAsyncContext } from './support/async-context';
+import { asyncContextKnob, asyncContextLine, asyncContextState, enterAsyncContextOnce, watchAsyncContext, type AsyncContextState } from './support/async-context';
 import { chargeInOwnTransaction } from './support/baseline';
 import { openBenchDatabase, seedUsers, type BenchDatabase } from './support/database';
 import { intEnv } from './support/env';
@@ -371,7 +373,7 @@ function med(runs: readonly RunRecord[]) {
   };
 }
 
-function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Record<string, unknown>, startedAt: Date, loadBefore: number[], asyncContext: string | null) {
+function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Record<string, unknown>, startedAt: Date, loadBefore: number[], asyncContext: AsyncContextState) {
   const loadAfter = loadavg();
   const commit = med(r.plainCommit);
   const a = { spread: med(r.baselineSpread), hot: med(r.baselineHot), low: med(r.baselineLowLoad) };
@@ -484,7 +486,7 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     },
     goalsMet: goals,
     books,
-    asyncContextFirstEntry: asyncContext,
+    asyncContext,
     runs: r,
   };
 }
@@ -497,6 +499,7 @@ async function main(): Promise<void> {
   const log = createLogger(process.env.BENCH_LOG_LEVEL ?? 'silent');
   progress(`opening ${env.databaseUrl ? 'a fresh database on DATABASE_URL' : 'embedded PGlite in a temp dir'}`);
   const db = await openBenchDatabase(env.databaseUrl, log);
+  if (asyncContextKnob()) await enterAsyncContextOnce(db.orm);
   // Interrupted: still drop the database (or delete the temp dir) rather than leave it behind.
   const interrupted = () => void db.close().finally(() => process.exit(130));
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
@@ -525,10 +528,11 @@ async function main(): Promise<void> {
     };
     if (process.env.BENCH_ONLY) {
       progress(books.verdict);
-      progress(asyncContextLine(asyncContext()));
+      progress(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (before: ${loadBefore.map((x) => x.toFixed(1)).join(' ')})`);
+      progress(asyncContextLine(await asyncContextState(asyncContext)));
       return;
     }
-    const json = report(db, env.balance, results, books, startedAt, loadBefore, asyncContext());
+    const json = report(db, env.balance, results, books, startedAt, loadBefore, await asyncContextState(asyncContext));
     const dir = resolve('.tmp');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `bench-balance-${db.kind}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);

@@ -14,6 +14,9 @@
  * and ratio.
  *
  * Knobs: BENCH_RUN_SECONDS=3 (per phase) BENCH_REPS=5 BENCH_CONCURRENCY=16 BENCH_USERS=32.
+ * BENCH_ASYNC_CONTEXT=1: one em.transactional on the first server's ORM before anything is measured, to
+ * measure the cost of what the service avoids (on Node 20 it turns on async hooks for the whole process,
+ * both servers included; see support/async-context.ts).
  * The report goes to stdout; its last line is the results as JSON.
  */
 import { randomBytes } from 'node:crypto';
@@ -25,7 +28,7 @@ import { loadConfig } from '../src/config';
 import { inTransaction } from '../src/db/transaction';
 import { Meter, type MeteredCall, type MeteredResult } from '../src/metering/meter';
 import { countMessageTokens } from '../src/ai/tokenizer';
-import { asyncContextLine, watchAsyncContext } from './support/async-context';
+import { asyncContextKnob, asyncContextLine, asyncContextState, enterAsyncContextOnce, watchAsyncContext, type AsyncContextState } from './support/async-context';
 import { intEnv } from './support/env';
 import { createScratchDatabase } from './support/database';
 import { runClosedLoop } from './support/load';
@@ -111,8 +114,16 @@ async function startApp(env: Record<string, string>, provider: InstantProvider, 
     OPENAI_BASE_URL: provider.baseURL,
     PROVIDER_RETRIES_MAX: '0',
   });
-  return bootstrap(config, variant === 'unmetered' ? { meterFactory: (parts) => new UnmeteredMeter(...parts) } : {});
+  const app = await bootstrap(config, variant === 'unmetered' ? { meterFactory: (parts) => new UnmeteredMeter(...parts) } : {});
+  if (asyncContextKnob() && !asyncContextEntered) {
+    // Client, servers and fake provider share this process, so one entry reaches all of them.
+    await enterAsyncContextOnce(app.services.orm);
+    asyncContextEntered = true;
+  }
+  return app;
 }
+
+let asyncContextEntered = false;
 
 async function seed(app: App, count: number): Promise<User[]> {
   const users = [];
@@ -303,7 +314,8 @@ async function main(): Promise<void> {
   const provider = await startInstantProvider();
   const db = await databaseEnv();
   const paired = process.env.DATABASE_URL !== undefined;
-  process.stderr.write(`bench:generate on ${db.describe}, ${paired ? 'both servers at once' : 'one server at a time'}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}\n`);
+  const loadBefore = loadavg();
+  process.stderr.write(`bench:generate on ${db.describe}, ${paired ? 'both servers at once' : 'one server at a time'}, ${cpus().length} cores, Node ${process.version}, load ${loadBefore[0]!.toFixed(2)}\n`);
   let reps: RepResult[];
   try {
     reps = paired ? await runPaired(db.env, provider) : await runInTurn(db.env, provider);
@@ -311,10 +323,11 @@ async function main(): Promise<void> {
     await db.drop();
     await provider.close();
   }
-  report(reps, db.describe, paired, asyncContext());
+  report(reps, db.describe, paired, loadBefore, await asyncContextState(asyncContext));
 }
 
-function report(reps: RepResult[], describe: string, paired: boolean, asyncContext: string | null): void {
+function report(reps: RepResult[], describe: string, paired: boolean, loadBefore: number[], asyncContext: AsyncContextState): void {
+  const loadAfter = loadavg();
   const med = (f: (r: RepResult) => number) => median(reps.map(f));
   const pooled = (v: Variant) => summarize(reps.flatMap((r) => r.sequentialSamples[v]));
   const ratio = med((r) => r.concurrentOpsPerSec.metered / r.concurrentOpsPerSec.unmetered);
@@ -336,7 +349,9 @@ function report(reps: RepResult[], describe: string, paired: boolean, asyncConte
   const perRep = (f: (r: RepResult) => number, digits = 2) => reps.map((r) => f(r).toFixed(digits)).join(', ');
   process.stdout.write(
     `\nbench:generate — ${describe}; ${paired ? 'both servers at once, requests interleaved' : 'one server at a time, in alternating order'}; ` +
-      `${SETTINGS.reps} reps × ${SETTINGS.runMs / 1_000} s per phase; medians over reps of each rep's metered − unmetered; concurrency ${SETTINGS.concurrency}\n\n`,
+      `${SETTINGS.reps} reps × ${SETTINGS.runMs / 1_000} s per phase; medians over reps of each rep's metered − unmetered; concurrency ${SETTINGS.concurrency}\n` +
+      `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}; ` +
+      `load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after\n\n`,
   );
   process.stdout.write(
     table([
@@ -354,7 +369,7 @@ function report(reps: RepResult[], describe: string, paired: boolean, asyncConte
   process.stdout.write(`added p50 ms [${perRep((r) => r.sequential.metered.p50 - r.sequential.unmetered.p50)}], commit p50 ms [${perRep((r) => r.commit.p50)}]\n`);
   process.stdout.write(`errors: ${errors}${errors > 0 ? ` (first: ${reps.find((r) => r.firstError)?.firstError})` : ''}\n`);
   process.stdout.write(`${asyncContextLine(asyncContext)}\n`);
-  process.stdout.write(`${JSON.stringify({ describe, paired, settings: SETTINGS, asyncContextFirstEntry: asyncContext, ratio, added, addedPerCommit, commit, reps: reps.map(({ sequentialSamples: _, ...r }) => r) })}\n`);
+  process.stdout.write(`${JSON.stringify({ describe, paired, settings: SETTINGS, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadAfter, asyncContext, ratio, added, addedPerCommit, commit, reps: reps.map(({ sequentialSamples: _, ...r }) => r) })}\n`);
 }
 
 /** A difference with its sign: +1.23, −0.45 (the metered side can come out faster on a noisy machine). */

@@ -16,6 +16,7 @@ import { createTestDatabase } from './support/test-app';
  */
 
 const PROBE_JS = resolve(__dirname, '../dist/bench/support/async-context-probe.js');
+const ASYNC_CONTEXT_JS = resolve(__dirname, '../dist/bench/support/async-context.js');
 const ADMIN_EMAIL = 'admin@example.com';
 const PASSWORD = 'correct horse battery';
 const SIGN_UP = 'mutation($e: String!, $p: String!) { signUp(input: { email: $e, password: $p }) { token user { id } } }';
@@ -40,6 +41,20 @@ describe('async hooks stay off in the server', () => {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ASYNC_CONTEXT_PROBE_FILE: file },
     });
     expect(readProbe(file).firstEntry).toMatch(/^run: /);
+  });
+
+  it('asyncHooksActive (the benchmarks\' report line) tells whether promise hooks are on', () => {
+    assertBuilt();
+    const run = (before: string) =>
+      execFileSync(process.execPath, ['-e', `${before}; require(${JSON.stringify(ASYNC_CONTEXT_JS)}).asyncHooksActive().then((on) => process.stdout.write(String(on)))`], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      }).toString();
+    expect(run('')).toBe('false');
+    expect(run("require('node:async_hooks').createHook({ init() {} }).enable()")).toBe('true');
+    // What the no-em.transactional rule is about: an AsyncLocalStorage entry turns the hooks on up to
+    // Node 22, and not from Node 24 on, where AsyncLocalStorage is built on AsyncContextFrame.
+    const major = Number(process.versions.node.split('.')[0]);
+    expect(run("new (require('node:async_hooks').AsyncLocalStorage)().run(1, () => 0)")).toBe(String(major < 24));
   });
 
   it('no request path enters one', async () => {

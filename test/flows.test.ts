@@ -16,6 +16,7 @@ import { FLOWS } from '../src/flows/flows';
 import { countMessageTokens, countSchemaTokens, countTokens } from '../src/ai/tokenizer';
 import { errorCode, gql, subscribe, wsClient, type GraphQLResponse } from './support/graphql-client';
 import { startFakeProvider, type FakeBehavior, type FakeProvider, type FakeRequestBody, type FakeUsage } from './support/fake-provider';
+import { deferred } from './support/wait';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const GRANT = 200_000;
@@ -333,10 +334,14 @@ describe('flows: every step metered', () => {
 
   it('streams every step of a run in order to a subscriber, ending with FLOW_FINISHED and the total', async () => {
     const { token, brandId } = await userWithBrand();
-    // Each request takes a while, so the subscription is open before the first step has finished.
-    behave({ delayMs: 100 });
+    // The provider answers only once the subscription has its first event, so no step finishes before it.
+    const gate = deferred<void>();
+    behave({ gate: gate.promise });
     const run = await started(token, 'startCalendarBatchFlow', { brandId, month: '2027-01' });
-    const { events } = await follow(token, run.id);
+    const watching = watch(token, run.id);
+    const first = await watching.next();
+    gate.resolve();
+    const events = [first, ...(await watching.rest()).events];
     expect(events[0].flowRun.steps[0].status).not.toBe('FINISHED');
     expectCompleteProgress(events);
     const last = events.at(-1);

@@ -26,8 +26,9 @@ const SCHEMA_SQL = `
   select 'function ' || pg_get_functiondef(p.oid) from pg_proc p where pronamespace = 'public'::regnamespace
   order by 1`;
 
-/** This test migrates a database from nothing (PGlite: initdb too), the slow start the template saves. */
-const FRESH_MIGRATION_TEST_MS = 120_000;
+/** This test migrates a database from nothing (PGlite: initdb too), the slow start the template saves; a backstop
+ * against a hang, generous because a saturated two-core machine once took over 120 s. */
+const FRESH_MIGRATION_TEST_MS = 300_000;
 
 interface Started {
   app: TestApp;
