@@ -4,7 +4,7 @@ const tseslint = require('typescript-eslint');
 // The layering of ARCHITECTURE.md ("Layers"): what each folder or top-level module of src/ may
 // import; everything else in src/ is refused, so an import that points back up fails `npm run lint`.
 // Matched on the import's text: `./x`, `../x`, `../../x/…` naming another folder or module.
-const FOLDERS = ['graphql', 'generation', 'flows', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db'];
+const FOLDERS = ['graphql', 'generation', 'flows', 'purchases', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db'];
 const MODULES = ['main', 'app', 'services', 'idempotency', 'config', 'input', 'paging', 'errors', 'logger', 'plans'];
 const SHARED = ['config', 'errors', 'logger'];
 const LAYERS = {
@@ -12,11 +12,13 @@ const LAYERS = {
   main: [...FOLDERS, ...MODULES],
   app: [...FOLDERS, ...MODULES],
   // The services' types, handed to the resolvers.
-  services: ['generation', 'flows', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db', ...SHARED],
-  graphql: ['services', 'generation', 'flows', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db', 'input', 'paging', ...SHARED],
+  services: ['generation', 'flows', 'purchases', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db', ...SHARED],
+  graphql: ['services', 'generation', 'flows', 'purchases', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db', 'input', 'paging', ...SHARED],
   generation: ['idempotency', 'metering', 'accounts', 'balance', 'ai', 'realtime', 'db', 'input', 'paging', ...SHARED],
   // Flows store generations with their charges through generation/attachment.ts only (NARROWER).
   flows: ['generation', 'metering', 'accounts', 'balance', 'ai', 'realtime', 'db', 'input', 'paging', ...SHARED],
+  // Token purchases: the grant and revoke go through the balance service; Stripe through its SDK.
+  purchases: ['idempotency', 'balance', 'db', 'input', 'paging', ...SHARED],
   monitoring: ['balance', 'ai', 'realtime', 'db', 'paging', ...SHARED],
   metering: ['balance', 'ai', 'db', ...SHARED],
   accounts: ['limits', 'db', 'input', ...SHARED],

@@ -75,6 +75,34 @@ export const LIMITS = {
   rateLimitWindowMs: 60_000,
   /** How long a request may take to drain at shutdown before the server closes it. */
   shutdownDrainMs: 10_000,
+  /** Tokens one package may sell. */
+  packageTokensMax: 100_000_000,
+  /** A package's price in the currency's smallest unit: Stripe's own bounds for a Checkout amount (50 cents in USD; 8 digits). */
+  packagePriceCentsMin: 50,
+  packagePriceCentsMax: 99_999_999,
+  /**
+   * Purchases one user may have waiting for payment (PENDING) among those started within
+   * pendingPurchasesWindowMs; past it RATE_LIMITED (each opens a Checkout Session at Stripe).
+   */
+  pendingPurchasesPerUserMax: 20,
+  /** Stripe Checkout Sessions expire after 24 hours: older pending purchases no longer count. */
+  pendingPurchasesWindowMs: 86_400_000,
+  /** Longest success/cancel URL accepted for Checkout. */
+  checkoutUrlCharsMax: 2_048,
+  /** Largest webhook body read from Stripe (413 past it); Stripe's events are a few kilobytes. */
+  webhookBodyBytesMax: 1_000_000,
+  /** How old a webhook signature's timestamp may be (replays of older ones get 400). Stripe's default. */
+  webhookToleranceSeconds: 300,
+  /** Webhook deliveries being handled at once; past it 503 (Stripe retries later). */
+  webhooksInFlightMax: 1_000,
+  /**
+   * Longest a webhook waits for its effect to commit before answering 503 (Stripe then retries; the
+   * work goes on and the retry finds it done). Below Stripe's own delivery timeout.
+   */
+  webhookAnswerMsMax: 15_000,
+  /** Per-attempt timeout and retries of calls to Stripe's API. */
+  stripeTimeoutMs: 20_000,
+  stripeRetriesMax: 2,
 } as const;
 
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -105,6 +133,13 @@ const envSchema = z.object({
   SIGNUP_GRANT_TOKENS: intFromEnv(0, 1_000_000_000).default(10_000),
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_\S+$/, 'STRIPE_SECRET_KEY must be a Stripe secret key (sk_… or rk_…)').optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\S+$/, 'STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_…)').optional(),
+  STRIPE_API_BASE: z
+    .string()
+    .url()
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'STRIPE_API_BASE must be an http(s) URL')
+    .default('https://api.stripe.com'),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
   PROVIDER_TIMEOUT_MS: intFromEnv(100, 600_000).default(60_000),
@@ -219,6 +254,8 @@ export interface Config {
   anthropic: { apiKey: string; baseURL: string | undefined } | undefined;
   providerTimeoutMs: number;
   providerRetriesMax: number;
+  /** Selling tokens through Stripe Checkout; undefined (no STRIPE_SECRET_KEY): purchasing is off. */
+  stripe: StripeConfig | undefined;
   /** Price overrides in integer nano-USD per token, by model id. */
   pricing: Env['PRICING_JSON'];
   /** Tier → vendor → model id: the built-in routes with MODEL_ROUTES_JSON over them. */
@@ -226,6 +263,15 @@ export interface Config {
   balance: BalanceConfig;
   monitoring: MonitoringConfig;
   flows: FlowLimits;
+}
+
+/** Stripe (src/purchases/): STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE. */
+export interface StripeConfig {
+  secretKey: string;
+  /** Verifies POST /webhooks/stripe (the Stripe-Signature header). */
+  webhookSecret: string;
+  /** Where the SDK sends its requests. @default https://api.stripe.com */
+  apiBase: URL;
 }
 
 /** How many flows run at once (src/flows/service.ts). */
@@ -296,6 +342,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.FLOWS_FAIR_SHARE_RESERVE >= e.FLOWS_RUNNING_MAX) {
     throw new ConfigError('invalid environment:\n  FLOWS_FAIR_SHARE_RESERVE: must be below FLOWS_RUNNING_MAX');
   }
+  if (e.STRIPE_SECRET_KEY && !e.STRIPE_WEBHOOK_SECRET) {
+    throw new ConfigError('invalid environment:\n  STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY (purchases complete only through verified webhooks)');
+  }
   const adminEmails = parseAdminEmails(e.ADMIN_EMAILS, e.NODE_ENV);
   return {
     env: e.NODE_ENV,
@@ -325,6 +374,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     anthropic: e.ANTHROPIC_API_KEY ? { apiKey: e.ANTHROPIC_API_KEY, baseURL: e.ANTHROPIC_BASE_URL } : undefined,
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     providerRetriesMax: e.PROVIDER_RETRIES_MAX,
+    stripe:
+      e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
+        ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBase: new URL(e.STRIPE_API_BASE) }
+        : undefined,
     pricing: e.PRICING_JSON,
     modelRoutes: e.MODEL_ROUTES_JSON,
     monitoring: {

@@ -16,10 +16,6 @@ const PENDING = new Set<string>([
   'BalanceWithExpiry',
   'GrantPromotion',
   'RefundCharge',
-  // issue 16 (token packages)
-  'TokenPackages',
-  'PurchaseTokenPackage',
-  'TokenPurchases',
   // the usage forecast (not filed yet)
   'TokenForecast',
 ]);

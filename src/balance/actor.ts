@@ -236,14 +236,41 @@ export class BalanceActor {
     return expired;
   }
 
-  grant(amount: number, metadata: Record<string, unknown>, idempotencyKey: string | undefined): JournalEntry {
+  grant(amount: number, metadata: Record<string, unknown>, idempotencyKey: string | undefined, attachments: Record<string, unknown> = {}): JournalEntry {
     assertTokens(amount, 'grant amount');
     assert(!this.fenced, 'grant on a fenced actor');
     this.tokens += amount;
     assert(Number.isSafeInteger(this.tokens), 'balance overflow');
-    const entry = this.emit('GRANT', amount, { idempotencyKey, metadata, attachments: {} });
+    const entry = this.emit('GRANT', amount, { idempotencyKey, metadata, attachments });
     this.check();
     return entry;
+  }
+
+  /**
+   * Takes back up to `amount` tokens given earlier (a refunded purchase), never more than is
+   * available: what holds cover stays held and the balance never goes below zero. What could not be
+   * taken (already spent or held) is the `deficit`, recorded in the entry's metadata for an alert.
+   * The entry is emitted even when nothing can be taken, so what it carries is written all the same;
+   * `attach` builds what it carries from the outcome.
+   */
+  revoke(
+    amount: number,
+    metadata: Record<string, unknown>,
+    idempotencyKey: string | undefined,
+    attach: (taken: number, deficit: number) => Record<string, unknown>,
+  ): { entry: JournalEntry; taken: number; deficit: number } {
+    assertTokens(amount, 'revoke amount');
+    assert(!this.fenced, 'revoke on a fenced actor');
+    const taken = Math.min(amount, this.available);
+    const deficit = amount - taken;
+    this.tokens -= taken;
+    const entry = this.emit('REVOKE', taken === 0 ? 0 : -taken, {
+      idempotencyKey,
+      metadata: { ...metadata, requested: amount, deficit },
+      attachments: attach(taken, deficit),
+    });
+    this.check();
+    return { entry, taken, deficit };
   }
 
   /**

@@ -82,3 +82,28 @@ export async function verifyBrandUsage(orm: MikroORM, nowMs = Date.now()): Promi
     .filter((r) => r.ledgerCharged !== r.used);
   return { brands: rows.length, mismatches };
 }
+
+export interface PurchaseProblem {
+  purchaseId: string;
+  status: string;
+  grants: number;
+}
+
+/**
+ * For `ledger:verify` (token purchases, src/purchases/, read here by their tables only): every purchase that was completed (COMPLETED, or refunded since) has exactly
+ * one grant in the ledger under its key `purchase:<id>`, and no other purchase has one.
+ */
+export async function verifyPurchases(orm: MikroORM): Promise<{ completed: number; problems: PurchaseProblem[] }> {
+  const em = orm.em.fork();
+  const rows = await em.execute<Array<{ id: string; status: string; grants: string }>>(
+    `select p.id, p.status, count(l.id) as grants
+       from token_purchases p
+       left join token_ledger l on l.user_id = p.user_id and l.idempotency_key = 'purchase:' || p.id::text and l.kind = 'GRANT'
+      group by p.id, p.status`,
+  );
+  const granted = new Set(['COMPLETED', 'REFUNDED', 'PARTIALLY_REFUNDED']);
+  const problems = rows
+    .filter((r) => Number(r.grants) !== (granted.has(r.status) ? 1 : 0))
+    .map((r) => ({ purchaseId: r.id, status: r.status, grants: Number(r.grants) }));
+  return { completed: rows.filter((r) => granted.has(r.status)).length, problems };
+}

@@ -231,16 +231,37 @@ export class BalanceService {
     reason: string,
     idempotencyKey?: string,
     details: Record<string, unknown> = {},
+    attachments: Record<string, unknown> = {},
   ): Promise<Committed> {
     this.refuseWhenSaturated();
     const actor = await this.actorFor(userId);
     if (actor.tokens + amount > BALANCE_TOKENS_MAX) {
       throw badInput(`a balance may hold at most ${BALANCE_TOKENS_MAX} tokens`, 'amount');
     }
-    const entry = actor.grant(amount, { ...details, reason }, idempotencyKey);
+    const entry = actor.grant(amount, { ...details, reason }, idempotencyKey, attachments);
     this.markDirty(actor);
     await this.persist(entry);
     return { entryId: entry.id, entry, snapshot: actor.snapshot() };
+  }
+
+  /**
+   * Takes back up to `amount` tokens (see BalanceActor.revoke: never below what holds cover or zero);
+   * resolves once committed, with what was taken and the deficit that could not be.
+   */
+  async revoke(
+    userId: string,
+    amount: number,
+    reason: string,
+    idempotencyKey: string | undefined,
+    details: Record<string, unknown>,
+    attach: (taken: number, deficit: number) => Record<string, unknown>,
+  ): Promise<Committed & { taken: number; deficit: number }> {
+    this.refuseWhenSaturated();
+    const actor = await this.actorFor(userId);
+    const { entry, taken, deficit } = actor.revoke(amount, { ...details, reason }, idempotencyKey, attach);
+    this.markDirty(actor);
+    await this.persist(entry);
+    return { entryId: entry.id, entry, snapshot: actor.snapshot(), taken, deficit };
   }
 
   async adjust(userId: string, delta: number, reason: string): Promise<Committed> {

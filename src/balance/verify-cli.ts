@@ -1,5 +1,6 @@
 /**
- * `npm run ledger:verify`: checks that every user's balance equals the sum of their ledger, on the
+ * `npm run ledger:verify`: checks that every user's balance equals the sum of their ledger, and that
+ * every completed token purchase has exactly one grant (and no other purchase has one), on the
  * database the environment names (DATABASE_URL, or the embedded one in DATA_DIR — stop the server
  * first: the embedded database admits one process), and that each brand's usage this month (what a
  * quota's `used` is loaded from) equals its charges in the ledger. Exits 1 on any mismatch.
@@ -8,7 +9,7 @@ import { loadConfig } from '../config';
 import { startEmbeddedPostgres } from '../db/embedded';
 import { openOrm } from '../db/orm';
 import { createLogger } from '../logger';
-import { verifyBrandUsage, verifyLedger } from './ledger';
+import { verifyBrandUsage, verifyLedger, verifyPurchases } from './ledger';
 
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -17,8 +18,16 @@ async function main(): Promise<number> {
   const orm = await openOrm({ url: config.databaseUrl ?? embedded!.url, singleConnection: !!embedded, log });
   try {
     const { users, mismatches } = await verifyLedger(orm);
-    process.stdout.write(`${JSON.stringify({ users, mismatches: mismatches.length, examples: mismatches.slice(0, 10) })}\n`);
+    const purchases = await verifyPurchases(orm);
+    process.stdout.write(
+      `${JSON.stringify({ users, mismatches: mismatches.length, examples: mismatches.slice(0, 10), completedPurchases: purchases.completed, purchaseProblems: purchases.problems.slice(0, 10) })}\n`,
+    );
     process.stdout.write(mismatches.length === 0 ? `ledger OK: ${users} users, every balance equals its ledger sum\n` : `ledger MISMATCH for ${mismatches.length} user(s)\n`);
+    process.stdout.write(
+      purchases.problems.length === 0
+        ? `purchases OK: ${purchases.completed} completed, each with exactly one grant\n`
+        : `purchases MISMATCH: ${purchases.problems.length} purchase(s) without exactly one grant (completed) or with one (not completed)\n`,
+    );
     const brands = await verifyBrandUsage(orm);
     process.stdout.write(`${JSON.stringify({ brands: brands.brands, brandMismatches: brands.mismatches.length, brandExamples: brands.mismatches.slice(0, 10) })}\n`);
     process.stdout.write(
@@ -26,7 +35,7 @@ async function main(): Promise<number> {
         ? `brand usage OK: ${brands.brands} brands charged this month, each brand's quota usage equals its ledger charges\n`
         : `brand usage MISMATCH for ${brands.mismatches.length} brand(s)\n`,
     );
-    return mismatches.length === 0 && brands.mismatches.length === 0 ? 0 : 1;
+    return mismatches.length === 0 && purchases.problems.length === 0 && brands.mismatches.length === 0 ? 0 : 1;
   } finally {
     await orm.close();
     await embedded?.close();

@@ -1,5 +1,5 @@
 import type { BalanceSnapshot } from '../balance/actor';
-import type { IBrand, IGeneration, ILedgerEntry, ITokenAlert, IUser } from '../db/entities';
+import type { IBrand, IGeneration, ILedgerEntry, ITokenAlert, ITokenPackage, ITokenPurchase, IUser } from '../db/entities';
 import type { FlowEvent, FlowRunModel, FlowStepModel } from '../flows/model';
 
 /** What resolvers receive as parents (codegen mappers): our entities, the balance snapshot and flow runs. */
@@ -12,3 +12,5 @@ export type AlertModel = ITokenAlert;
 export type { FlowRunModel, FlowStepModel };
 export type FlowEventModel = FlowEvent;
 export type GenerationModel = IGeneration;
+export type TokenPackageModel = ITokenPackage;
+export type TokenPurchaseModel = ITokenPurchase;

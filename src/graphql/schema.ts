@@ -9,6 +9,7 @@ import { flowResolvers } from './resolvers/flows';
 import { generationResolvers } from './resolvers/generation';
 import { limitResolvers } from './resolvers/limits';
 import { monitoringResolvers } from './resolvers/monitoring';
+import { purchaseResolvers } from './resolvers/purchases';
 import { DateTime, JSONScalar } from './scalars';
 
 /** schema.graphql sits at the project root, both beside src/ and beside dist/src/. */
@@ -27,7 +28,7 @@ export function loadTypeDefs(): string {
   return readFileSync(schemaPath(), 'utf8');
 }
 
-const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, generationResolvers, monitoringResolvers, flowResolvers, limitResolvers];
+const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, generationResolvers, monitoringResolvers, flowResolvers, limitResolvers, purchaseResolvers];
 
 export function buildSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({

@@ -36,6 +36,8 @@ export interface AlertObserver {
  *   low-balance alert per user, so raising it is idempotent, across restarts and processes alike. An
  *   active one outlives the retention window: a balance that stays low stays flagged.
  * - HIGH_USAGE (WARNING): one operation used more than highUsageThreshold tokens.
+ * - REFUND_DEFICIT (CRITICAL): a payment refund asked back purchased tokens that were already spent
+ *   (the balance is never taken below zero or below what holds cover; the rest is the deficit).
  * - SUSPICIOUS_PATTERN (INFO): the last hour's charges exceed spikeFactor × the trailing 7-day hourly
  *   average, with minimum volumes so new users are not flagged; checked at most once per interval.
  * - QUOTA_WARNING (WARNING): a brand's usage this month reached 80% of its quota; QUOTA_EXCEEDED
@@ -138,6 +140,15 @@ export class AlertService {
     const overage = typeof entry.metadata.overage === 'number' ? entry.metadata.overage : 0;
     const used = entry.kind === 'CHARGE' ? -entry.amount + overage : 0;
     const context = { ledgerEntryId: entry.id, taskType: entry.taskType, balance: entry.balanceAfter };
+    const deficit = entry.kind === 'REVOKE' && typeof entry.metadata.deficit === 'number' ? entry.metadata.deficit : 0;
+    if (deficit > 0) {
+      await this.raise(userId, 'REFUND_DEFICIT', 'CRITICAL', `A refund asked back ${String(entry.metadata.requested)} tokens, ${deficit} of them already spent: recorded as a deficit on the purchase`, {
+        ...context,
+        purchaseId: entry.metadata.purchaseId,
+        requested: entry.metadata.requested,
+        deficit,
+      });
+    }
     if (overage > 0) {
       await this.raise(userId, 'NEGATIVE_BALANCE', 'CRITICAL', `Usage of ${overage} tokens could not be charged: the balance ran out`, { ...context, overage });
     }

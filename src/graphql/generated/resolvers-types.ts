@@ -1,5 +1,5 @@
 import { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import { UserModel, BrandModel, BalanceModel, LedgerEntryModel, AlertModel, GenerationModel, FlowRunModel, FlowStepModel, FlowEventModel } from '../models';
+import { UserModel, BrandModel, BalanceModel, LedgerEntryModel, AlertModel, GenerationModel, FlowRunModel, FlowStepModel, FlowEventModel, TokenPackageModel, TokenPurchaseModel } from '../models';
 import { GraphQLContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -34,6 +34,8 @@ export type AlertType =
   | 'QUOTA_EXCEEDED'
   /** A brand's usage this month reached 80% of its quota (once per brand and month); details.brandId names it. */
   | 'QUOTA_WARNING'
+  /** A payment refund asked back purchased tokens that were already spent: the rest is recorded as the purchase's deficit. */
+  | 'REFUND_DEFICIT'
   /** The last hour's usage is far above the user's usual hourly average. */
   | 'SUSPICIOUS_PATTERN';
 
@@ -712,7 +714,9 @@ export type LedgerEntryKind =
   | 'CHARGE'
   | 'EXPIRE'
   | 'GRANT'
-  | 'REFUND';
+  | 'REFUND'
+  /** Purchased tokens taken back because their payment was refunded (never below zero: what was already spent is the purchase's deficit). */
+  | 'REVOKE';
 
 export type MonthlyTheme = {
   __typename?: 'MonthlyTheme';
@@ -743,6 +747,8 @@ export type Mutation = {
   generateWeeklySubplot: GenerateWeeklySubplotPayload;
   /** ADMIN only. */
   grantTokens: GrantTokensPayload;
+  /** Starts buying a package: returns the Stripe Checkout URL and the purchase, PENDING until Stripe confirms the payment. NOT_FOUND for an unknown or inactive package; RATE_LIMITED (extensions.limit pendingPurchasesPerUser, retryAfterMs) with 20 purchases of the last 24 hours still waiting for payment; UPSTREAM_FAILED when Stripe cannot be reached (retry with the same idempotencyKey). */
+  purchaseTokenPackage: PurchaseTokenPackagePayload;
   refineCharacterField: RefineCharacterFieldPayload;
   refineContent: RefineContentPayload;
   resolveCast: ResolveCastPayload;
@@ -765,6 +771,8 @@ export type Mutation = {
   startMonthlyPlotFlow: StartMonthlyPlotFlowPayload;
   startSeasonThemeFlow: StartSeasonThemeFlowPayload;
   startWeeklySubplotFlow: StartWeeklySubplotFlowPayload;
+  /** ADMIN only. Creates or changes a package; a purchase keeps the tokens and price it was bought at. */
+  upsertTokenPackage: UpsertTokenPackagePayload;
 };
 
 
@@ -858,6 +866,11 @@ export type MutationGrantTokensArgs = {
 };
 
 
+export type MutationPurchaseTokenPackageArgs = {
+  input: PurchaseTokenPackageInput;
+};
+
+
 export type MutationRefineCharacterFieldArgs = {
   input: RefineCharacterFieldInput;
 };
@@ -942,6 +955,11 @@ export type MutationStartWeeklySubplotFlowArgs = {
   input: StartWeeklySubplotFlowInput;
 };
 
+
+export type MutationUpsertTokenPackageArgs = {
+  input: UpsertTokenPackageInput;
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   /** Pass it as after: to the same field for the next page. An after: this field did not hand out (another connection's cursor, an altered or empty one) is BAD_USER_INPUT. */
@@ -966,6 +984,23 @@ export type Plot = {
   title: Scalars['String']['output'];
 };
 
+export type PurchaseTokenPackageInput = {
+  /** Where Stripe sends a buyer who cancels. */
+  cancelUrl: Scalars['String']['input'];
+  /** At most 128 characters: the same key with the same input returns the same purchase and checkout; with another input it is BAD_USER_INPUT (IDEMPOTENCY_KEY_REUSED). */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  packageId: Scalars['ID']['input'];
+  /** Where Stripe sends the buyer after paying: an http(s) URL of at most 2,048 characters ({CHECKOUT_SESSION_ID} is filled in by Stripe). */
+  successUrl: Scalars['String']['input'];
+};
+
+export type PurchaseTokenPackagePayload = {
+  __typename?: 'PurchaseTokenPackagePayload';
+  /** Send the buyer here (Stripe Checkout). */
+  checkoutUrl: Scalars['String']['output'];
+  purchase: TokenPurchase;
+};
+
 export type Query = {
   __typename?: 'Query';
   brand: Brand;
@@ -984,6 +1019,10 @@ export type Query = {
   tokenBalance: TokenBalance;
   /** Newest first. first: 1 to 100 (default 20). */
   tokenLedger: LedgerEntryConnection;
+  /** The packages on sale (active), cheapest first. Open to everyone, signed in or not. */
+  tokenPackages: Array<TokenPackage>;
+  /** The signed-in user's purchases, newest first. first: 1 to 100 (default 20). */
+  tokenPurchases: TokenPurchaseConnection;
   /** The signed-in user's usage over all their brands: days 1 to 366 (default 7). */
   tokenUsage: TokenUsage;
 };
@@ -1012,6 +1051,12 @@ export type QueryGenerationArgs = {
 
 
 export type QueryTokenLedgerArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryTokenPurchasesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -1359,6 +1404,62 @@ export type TokenBalance = {
   tokens: Scalars['Int']['output'];
 };
 
+/** A package of tokens for sale. Prices are in the currency's smallest unit (cents for USD). */
+export type TokenPackage = {
+  __typename?: 'TokenPackage';
+  /** Inactive packages are off the catalog (and cannot be bought); packages are never deleted. */
+  active: Scalars['Boolean']['output'];
+  /** ISO 4217, lower case (e.g. usd). */
+  currency: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  priceCents: Scalars['Int']['output'];
+  tokens: Scalars['Int']['output'];
+};
+
+/** One purchase of a package, with the package's tokens and price at the time of purchase. */
+export type TokenPurchase = {
+  __typename?: 'TokenPurchase';
+  amountCents: Scalars['Int']['output'];
+  completedAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  currency: Scalars['String']['output'];
+  /** Of revokedTokens, those already spent that could not be taken back. */
+  deficitTokens: Scalars['Int']['output'];
+  id: Scalars['ID']['output'];
+  packageId: Scalars['ID']['output'];
+  /** Refunded so far, in the currency's smallest unit. */
+  refundedCents: Scalars['Int']['output'];
+  /** Tokens the refunds took back or tried to. */
+  revokedTokens: Scalars['Int']['output'];
+  status: TokenPurchaseStatus;
+  tokens: Scalars['Int']['output'];
+};
+
+export type TokenPurchaseConnection = {
+  __typename?: 'TokenPurchaseConnection';
+  edges: Array<TokenPurchaseEdge>;
+  pageInfo: PageInfo;
+};
+
+export type TokenPurchaseEdge = {
+  __typename?: 'TokenPurchaseEdge';
+  cursor: Scalars['String']['output'];
+  node: TokenPurchase;
+};
+
+export type TokenPurchaseStatus =
+  /** Paid: the tokens were granted. */
+  | 'COMPLETED'
+  /** The checkout expired or the payment failed: nothing was charged or granted. */
+  | 'EXPIRED'
+  /** Part of the payment was refunded: that share of the tokens was taken back. */
+  | 'PARTIALLY_REFUNDED'
+  /** Checkout started, payment not confirmed yet. */
+  | 'PENDING'
+  /** The whole payment was refunded: the tokens were taken back (what was spent already is the deficit). */
+  | 'REFUNDED';
+
 /** Where tokens went over a window of UTC days ending today. */
 export type TokenUsage = {
   __typename?: 'TokenUsage';
@@ -1368,6 +1469,25 @@ export type TokenUsage = {
   /** Most used first. */
   byTaskType: Array<TaskTypeUsage>;
   totalTokens: Scalars['Int']['output'];
+};
+
+export type UpsertTokenPackageInput = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Three letters, ISO 4217 (any case; stored lower case). */
+  currency: Scalars['String']['input'];
+  /** 1 to 64 lower-case letters, digits, - or _ (e.g. starter); an existing id changes that package. */
+  id: Scalars['ID']['input'];
+  /** 1 to 200 characters; shown on the Checkout page. */
+  name: Scalars['String']['input'];
+  /** 50 to 99,999,999, in the currency's smallest unit. */
+  priceCents: Scalars['Int']['input'];
+  /** 1 to 100,000,000. */
+  tokens: Scalars['Int']['input'];
+};
+
+export type UpsertTokenPackagePayload = {
+  __typename?: 'UpsertTokenPackagePayload';
+  package: TokenPackage;
 };
 
 export type User = {
@@ -1539,6 +1659,8 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Persona: ResolverTypeWrapper<Persona>;
   Plot: ResolverTypeWrapper<Plot>;
+  PurchaseTokenPackageInput: PurchaseTokenPackageInput;
+  PurchaseTokenPackagePayload: ResolverTypeWrapper<Omit<PurchaseTokenPackagePayload, 'purchase'> & { purchase: ResolversTypes['TokenPurchase'] }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RateLimit: ResolverTypeWrapper<RateLimit>;
   RefineCharacterFieldInput: RefineCharacterFieldInput;
@@ -1580,7 +1702,14 @@ export type ResolversTypes = {
   TaskTypeUsage: ResolverTypeWrapper<TaskTypeUsage>;
   TokenAlert: ResolverTypeWrapper<AlertModel>;
   TokenBalance: ResolverTypeWrapper<BalanceModel>;
+  TokenPackage: ResolverTypeWrapper<TokenPackageModel>;
+  TokenPurchase: ResolverTypeWrapper<TokenPurchaseModel>;
+  TokenPurchaseConnection: ResolverTypeWrapper<Omit<TokenPurchaseConnection, 'edges'> & { edges: Array<ResolversTypes['TokenPurchaseEdge']> }>;
+  TokenPurchaseEdge: ResolverTypeWrapper<Omit<TokenPurchaseEdge, 'node'> & { node: ResolversTypes['TokenPurchase'] }>;
+  TokenPurchaseStatus: TokenPurchaseStatus;
   TokenUsage: ResolverTypeWrapper<TokenUsage>;
+  UpsertTokenPackageInput: UpsertTokenPackageInput;
+  UpsertTokenPackagePayload: ResolverTypeWrapper<Omit<UpsertTokenPackagePayload, 'package'> & { package: ResolversTypes['TokenPackage'] }>;
   User: ResolverTypeWrapper<UserModel>;
 };
 
@@ -1659,6 +1788,8 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Persona: Persona;
   Plot: Plot;
+  PurchaseTokenPackageInput: PurchaseTokenPackageInput;
+  PurchaseTokenPackagePayload: Omit<PurchaseTokenPackagePayload, 'purchase'> & { purchase: ResolversParentTypes['TokenPurchase'] };
   Query: Record<PropertyKey, never>;
   RateLimit: RateLimit;
   RefineCharacterFieldInput: RefineCharacterFieldInput;
@@ -1699,7 +1830,13 @@ export type ResolversParentTypes = {
   TaskTypeUsage: TaskTypeUsage;
   TokenAlert: AlertModel;
   TokenBalance: BalanceModel;
+  TokenPackage: TokenPackageModel;
+  TokenPurchase: TokenPurchaseModel;
+  TokenPurchaseConnection: Omit<TokenPurchaseConnection, 'edges'> & { edges: Array<ResolversParentTypes['TokenPurchaseEdge']> };
+  TokenPurchaseEdge: Omit<TokenPurchaseEdge, 'node'> & { node: ResolversParentTypes['TokenPurchase'] };
   TokenUsage: TokenUsage;
+  UpsertTokenPackageInput: UpsertTokenPackageInput;
+  UpsertTokenPackagePayload: Omit<UpsertTokenPackagePayload, 'package'> & { package: ResolversParentTypes['TokenPackage'] };
   User: UserModel;
 };
 
@@ -2041,6 +2178,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   generateVision?: Resolver<ResolversTypes['GenerateVisionPayload'], ParentType, ContextType, RequireFields<MutationGenerateVisionArgs, 'input'>>;
   generateWeeklySubplot?: Resolver<ResolversTypes['GenerateWeeklySubplotPayload'], ParentType, ContextType, RequireFields<MutationGenerateWeeklySubplotArgs, 'input'>>;
   grantTokens?: Resolver<ResolversTypes['GrantTokensPayload'], ParentType, ContextType, RequireFields<MutationGrantTokensArgs, 'input'>>;
+  purchaseTokenPackage?: Resolver<ResolversTypes['PurchaseTokenPackagePayload'], ParentType, ContextType, RequireFields<MutationPurchaseTokenPackageArgs, 'input'>>;
   refineCharacterField?: Resolver<ResolversTypes['RefineCharacterFieldPayload'], ParentType, ContextType, RequireFields<MutationRefineCharacterFieldArgs, 'input'>>;
   refineContent?: Resolver<ResolversTypes['RefineContentPayload'], ParentType, ContextType, RequireFields<MutationRefineContentArgs, 'input'>>;
   resolveCast?: Resolver<ResolversTypes['ResolveCastPayload'], ParentType, ContextType, RequireFields<MutationResolveCastArgs, 'input'>>;
@@ -2058,6 +2196,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   startMonthlyPlotFlow?: Resolver<ResolversTypes['StartMonthlyPlotFlowPayload'], ParentType, ContextType, RequireFields<MutationStartMonthlyPlotFlowArgs, 'input'>>;
   startSeasonThemeFlow?: Resolver<ResolversTypes['StartSeasonThemeFlowPayload'], ParentType, ContextType, RequireFields<MutationStartSeasonThemeFlowArgs, 'input'>>;
   startWeeklySubplotFlow?: Resolver<ResolversTypes['StartWeeklySubplotFlowPayload'], ParentType, ContextType, RequireFields<MutationStartWeeklySubplotFlowArgs, 'input'>>;
+  upsertTokenPackage?: Resolver<ResolversTypes['UpsertTokenPackagePayload'], ParentType, ContextType, RequireFields<MutationUpsertTokenPackageArgs, 'input'>>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -2079,6 +2218,11 @@ export type PlotResolvers<ContextType = GraphQLContext, ParentType extends Resol
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type PurchaseTokenPackagePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PurchaseTokenPackagePayload'] = ResolversParentTypes['PurchaseTokenPackagePayload']> = {
+  checkoutUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  purchase?: Resolver<ResolversTypes['TokenPurchase'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType, RequireFields<QueryBrandArgs, 'id'>>;
   flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<QueryFlowRunArgs, 'id'>>;
@@ -2089,6 +2233,8 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   tokenAlerts?: Resolver<Array<ResolversTypes['TokenAlert']>, ParentType, ContextType>;
   tokenBalance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
   tokenLedger?: Resolver<ResolversTypes['LedgerEntryConnection'], ParentType, ContextType, RequireFields<QueryTokenLedgerArgs, 'first'>>;
+  tokenPackages?: Resolver<Array<ResolversTypes['TokenPackage']>, ParentType, ContextType>;
+  tokenPurchases?: Resolver<ResolversTypes['TokenPurchaseConnection'], ParentType, ContextType, RequireFields<QueryTokenPurchasesArgs, 'first'>>;
   tokenUsage?: Resolver<ResolversTypes['TokenUsage'], ParentType, ContextType, RequireFields<QueryTokenUsageArgs, 'days'>>;
 };
 
@@ -2209,11 +2355,48 @@ export type TokenBalanceResolvers<ContextType = GraphQLContext, ParentType exten
   tokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type TokenPackageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenPackage'] = ResolversParentTypes['TokenPackage']> = {
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  priceCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TokenPurchaseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenPurchase'] = ResolversParentTypes['TokenPurchase']> = {
+  amountCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  completedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  deficitTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  packageId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  refundedCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  revokedTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['TokenPurchaseStatus'], ParentType, ContextType>;
+  tokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TokenPurchaseConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenPurchaseConnection'] = ResolversParentTypes['TokenPurchaseConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['TokenPurchaseEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type TokenPurchaseEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenPurchaseEdge'] = ResolversParentTypes['TokenPurchaseEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['TokenPurchase'], ParentType, ContextType>;
+};
+
 export type TokenUsageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenUsage'] = ResolversParentTypes['TokenUsage']> = {
   avgPerDay?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   byDate?: Resolver<Array<ResolversTypes['DailyUsage']>, ParentType, ContextType>;
   byTaskType?: Resolver<Array<ResolversTypes['TaskTypeUsage']>, ParentType, ContextType>;
   totalTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type UpsertTokenPackagePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UpsertTokenPackagePayload'] = ResolversParentTypes['UpsertTokenPackagePayload']> = {
+  package?: Resolver<ResolversTypes['TokenPackage'], ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
@@ -2277,6 +2460,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   Persona?: PersonaResolvers<ContextType>;
   Plot?: PlotResolvers<ContextType>;
+  PurchaseTokenPackagePayload?: PurchaseTokenPackagePayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RateLimit?: RateLimitResolvers<ContextType>;
   RefineCharacterFieldPayload?: RefineCharacterFieldPayloadResolvers<ContextType>;
@@ -2299,7 +2483,12 @@ export type Resolvers<ContextType = GraphQLContext> = {
   TaskTypeUsage?: TaskTypeUsageResolvers<ContextType>;
   TokenAlert?: TokenAlertResolvers<ContextType>;
   TokenBalance?: TokenBalanceResolvers<ContextType>;
+  TokenPackage?: TokenPackageResolvers<ContextType>;
+  TokenPurchase?: TokenPurchaseResolvers<ContextType>;
+  TokenPurchaseConnection?: TokenPurchaseConnectionResolvers<ContextType>;
+  TokenPurchaseEdge?: TokenPurchaseEdgeResolvers<ContextType>;
   TokenUsage?: TokenUsageResolvers<ContextType>;
+  UpsertTokenPackagePayload?: UpsertTokenPackagePayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 
