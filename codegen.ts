@@ -16,6 +16,7 @@ const config: CodegenConfig = {
           User: '../models#UserModel',
           Brand: '../models#BrandModel',
           TokenBalance: '../models#BalanceModel',
+          TokenGrant: '../models#GrantModel',
           LedgerEntry: '../models#LedgerEntryModel',
           TokenAlert: '../models#AlertModel',
           Generation: '../models#GenerationModel',

@@ -33,6 +33,8 @@ const LAYERS = {
   db: [...SHARED],
   input: ['config', 'errors'],
   paging: ['config', 'errors'],
+  // The plan table's shape and month arithmetic (zod only): read by config and the balance.
+  plans: [],
   errors: [],
   logger: [],
   // Parsed once, read by everyone; it imports only defaults and types that live with their owners (NARROWER).

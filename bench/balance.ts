@@ -12,6 +12,7 @@
  *   BENCH_RUN_SECONDS=3  BENCH_REPS=3  BENCH_USERS=10000  BENCH_IDLE_ACTORS=50000
  *   BENCH_SERVICE_CONCURRENCY=2000  BENCH_BASELINE_CONCURRENCY=64  BENCH_RESERVE_CALLS=200000
  *   BENCH_ONLY=service-spread  (warm-up + that one load, e.g. under `node --cpu-prof`; also service-hot,
+ *     service-spread-3grants (users holding 3 grants, one expiring),
  *     service-sequential, baseline-spread, baseline-hot, baseline-sequential, service-spread-limits,
  *     service-hot-limits)
  *   BENCH_ASYNC_CONTEXT=1  one em.transactional before anything is measured, to measure the cost of what
@@ -80,6 +81,8 @@ const GOALS = {
   lowLoadWaitOverCommitMax: 2,
   reserveP99MsMax: 0.1,
   idleActorBytesMax: 2_048,
+  /** Issue 14: settles/s with 3 grants per user at least this share of the 1-grant figure, same run. */
+  grants3RatioMin: 0.9,
 } as const;
 
 const HOLD_TOKENS = 100;
@@ -320,6 +323,8 @@ interface Results {
   plainCommit: RunRecord[];
   baselineSpread: RunRecord[];
   serviceSpread: RunRecord[];
+  /** The same load on users holding 3 grants each (one expiring): the credits feature's cost. */
+  serviceSpread3: RunRecord[];
   baselineHot: RunRecord[];
   serviceHot: RunRecord[];
   serviceLowLoad: RunRecord[];
@@ -328,11 +333,13 @@ interface Results {
   serviceHotLimits: RunRecord[];
   reserve: Array<{ perCall: LatencySummary; batchMeanMs: number; actorOnlyMeanMs: number }>;
   reserveLimits: Array<{ perCall: LatencySummary; batchMeanMs: number; actorOnlyMeanMs: number }>;
+  reserve3: Array<{ perCall: LatencySummary; batchMeanMs: number; actorOnlyMeanMs: number }>;
   idleActorBytes: Array<{ loaded: number; released: number }>;
 }
 
-async function measure(bench: Bench, ids: readonly string[]): Promise<Results> {
+async function measure(bench: Bench, ids: readonly string[], ids3: readonly string[]): Promise<Results> {
   const spread = ids.slice(0, SETTINGS.users);
+  const spread3 = ids3.slice(0, SETTINGS.users);
   const hot = [ids[0]!];
   const idle = ids.slice(0, SETTINGS.idleActors);
   const hotConcurrency = Math.min(SETTINGS.serviceConcurrency, bench.config.holdsPerUserMax);
@@ -340,6 +347,7 @@ async function measure(bench: Bench, ids: readonly string[]): Promise<Results> {
     plainCommit: [],
     baselineSpread: [],
     serviceSpread: [],
+    serviceSpread3: [],
     baselineHot: [],
     serviceHot: [],
     serviceLowLoad: [],
@@ -348,10 +356,11 @@ async function measure(bench: Bench, ids: readonly string[]): Promise<Results> {
     serviceHotLimits: [],
     reserve: [],
     reserveLimits: [],
+    reserve3: [],
     idleActorBytes: [],
   };
 
-  type LoadKey = 'baselineSpread' | 'serviceSpread' | 'baselineHot' | 'serviceHot' | 'serviceLowLoad' | 'baselineLowLoad' | 'serviceSpreadLimits' | 'serviceHotLimits';
+  type LoadKey = 'baselineSpread' | 'serviceSpread' | 'serviceSpread3' | 'baselineHot' | 'serviceHot' | 'serviceLowLoad' | 'baselineLowLoad' | 'serviceSpreadLimits' | 'serviceHotLimits';
   /** Every timed load, in the order one repetition runs them: [results field, BENCH_ONLY name, run]. */
   const loads: Array<[LoadKey, string, () => Promise<RunRecord>]> = [
     // Low load first, right after the reference commit, so both see the same quiet database.
@@ -360,6 +369,7 @@ async function measure(bench: Bench, ids: readonly string[]): Promise<Results> {
     ['baselineSpread', 'baseline-spread', () => bench.baselineLoad(spread, SETTINGS.baselineConcurrency, SETTINGS.runMs)],
     ['serviceSpread', 'service-spread', () => bench.serviceLoad(spread, SETTINGS.serviceConcurrency, SETTINGS.runMs)],
     ['serviceSpreadLimits', 'service-spread-limits', () => bench.serviceLoad(spread, SETTINGS.serviceConcurrency, SETTINGS.runMs, true)],
+    ['serviceSpread3', 'service-spread-3grants', () => bench.serviceLoad(spread3, SETTINGS.serviceConcurrency, SETTINGS.runMs)],
     ['baselineHot', 'baseline-hot', () => bench.baselineLoad(hot, SETTINGS.baselineConcurrency, SETTINGS.runMs)],
     ['serviceHot', 'service-hot', () => bench.serviceLoad(hot, hotConcurrency, SETTINGS.runMs)],
     ['serviceHotLimits', 'service-hot-limits', () => bench.serviceLoad(hot, hotConcurrency, SETTINGS.runMs, true)],
@@ -397,6 +407,8 @@ async function measure(bench: Bench, ids: readonly string[]): Promise<Results> {
     progress(`rep ${rep}/${SETTINGS.reps} reserve: p99 ${fmtUs(r.reserve.at(-1)!.perCall.p99)} µs`);
     r.reserveLimits.push(await bench.reserveLatency(spread, SETTINGS.reserveCalls, true));
     progress(`rep ${rep}/${SETTINGS.reps} reserve with a quota and three rate buckets: p99 ${fmtUs(r.reserveLimits.at(-1)!.perCall.p99)} µs`);
+    r.reserve3.push(await bench.reserveLatency(spread3, SETTINGS.reserveCalls));
+    progress(`rep ${rep}/${SETTINGS.reps} reserve, 3 grants per user: p99 ${fmtUs(r.reserve3.at(-1)!.perCall.p99)} µs`);
     r.idleActorBytes.push(await bench.idleActorBytes(idle));
     const idleBytes = r.idleActorBytes.at(-1)!;
     progress(`rep ${rep}/${SETTINGS.reps} idle actor: ${fmtInt(idleBytes.loaded)} B loaded, ${fmtInt(idleBytes.released)} B released`);
@@ -446,6 +458,14 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     hot: r.serviceHotLimits.map((x, i) => x.opsPerSec / (r.serviceHot[i]?.opsPerSec ?? Number.NaN)),
   };
   const limitsRatio = { spread: median(limitsPaired.spread), hot: median(limitsPaired.hot) };
+  const credits = {
+    opsPerSec: median(r.serviceSpread3.map((x) => x.opsPerSec)),
+    /** Ratio of the medians; per repetition in pairedRatios3. */
+    ratio: median(r.serviceSpread3.map((x) => x.opsPerSec)) / b.spread.opsPerSec,
+    pairedRatios3: r.serviceSpread3.map((x, i) => x.opsPerSec / (r.serviceSpread[i]?.opsPerSec ?? Number.NaN)),
+    reserveP99Ms: median(r.reserve3.map((x) => x.perCall.p99)),
+    reserveP50Ms: median(r.reserve3.map((x) => x.perCall.p50)),
+  };
   const idleBytes = median(r.idleActorBytes.map((x) => x.loaded));
   const idleBytesReleased = median(r.idleActorBytes.map((x) => x.released));
   const lowOverCommit = b.low.waitMs.p50 / commit.waitMs.p50;
@@ -460,6 +480,8 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     limitsSpread: limitsRatio.spread >= GOALS.limitsOnOverOffMin,
     limitsHot: limitsRatio.hot >= GOALS.limitsOnOverOffMin,
     idleActor: idleBytes <= GOALS.idleActorBytesMax,
+    credits3GrantsRatio: credits.ratio >= GOALS.grants3RatioMin,
+    credits3GrantsReserveP99: credits.reserveP99Ms < GOALS.reserveP99MsMax,
   };
   const ok = (met: boolean) => (met ? 'met' : 'NOT MET');
   const serverCpu = (us: number) => (Number.isFinite(us) ? fmtMs(us) : db.kind === 'pglite' ? 'in process' : 'unknown');
@@ -525,6 +547,14 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
       ['one hot user', fmtInt(b.hot.opsPerSec), fmtInt(limitsOn.hot.opsPerSec), fmtRatio(limitsRatio.hot), ok(goals.limitsHot)],
     ]),
     '',
+    table([
+      [`3 grants per user (one expiring), ${fmtInt(SETTINGS.users)} users`, 'value', 'goal'],
+      ['(b) durable settles/s', fmtInt(credits.opsPerSec), ''],
+      ['  over (b) with 1 grant, same run', fmtRatio(credits.ratio), `≥ ${GOALS.grants3RatioMin}×: ${ok(goals.credits3GrantsRatio)}`],
+      ['reserve() p50', `${fmtUs(credits.reserveP50Ms)} µs`, ''],
+      ['reserve() p99', `${fmtUs(credits.reserveP99Ms)} µs`, `< ${fmtUs(GOALS.reserveP99MsMax)} µs: ${ok(goals.credits3GrantsReserveP99)}`],
+    ]),
+    '',
     `books: ${books.verdict}`,
     asyncContextLine(asyncContext),
   ];
@@ -552,6 +582,7 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
       limitsOn,
       limitsRatio,
       limitsPaired,
+      credits,
       idleActorBytes: idleBytes,
       idleActorBytesReleased: idleBytesReleased,
     },
@@ -579,10 +610,13 @@ async function main(): Promise<void> {
     const seedStarted = performance.now();
     const ids = await seedUsers(db.orm, Math.max(SETTINGS.users, SETTINGS.idleActors), SETTINGS.seedTokens);
     await bench.seedBrands(ids.slice(0, SETTINGS.users));
+    const ids3 = await seedUsers(db.orm, SETTINGS.users, SETTINGS.seedTokens, { grantsPerUser: 3, prefix: 'bench3-' });
     progress(`seeded ${fmtInt(ids.length)} users with their GRANT rows in ${fmtInt(performance.now() - seedStarted)} ms`);
-    const results = await measure(bench, ids);
+    const results = await measure(bench, ids, ids3);
 
-    const { users, mismatches } = await verifyLedger(db.orm);
+    const verified = await verifyLedger(db.orm);
+    const { users } = verified;
+    const mismatches = [...verified.mismatches, ...verified.grantMismatches, ...verified.entryMismatches];
     const [charges] = await db.orm.em.fork().execute<Array<{ n: string }>>(`select count(*) as n from token_ledger where kind = 'CHARGE'`);
     const chargeRows = Number(charges?.n ?? -1);
     const balanced = mismatches.length === 0 && chargeRows === bench.acknowledged;

@@ -64,7 +64,7 @@ export class Migration20261130000060_token_purchases extends Migration {
     this.addSql(`alter table token_ledger add constraint token_ledger_kind_check check (kind in ('GRANT', 'CHARGE', 'REFUND', 'ADJUST', 'EXPIRE', 'REVOKE'));`);
     this.addSql(`alter table token_alerts drop constraint token_alerts_type_check;`);
     this.addSql(
-      `alter table token_alerts add constraint token_alerts_type_check check (type in ('NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'REFUND_DEFICIT'));`,
+      `alter table token_alerts add constraint token_alerts_type_check check (type in ('NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'GRANT_EXPIRING', 'REFUND_DEFICIT'));`,
     );
   }
 
@@ -75,6 +75,6 @@ export class Migration20261130000060_token_purchases extends Migration {
     this.addSql(`alter table token_ledger drop constraint token_ledger_kind_check;`);
     this.addSql(`alter table token_ledger add constraint token_ledger_kind_check check (kind in ('GRANT', 'CHARGE', 'REFUND', 'ADJUST', 'EXPIRE'));`);
     this.addSql(`alter table token_alerts drop constraint token_alerts_type_check;`);
-    this.addSql(`alter table token_alerts add constraint token_alerts_type_check check (type in ('NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN'));`);
+    this.addSql(`alter table token_alerts add constraint token_alerts_type_check check (type in ('NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'GRANT_EXPIRING'));`);
   }
 }

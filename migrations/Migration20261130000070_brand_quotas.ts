@@ -25,14 +25,14 @@ export class Migration20261130000070_brand_quotas extends Migration {
     this.addSql(`create index brand_quotas_user_index on brand_quotas (user_id);`);
     this.addSql(`alter table token_alerts drop constraint token_alerts_type_check;`);
     this.addSql(
-      `alter table token_alerts add constraint token_alerts_type_check check (type in ('NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'REFUND_DEFICIT', 'QUOTA_WARNING', 'QUOTA_EXCEEDED'));`,
+      `alter table token_alerts add constraint token_alerts_type_check check (type in ('NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'GRANT_EXPIRING', 'REFUND_DEFICIT', 'QUOTA_WARNING', 'QUOTA_EXCEEDED'));`,
     );
   }
 
   override async down(): Promise<void> {
     this.addSql(`delete from token_alerts where type in ('QUOTA_WARNING', 'QUOTA_EXCEEDED');`);
     this.addSql(`alter table token_alerts drop constraint token_alerts_type_check;`);
-    this.addSql(`alter table token_alerts add constraint token_alerts_type_check check (type in ('NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'REFUND_DEFICIT'));`);
+    this.addSql(`alter table token_alerts add constraint token_alerts_type_check check (type in ('NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'GRANT_EXPIRING', 'REFUND_DEFICIT'));`);
     this.addSql(`drop table brand_quotas;`);
   }
 }

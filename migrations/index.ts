@@ -8,6 +8,9 @@ import { Migration20261130000020_email_normalized } from './Migration20261130000
 import { Migration20261130000021_user_role_changes } from './Migration20261130000021_user_role_changes';
 import { Migration20261130000030_request_fingerprint } from './Migration20261130000030_request_fingerprint';
 import { Migration20261130000031_low_balance_state } from './Migration20261130000031_low_balance_state';
+import { Migration20261130000050_token_grants } from './Migration20261130000050_token_grants';
+import { Migration20261130000051_grant_expiry_alert } from './Migration20261130000051_grant_expiry_alert';
+import { Migration20261130000052_pending_plan } from './Migration20261130000052_pending_plan';
 import { Migration20261130000060_token_purchases } from './Migration20261130000060_token_purchases';
 import { Migration20261130000070_brand_quotas } from './Migration20261130000070_brand_quotas';
 
@@ -26,6 +29,9 @@ export const MIGRATIONS = [
   { name: 'Migration20261130000021_user_role_changes', class: Migration20261130000021_user_role_changes },
   { name: 'Migration20261130000030_request_fingerprint', class: Migration20261130000030_request_fingerprint },
   { name: 'Migration20261130000031_low_balance_state', class: Migration20261130000031_low_balance_state },
+  { name: 'Migration20261130000050_token_grants', class: Migration20261130000050_token_grants },
+  { name: 'Migration20261130000051_grant_expiry_alert', class: Migration20261130000051_grant_expiry_alert },
+  { name: 'Migration20261130000052_pending_plan', class: Migration20261130000052_pending_plan },
   { name: 'Migration20261130000060_token_purchases', class: Migration20261130000060_token_purchases },
   { name: 'Migration20261130000070_brand_quotas', class: Migration20261130000070_brand_quotas },
 ];

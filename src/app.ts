@@ -75,7 +75,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     await checkBooks(orm, log);
     const auth = Auth.create({ secret: config.jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
     const pubsub = new PubSub();
-    const balance = new BalanceService(orm, config.balance, log, opts.now);
+    const balance = new BalanceService(orm, config.balance, log, opts.now, config.plans);
     const metrics = new Metrics(balance);
     const alerts = new AlertService(orm, pubsub, config.monitoring, log);
     alerts.start();
@@ -172,10 +172,15 @@ async function openDatabase(
 
 /** users.tokens must equal the sum of each user's ledger; starting on broken books would hide it. */
 async function checkBooks(orm: MikroORM, log: Logger): Promise<void> {
-  const { users, mismatches } = await verifyLedger(orm);
-  if (mismatches.length > 0) {
-    log.fatal({ mismatches: mismatches.slice(0, 20), count: mismatches.length }, 'ledger does not match balances');
-    throw new LedgerMismatchError(`ledger check failed for ${mismatches.length} user(s); run npm run ledger:verify`);
+  const { users, grants, mismatches, grantMismatches, entryMismatches } = await verifyLedger(orm);
+  if (mismatches.length + grantMismatches.length + entryMismatches.length > 0) {
+    log.fatal(
+      { mismatches: mismatches.slice(0, 20), count: mismatches.length, grantMismatches: grantMismatches.slice(0, 20), entryMismatches: entryMismatches.slice(0, 20) },
+      'ledger does not match balances',
+    );
+    throw new LedgerMismatchError(
+      `ledger check failed for ${mismatches.length} user(s), ${grantMismatches.length} grant(s), ${entryMismatches.length} entr(ies); run npm run ledger:verify`,
+    );
   }
-  log.info({ users }, 'ledger check passed: every balance equals the sum of its ledger');
+  log.info({ users, grants }, 'ledger check passed: every balance equals the sum of its ledger and of its grants, every grant its burns');
 }

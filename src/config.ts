@@ -44,6 +44,14 @@ export const LIMITS = {
   brandsPerUserMax: 100,
   /** Largest single admin grant. */
   grantTokensMax: 100_000_000,
+  /** Users one grantTokensBulk may grant to (one group commit at the default FLUSH_BATCH_MAX). */
+  grantBulkUsersMax: 1_000,
+  /** Grants with tokens left one balance may have (each is kept in memory and burned in order); past it a grant is refused. */
+  grantsLivePerUserMax: 1_000,
+  /** Furthest a grant's expiry may be set, from now. */
+  grantExpiresInMsMax: 10 * 366 * 86_400_000,
+  /** Most grants tokenGrants returns (live ones in burn order, then with includeExpired the spent and expired ones, newest first). */
+  grantsListedMax: 100,
   /** Flows one user may have running at once (RATE_LIMITED past it); each runs its steps one at a time. */
   flowsPerUserMax: 4,
   /** Flows running in this process at once (SERVICE_UNAVAILABLE past it), so at most this many flow steps call providers. */
@@ -175,9 +183,8 @@ const envSchema = z.object({
       }
     }),
   /**
-   * JSON object: tier → vendor → model id, over the built-in routes (src/ai/router.ts), e.g.
-   * {"strong": {"anthropic": "claude-opus-5-5"}}. Whether each routed model has a price and is not past
-   * its end of life is checked at start-up (src/ai/lifecycle.ts).
+   * JSON object: plan name → { monthlyAllowance, requestsPerMinute, tokensPerMinute, brandRequestsPerMinute },
+   * each optional, over the built-in plans (src/plans.ts).
    */
   PLANS_JSON: z
     .string()
@@ -191,6 +198,11 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
+  /**
+   * JSON object: tier → vendor → model id, over the built-in routes (src/ai/router.ts), e.g.
+   * {"strong": {"anthropic": "claude-opus-5-5"}}. Whether each routed model has a price and is not past
+   * its end of life is checked at start-up (src/ai/lifecycle.ts).
+   */
   MODEL_ROUTES_JSON: z
     .string()
     .optional()
@@ -261,6 +273,8 @@ export interface Config {
   /** Tier → vendor → model id: the built-in routes with MODEL_ROUTES_JSON over them. */
   modelRoutes: ModelRoutes;
   balance: BalanceConfig;
+  /** The plan table: the built-in plans with PLANS_JSON over them (src/plans.ts). @default BUILT_IN_PLANS */
+  plans: Plans;
   monitoring: MonitoringConfig;
   flows: FlowLimits;
 }
@@ -380,6 +394,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     pricing: e.PRICING_JSON,
     modelRoutes: e.MODEL_ROUTES_JSON,
+    plans: e.PLANS_JSON,
     monitoring: {
       alertRetentionHours: e.ALERT_RETENTION_HOURS,
       lowBalanceThreshold: e.LOW_BALANCE_THRESHOLD,

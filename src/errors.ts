@@ -25,8 +25,8 @@ export class AppError extends Error {
   }
 }
 
-export const badInput = (message: string, field?: string) =>
-  new AppError('BAD_USER_INPUT', message, field ? { field } : {});
+export const badInput = (message: string, field?: string, extensions: Record<string, unknown> = {}) =>
+  new AppError('BAD_USER_INPUT', message, field ? { field, ...extensions } : extensions);
 export const unauthenticated = (message = 'sign in first: send Authorization: Bearer <token>') =>
   new AppError('UNAUTHENTICATED', message);
 export const forbidden = (message = 'this needs the ADMIN role') => new AppError('FORBIDDEN', message);

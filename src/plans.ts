@@ -5,7 +5,8 @@ import { z } from 'zod';
  * e.g. {"free": {"requestsPerMinute": 60}, "pro": {"requestsPerMinute": 600}}; a plan it names
  * that is not built in starts from the built-in free plan's values.
  *
- * The credits work (issue 14) defines `monthlyAllowance` on the same table; both read this one file.
+ * `monthlyAllowance` (issue 14) is granted (source ALLOWANCE) at a user's first activity in each UTC month,
+ * expiring at its end (src/balance/service.ts).
  */
 export interface Plan {
   /** Tokens granted each month (issue 14). @default 0 */
@@ -38,7 +39,7 @@ const PLAN_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 const perMinute = z.number().int().min(1).max(PER_MINUTE_MAX);
 export const planOverrideSchema = z.strictObject({
-  monthlyAllowance: z.number().int().min(0).max(2_147_483_647).optional(),
+  monthlyAllowance: z.number().int().min(0).max(1_000_000_000).optional(),
   requestsPerMinute: perMinute.optional(),
   tokensPerMinute: perMinute.optional(),
   brandRequestsPerMinute: perMinute.optional(),
@@ -62,4 +63,21 @@ export function planOf(plans: Plans, name: string): Plan {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The built-in plans (BUILT_IN_PLANS) under the name the credits work (issue 14) gave them. */
+export const DEFAULT_PLANS: Plans = BUILT_IN_PLANS;
+
+/** A plan's name: lower case letters, digits, - and _, starting with a letter. */
+export const PLAN_NAME_PATTERN = PLAN_NAME;
+
+/** `yyyy-mm` of a time, in UTC. */
+export function monthOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 7);
+}
+
+/** The first instant of the UTC month after the one `ms` is in. */
+export function nextMonthStartMs(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }

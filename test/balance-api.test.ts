@@ -32,7 +32,7 @@ describe('grantTokens', () => {
     expect(res.errors).toBeUndefined();
     expect(res.data!.grantTokens).toEqual({
       balance: { tokens: 12_500, reserved: 0, available: 12_500 },
-      ledgerEntry: { kind: 'GRANT', amount: 2_500, balanceAfter: 12_500, details: { reason: 'promo', grantedBy: admin.userId } },
+      ledgerEntry: { kind: 'GRANT', amount: 2_500, balanceAfter: 12_500, details: { reason: 'promo', grantedBy: admin.userId, source: 'ADMIN', grantId: expect.any(String) } },
     });
   });
 
@@ -40,12 +40,12 @@ describe('grantTokens', () => {
     const user = await t.signUp();
     await gql(t.url, GRANT, { userId: user.userId, amount: 300, reason: 'sorry for the outage' }, admin.token);
     const ledger = await gql(t.url, '{ tokenLedger(first: 1) { edges { node { kind amount details } } } }', {}, user.token);
-    expect(ledger.data!.tokenLedger.edges[0].node).toEqual({ kind: 'GRANT', amount: 300, details: { reason: 'sorry for the outage' } });
+    expect(ledger.data!.tokenLedger.edges[0].node).toEqual({ kind: 'GRANT', amount: 300, details: { reason: 'sorry for the outage', source: 'ADMIN', grantId: expect.any(String) } });
     expect(JSON.stringify(ledger.data)).not.toContain(admin.userId);
     // An admin reading their own ledger still sees who granted to them.
     await gql(t.url, GRANT, { userId: admin.userId, amount: 1, reason: 'self' }, admin.token);
     const own = await gql(t.url, '{ tokenLedger(first: 1) { edges { node { details } } } }', {}, admin.token);
-    expect(own.data!.tokenLedger.edges[0].node.details).toEqual({ reason: 'self', grantedBy: admin.userId });
+    expect(own.data!.tokenLedger.edges[0].node.details).toEqual({ reason: 'self', grantedBy: admin.userId, source: 'ADMIN', grantId: expect.any(String) });
   });
 
   it('refuses non-admins with FORBIDDEN and bad amounts with BAD_USER_INPUT, changing nothing', async () => {

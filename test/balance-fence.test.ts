@@ -24,9 +24,14 @@ describe('the balance fence', () => {
 
     // Another process writes the same balance (with its ledger row, as it would): version moves on.
     const em = t.app.services.orm.em.fork();
+    const otherEntry = randomUUID();
     await em.execute(
       `insert into token_ledger (id, user_id, kind, amount, balance_after) values (?, ?, 'GRANT', 5, 10105)`,
-      [randomUUID(), fenced.userId],
+      [otherEntry, fenced.userId],
+    );
+    await em.execute(
+      `insert into token_grants (id, user_id, source, amount, remaining, priority, ledger_entry_id) values (?, ?, 'ADMIN', 5, 5, 50, ?)`,
+      [randomUUID(), fenced.userId, otherEntry],
     );
     await em.execute('update users set tokens = 10105, balance_version = balance_version + 1 where id = ?', [fenced.userId]);
 
@@ -42,6 +47,7 @@ describe('the balance fence', () => {
     const after = await balance.grant(fenced.userId, 10, 'after reload');
     expect(after.snapshot.tokens).toBe(10_115);
     expect(await tokensInDb(fenced.userId)).toBe(10_115);
-    expect((await verifyLedger(t.app.services.orm)).mismatches).toEqual([]);
+    const report = await verifyLedger(t.app.services.orm);
+    expect([report.mismatches, report.grantMismatches, report.entryMismatches]).toEqual([[], [], []]);
   });
 });

@@ -421,7 +421,7 @@ describeWithPostgres('PostgreSQL restarts under grant load', () => {
     expect(readiness.at(-1)).toMatchObject({ status: 200, healthy: true });
 
     // The books balance, in the database and in memory, and the cold balance works now.
-    expect(await verifyLedger(t.app.services.orm)).toEqual({ users: 6, mismatches: [] });
+    expect(await verifyLedger(t.app.services.orm)).toMatchObject({ users: 6, mismatches: [], grantMismatches: [], entryMismatches: [] });
     for (const user of [...users, cold]) {
       const [row] = await query<{ tokens: string; ledger: string }>(
         dbUrl,

@@ -124,12 +124,20 @@ describe('alerts', () => {
     const newcomer = await userWithBrand();
     // 16,700 tokens spread over the past week (about 100 an hour), written as real ledger history.
     const em = t.app.services.orm.em.fork();
+    const [grantEntry, chargeEntry, grantId] = [randomUUID(), randomUUID(), randomUUID()];
     await em.execute(
       `insert into token_ledger (id, user_id, kind, amount, balance_after, brand_id, task_type, created_at) values
          (?, ?, 'GRANT', 20000, 30000, null, null, now() - interval '3 days'),
          (?, ?, 'CHARGE', -16700, 13300, ?, 'CHAT', now() - interval '2 days')`,
-      [randomUUID(), established.userId, randomUUID(), established.userId, established.brandId],
+      [grantEntry, established.userId, chargeEntry, established.userId, established.brandId],
     );
+    // With its grant and what the charge burned from it, as the service writes them (issue 14).
+    await em.execute(`insert into token_grants (id, user_id, source, amount, remaining, priority, ledger_entry_id) values (?, ?, 'ADMIN', 20000, 3300, 50, ?)`, [
+      grantId,
+      established.userId,
+      grantEntry,
+    ]);
+    await em.execute(`insert into ledger_grant_burns (ledger_entry_id, grant_id, amount) values (?, ?, 16700)`, [chargeEntry, grantId]);
     await em.execute('update users set tokens = 13300, balance_version = balance_version + 1 where id = ?', [established.userId]);
     everyone.buffered().length = 0;
 

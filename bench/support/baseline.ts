@@ -12,7 +12,9 @@ import { inTransaction } from '../../src/db/transaction';
  * why nothing in this process flushes).
  *
  * It bumps `balance_version` like every writer of `users.tokens` must, so it would fence off (not
- * be overwritten by) a balance service holding a stale copy; the books stay exact either way.
+ * be overwritten by) a balance service holding a stale copy; the books stay exact either way. Since
+ * grants (issue 14) it also burns the first grant that covers the charge and records the burn, as
+ * the service does, so the books (ledger:verify) stay exact and the comparison does the same work.
  */
 export async function chargeInOwnTransaction(orm: MikroORM, userId: string, usage: SettleUsage): Promise<void> {
   await inTransaction(orm, async (em) => {
@@ -20,8 +22,20 @@ export async function chargeInOwnTransaction(orm: MikroORM, userId: string, usag
     const charged = Math.min(usage.tokens, user.tokens);
     const tokens = user.tokens - charged;
     await em.nativeUpdate(User, { id: userId }, { tokens, balanceVersion: user.balanceVersion + 1 });
+    const entryId = randomUUID();
+    if (charged > 0) {
+      const [grant] = await em.execute<Array<{ id: string }>>(
+        `update token_grants set remaining = remaining - ?
+          where id = (select id from token_grants where user_id = ? and remaining >= ? and expired_at is null
+                       order by priority, expires_at nulls last, created_at, id limit 1)
+          returning id`,
+        [charged, userId, charged],
+      );
+      if (!grant) throw new Error(`baseline: no single grant of ${userId} covers ${charged} tokens`);
+      await em.execute('insert into ledger_grant_burns (ledger_entry_id, grant_id, amount) values (?, ?, ?)', [entryId, grant.id, charged]);
+    }
     await em.insert(LedgerEntry, {
-      id: randomUUID(),
+      id: entryId,
       user: userId,
       kind: 'CHARGE',
       amount: -charged,

@@ -141,19 +141,44 @@ async function serverVersion(orm: MikroORM): Promise<string> {
  * Inserts `count` users holding `tokens` each, with the GRANT ledger row that explains each balance,
  * in two set-based statements. Returns their ids in a stable order (by email).
  */
-export async function seedUsers(orm: MikroORM, count: number, tokens: number): Promise<string[]> {
+/**
+ * `count` users with `tokens` each, as sign-up leaves them: a GRANT ledger row and the grant rows
+ * (migration 50). One grant (SIGNUP) per user, or with `grantsPerUser` 3: a promotion expiring in a
+ * day (burned first), an admin grant and a purchase, a third of the tokens each (the rest to the
+ * purchase), as a user of the credits feature holds them. `prefix` keeps sets apart.
+ */
+export async function seedUsers(orm: MikroORM, count: number, tokens: number, opts: { grantsPerUser?: 1 | 3; prefix?: string } = {}): Promise<string[]> {
+  const prefix = opts.prefix ?? 'bench-';
   await inTransaction(orm, async (tx) => {
     await tx.execute(
       `insert into users (email, password_hash, tokens, plan)
-       select 'bench-' || lpad(i::text, 7, '0') || '@example.invalid', 'not-a-hash', ?, 'free'
+       select ? || lpad(i::text, 7, '0') || '@example.invalid', 'not-a-hash', ?, 'free'
          from generate_series(1, ?) as i`,
-      [tokens, count],
+      [prefix, tokens, count],
     );
     await tx.execute(
       `insert into token_ledger (id, user_id, kind, amount, balance_after, metadata)
-       select gen_random_uuid(), id, 'GRANT', tokens, tokens, '{"reason":"benchmark seed"}'::jsonb from users`,
+       select gen_random_uuid(), id, 'GRANT', tokens, tokens, '{"reason":"benchmark seed"}'::jsonb from users where email like ? || '%'`,
+      [prefix],
     );
+    if ((opts.grantsPerUser ?? 1) === 1) {
+      await tx.execute(
+        `insert into token_grants (id, user_id, source, amount, remaining, priority, reason)
+         select gen_random_uuid(), id, 'SIGNUP', tokens, tokens, 50, 'benchmark seed' from users where email like ? || '%' and tokens > 0`,
+        [prefix],
+      );
+    } else {
+      const third = Math.floor(tokens / 3);
+      await tx.execute(
+        `insert into token_grants (id, user_id, source, amount, remaining, priority, expires_at, reason)
+         select gen_random_uuid(), u.id, g.source, g.amount, g.amount, g.priority, g.expires_at, 'benchmark seed'
+           from users u cross join (values ('PROMOTION', ?::bigint, 20, now() + interval '1 day'), ('ADMIN', ?::bigint, 50, null::timestamptz),
+                                           ('PURCHASE', ?::bigint, 100, null::timestamptz)) as g(source, amount, priority, expires_at)
+          where u.email like ? || '%'`,
+        [third, third, tokens - 2 * third, prefix],
+      );
+    }
   });
-  const rows = await orm.em.fork().execute<Array<{ id: string }>>(`select id from users order by email`);
+  const rows = await orm.em.fork().execute<Array<{ id: string }>>(`select id from users where email like ? || '%' order by email`, [prefix]);
   return rows.map((r) => r.id);
 }

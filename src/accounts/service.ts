@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ForeignKeyConstraintViolationException, UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { LIMITS } from '../config';
-import { Brand, LedgerEntry, User, type IBrand, type IUser, type Role } from '../db/entities';
+import { Brand, DEFAULT_GRANT_PRIORITY, LedgerEntry, TokenGrant, User, type IBrand, type IUser, type Role } from '../db/entities';
 import { uuidv7 } from '../db/ids';
 import { inTransaction } from '../db/transaction';
 import { AppError, badInput, notFound, unauthenticated } from '../errors';
@@ -64,15 +64,32 @@ export class AccountService {
         const id = randomUUID();
         const tokens = this.opts.signupGrantTokens;
         await tx.insert(User, { id, email, passwordHash, role, tokens });
+        const entryId = uuidv7();
+        const grantId = uuidv7();
+        const createdAt = new Date();
         await tx.insert(LedgerEntry, {
-          id: uuidv7(),
+          id: entryId,
           user: id,
           kind: 'GRANT',
           amount: tokens,
           balanceAfter: tokens,
-          metadata: { reason: 'signup' },
-          createdAt: new Date(),
+          metadata: tokens > 0 ? { reason: 'signup', source: 'SIGNUP', grantId } : { reason: 'signup' },
+          createdAt,
         });
+        // The sign-up tokens are the account's first grant (never expiring), written with the user.
+        if (tokens > 0) {
+          await tx.insert(TokenGrant, {
+            id: grantId,
+            userId: id,
+            source: 'SIGNUP',
+            amount: tokens,
+            remaining: tokens,
+            priority: DEFAULT_GRANT_PRIORITY.SIGNUP,
+            createdAt,
+            reason: 'signup',
+            ledgerEntryId: entryId,
+          });
+        }
         if (role === 'ADMIN') await recordRoleChange(tx, { userId: id, oldRole: null, newRole: role, by: { channel: 'SIGNUP' } });
         return tx.findOneOrFail(User, { id });
       });

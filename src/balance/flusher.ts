@@ -5,7 +5,8 @@ import { assert } from './invariants';
 import { BalanceFencedError, UnwritableEntryError } from './errors';
 import type { Journal, Segment } from './journal';
 import { classifyFailure, commitBisecting, DeterministicFailure, failureSignature, retryDelayMs } from './commit-policy';
-import { int4Array, int8Array, jsonbArray, textArray, timestamptzArray, uuidArray } from '../db/binary';
+import { int4Array, int8Array, jsonbArray, nullableTimestamptzArray, textArray, timestamptzArray, uuidArray } from '../db/binary';
+import type { Burn, GrantWrite } from './grants';
 import { executeBound, executePrepared } from '../db/sql';
 import { isStorableText, storableText, storableValue } from '../db/storable';
 
@@ -365,6 +366,8 @@ async function writeBatch(
         where users.id = v.id and users.balance_version = v.version
         returning users.id)`,
     `ledger as (${LEDGER_INSERT})`,
+    `grants as (${GRANTS_UPSERT})`,
+    `burns as (${BURNS_INSERT})`,
     ...attached.map((st, i) => `attached_${i} as (${st.sql})`),
   ];
   const params = [
@@ -372,6 +375,8 @@ async function writeBatch(
     int8Array(rows, (r) => r.tokens),
     int8Array(rows, (r) => r.version),
     ...ledgerColumns(entries),
+    ...grantColumns(entries),
+    ...burnColumns(entries),
     ...attached.flatMap((st) => st.params),
     rows.length,
   ];
@@ -401,6 +406,56 @@ const LEDGER_INSERT = `insert into token_ledger (id, user_id, kind, amount, bala
          prompt_tokens, completion_tokens, cost_nano_usd, idempotency_key, hold_id, metadata, created_at)
   select * from unnest(?::uuid[], ?::uuid[], ?::text[], ?::int8[], ?::int8[], ?::uuid[], ?::text[], ?::text[],
          ?::int4[], ?::int4[], ?::int8[], ?::text[], ?::uuid[], ?::jsonb[], ?::timestamptz[])`;
+
+/**
+ * Grants created or changed by the batch, as its last entry touching each leaves it: new ones are
+ * inserted, known ones get their remaining and expiry mark (ON CONFLICT may touch a row once per
+ * statement, hence one row per grant). The check constraint keeps 0 <= remaining <= amount.
+ */
+const GRANTS_UPSERT = `insert into token_grants (id, user_id, source, amount, remaining, priority, expires_at, created_at, reason,
+         idempotency_key, ledger_entry_id, expired_at)
+  select * from unnest(?::uuid[], ?::uuid[], ?::text[], ?::int8[], ?::int8[], ?::int4[], ?::timestamptz[], ?::timestamptz[],
+         ?::text[], ?::text[], ?::uuid[], ?::timestamptz[])
+  on conflict (id) do update set remaining = excluded.remaining, expired_at = excluded.expired_at`;
+
+const BURNS_INSERT = `insert into ledger_grant_burns (ledger_entry_id, grant_id, amount)
+  select * from unnest(?::uuid[], ?::uuid[], ?::int8[])`;
+
+const NO_GRANTS: GrantWrite[] = [];
+
+function grantColumns(entries: readonly JournalEntry[]): Buffer[] {
+  let writes: GrantWrite[] = NO_GRANTS;
+  let byId: Map<string, GrantWrite> | null = null;
+  for (const entry of entries) {
+    if (!entry.grants) continue;
+    byId ??= new Map();
+    for (const write of entry.grants) byId.set(write.grant.id, write);
+  }
+  if (byId) writes = [...byId.values()];
+  return [
+    uuidArray(writes, (w) => w.grant.id),
+    uuidArray(writes, (w) => w.grant.userId),
+    textArray(writes, (w) => w.grant.source),
+    int8Array(writes, (w) => w.grant.amount),
+    int8Array(writes, (w) => w.remaining),
+    int4Array(writes, (w) => w.grant.priority),
+    nullableTimestamptzArray(writes, (w) => (w.grant.expiresAtMs === null ? null : new Date(w.grant.expiresAtMs))),
+    timestamptzArray(writes, (w) => new Date(w.grant.createdAtMs)),
+    textArray(writes, (w) => storableText(w.grant.reason)),
+    textArray(writes, (w) => w.grant.idempotencyKey),
+    uuidArray(writes, (w) => w.grant.ledgerEntryId),
+    nullableTimestamptzArray(writes, (w) => (w.expiredAtMs === null ? null : new Date(w.expiredAtMs))),
+  ];
+}
+
+function burnColumns(entries: readonly JournalEntry[]): Buffer[] {
+  const rows: Array<{ entryId: string; burn: Burn }> = [];
+  for (const entry of entries) {
+    if (!entry.burns) continue;
+    for (const burn of entry.burns) rows.push({ entryId: entry.id, burn });
+  }
+  return [uuidArray(rows, (r) => r.entryId), uuidArray(rows, (r) => r.burn.grantId), int8Array(rows, (r) => r.burn.amount)];
+}
 
 /** The ledger rows column by column, in LEDGER_INSERT's order, as binary arrays. */
 function ledgerColumns(entries: readonly JournalEntry[]): Buffer[] {

@@ -2,6 +2,31 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { LedgerEntry, type ILedgerEntry } from '../db/entities';
 import { checkPageSize, decodeAfter, sequenceCursor } from '../paging';
 import { tokensFromDb } from './invariants';
+import type { JournalEntry } from './actor';
+
+/** A ledger entry as callers see it, with its user's id. */
+export type LedgerRow = Omit<ILedgerEntry, 'user' | 'seq'> & { user: string };
+
+/** A journal entry as the ledger row it becomes (built from memory: once committed, nothing may turn it into an error). */
+export function ledgerRow(e: JournalEntry): LedgerRow {
+  return {
+    id: e.id,
+    user: e.actor.userId,
+    kind: e.kind,
+    amount: e.amount,
+    balanceAfter: e.balanceAfter,
+    brandId: e.brandId,
+    taskType: e.taskType,
+    model: e.model,
+    promptTokens: e.promptTokens,
+    completionTokens: e.completionTokens,
+    costNanoUsd: e.costNanoUsd,
+    idempotencyKey: e.idempotencyKey,
+    holdId: e.holdId,
+    metadata: e.metadata,
+    createdAt: e.createdAt,
+  };
+}
 
 export interface LedgerPage {
   entries: Array<Omit<ILedgerEntry, 'user'>>;
@@ -29,10 +54,114 @@ export interface LedgerMismatch {
   userId: string;
   tokens: number;
   ledgerSum: number;
+  /** The sum of the user's grants' remaining (set when the grants are what disagree). */
+  grantsRemaining?: number;
 }
 
-/** Every user whose balance differs from the sum of their ledger. Empty means the books balance. */
-export async function verifyLedger(orm: MikroORM): Promise<{ users: number; mismatches: LedgerMismatch[] }> {
+/** A grant whose remaining is not what its ledger burns leave, or a burn of a grant that does not exist. */
+export interface GrantMismatch {
+  grantId: string;
+  userId: string | null;
+  amount: number;
+  remaining: number;
+  burned: number;
+}
+
+/** A ledger entry whose amount is not what it created in grants minus what it burned. */
+export interface EntryMismatch {
+  entryId: string;
+  amount: number;
+  created: number;
+  burned: number;
+}
+
+export interface LedgerReport {
+  users: number;
+  grants: number;
+  /** Users whose balance differs from the sum of their ledger or from the sum of their grants. */
+  mismatches: LedgerMismatch[];
+  grantMismatches: GrantMismatch[];
+  entryMismatches: EntryMismatch[];
+}
+
+/** Rows of each kind of mismatch reported (the count is exact only up to it). */
+const MISMATCHES_REPORTED_MAX = 1_000;
+
+/**
+ * The books, recomputed from the ledger:
+ * - every user's balance equals the sum of their ledger, and the sum of their grants' remaining;
+ * - every grant's remaining equals its amount minus what ledger entries burned from it (a refund's
+ *   burn is negative), and every burn names an existing grant;
+ * - every entry that created or burned grants changed the balance by exactly what it created minus
+ *   what it burned (entries from before grants, which did neither, are not checked).
+ * All empty means the books balance.
+ */
+export async function verifyLedger(orm: MikroORM): Promise<LedgerReport> {
+  const { users, mismatches } = await verifyBalances(orm);
+  const em = orm.em.fork();
+  const [grantCount] = await em.execute<Array<{ n: string }>>('select count(*) as n from token_grants');
+  const grantRows = await em.execute<Array<{ id: string; user_id: string | null; amount: string; remaining: string; burned: string }>>(
+    `select coalesce(g.id, b.grant_id) as id, g.user_id, coalesce(g.amount, 0) as amount, coalesce(g.remaining, 0) as remaining,
+            coalesce(b.burned, 0) as burned
+       from token_grants g
+       full join (select grant_id, sum(amount) as burned from ledger_grant_burns group by grant_id) b on b.grant_id = g.id
+      where g.id is null or g.remaining <> g.amount - coalesce(b.burned, 0)
+      limit ${MISMATCHES_REPORTED_MAX}`,
+  );
+  const userGrantRows = await em.execute<Array<{ id: string; tokens: string; remaining: string }>>(
+    `select u.id, u.tokens, coalesce(g.remaining, 0) as remaining
+       from users u
+       left join (select user_id, sum(remaining) as remaining from token_grants group by user_id) g on g.user_id = u.id
+      where u.tokens <> coalesce(g.remaining, 0)
+      limit ${MISMATCHES_REPORTED_MAX}`,
+  );
+  const entryRows = await em.execute<Array<{ id: string; amount: string; created: string; burned: string }>>(
+    `select l.id, l.amount, coalesce(c.created, 0) as created, coalesce(b.burned, 0) as burned
+       from token_ledger l
+       left join (select ledger_entry_id, sum(amount) as created from token_grants where ledger_entry_id is not null group by ledger_entry_id) c
+              on c.ledger_entry_id = l.id
+       left join (select ledger_entry_id, sum(amount) as burned from ledger_grant_burns group by ledger_entry_id) b
+              on b.ledger_entry_id = l.id
+      where (c.created is not null or b.burned is not null) and l.amount <> coalesce(c.created, 0) - coalesce(b.burned, 0)
+      limit ${MISMATCHES_REPORTED_MAX}`,
+  );
+  return {
+    users,
+    grants: Number(grantCount?.n ?? 0),
+    mismatches: mergeByUser(
+      mismatches,
+      userGrantRows.map((r) => ({ userId: r.id, tokens: tokensFromDb(r.tokens, 'users.tokens'), grantsRemaining: tokensFromDb(r.remaining, 'grants remaining') })),
+    ),
+    grantMismatches: grantRows.map((r) => ({
+      grantId: r.id,
+      userId: r.user_id,
+      amount: tokensFromDb(r.amount, 'token_grants.amount'),
+      remaining: tokensFromDb(r.remaining, 'token_grants.remaining'),
+      burned: tokensFromDb(r.burned, 'burned'),
+    })),
+    entryMismatches: entryRows.map((r) => ({
+      entryId: r.id,
+      amount: tokensFromDb(r.amount, 'token_ledger.amount'),
+      created: tokensFromDb(r.created, 'created'),
+      burned: tokensFromDb(r.burned, 'burned'),
+    })),
+  };
+}
+
+/** One mismatch per user: the ledger's, with the grants' sum added where that differs too. */
+function mergeByUser(ledger: LedgerMismatch[], grants: Array<{ userId: string; tokens: number; grantsRemaining: number }>): LedgerMismatch[] {
+  const byUser = new Map(ledger.map((m) => [m.userId, m]));
+  for (const g of grants) {
+    const known = byUser.get(g.userId);
+    if (known) known.grantsRemaining = g.grantsRemaining;
+    // The ledger matches: ledgerSum is the balance itself.
+    else byUser.set(g.userId, { userId: g.userId, tokens: g.tokens, ledgerSum: g.tokens, grantsRemaining: g.grantsRemaining });
+  }
+  return [...byUser.values()];
+}
+
+/** Every user whose balance differs from the sum of their ledger. */
+async function verifyBalances(orm: MikroORM): Promise<{ users: number; mismatches: LedgerMismatch[] }> {
   const em = orm.em.fork();
   const [count] = await em.execute<Array<{ n: string }>>('select count(*) as n from users');
   // A full join: a ledger row whose user is gone is a mismatch too (the ledger has no foreign key,

@@ -1,5 +1,6 @@
 /**
- * `npm run ledger:verify`: checks that every user's balance equals the sum of their ledger, and that
+ * `npm run ledger:verify`: checks that every user's balance equals the sum of their ledger and of their
+ * grants' remaining, every grant's remaining its amount minus the ledger's burns of it, and that
  * every completed token purchase has exactly one grant (and no other purchase has one), on the
  * database the environment names (DATABASE_URL, or the embedded one in DATA_DIR — stop the server
  * first: the embedded database admits one process), and that each brand's usage this month (what a
@@ -17,12 +18,17 @@ async function main(): Promise<number> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
   const orm = await openOrm({ url: config.databaseUrl ?? embedded!.url, singleConnection: !!embedded, log });
   try {
-    const { users, mismatches } = await verifyLedger(orm);
+    const { users, grants, mismatches, grantMismatches, entryMismatches } = await verifyLedger(orm);
+    const bad = mismatches.length + grantMismatches.length + entryMismatches.length;
     const purchases = await verifyPurchases(orm);
     process.stdout.write(
-      `${JSON.stringify({ users, mismatches: mismatches.length, examples: mismatches.slice(0, 10), completedPurchases: purchases.completed, purchaseProblems: purchases.problems.slice(0, 10) })}\n`,
+      `${JSON.stringify({ users, grants, mismatches: mismatches.length, grantMismatches: grantMismatches.length, entryMismatches: entryMismatches.length, examples: [...mismatches, ...grantMismatches, ...entryMismatches].slice(0, 10), completedPurchases: purchases.completed, purchaseProblems: purchases.problems.slice(0, 10) })}\n`,
     );
-    process.stdout.write(mismatches.length === 0 ? `ledger OK: ${users} users, every balance equals its ledger sum\n` : `ledger MISMATCH for ${mismatches.length} user(s)\n`);
+    process.stdout.write(
+      bad === 0
+        ? `ledger OK: ${users} users, every balance equals its ledger sum and its grants' remaining; ${grants} grants, each equal to its amount minus its burns\n`
+        : `ledger MISMATCH for ${mismatches.length} user(s), ${grantMismatches.length} grant(s), ${entryMismatches.length} ledger entr(ies)\n`,
+    );
     process.stdout.write(
       purchases.problems.length === 0
         ? `purchases OK: ${purchases.completed} completed, each with exactly one grant\n`
@@ -35,7 +41,7 @@ async function main(): Promise<number> {
         ? `brand usage OK: ${brands.brands} brands charged this month, each brand's quota usage equals its ledger charges\n`
         : `brand usage MISMATCH for ${brands.mismatches.length} brand(s)\n`,
     );
-    return mismatches.length === 0 && purchases.problems.length === 0 && brands.mismatches.length === 0 ? 0 : 1;
+    return bad === 0 && purchases.problems.length === 0 && brands.mismatches.length === 0 ? 0 : 1;
   } finally {
     await orm.close();
     await embedded?.close();

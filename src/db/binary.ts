@@ -83,6 +83,28 @@ export function timestamptzArray<R>(rows: readonly R[], read: Read<R, Date>): Bu
   });
 }
 
+/** timestamptz[] from Dates or null (NULL elements), at millisecond precision. */
+export function nullableTimestamptzArray<R>(rows: readonly R[], read: Read<R, Date | null>): Buffer {
+  let nulls = 0;
+  for (const row of rows) if (read(row) === null) nulls++;
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + rows.length * LENGTH_BYTES + (rows.length - nulls) * 8);
+  let at = writeHeader(buf, rows.length, nulls > 0, ELEMENT_OID.timestamptz);
+  for (const row of rows) {
+    const value = read(row);
+    if (value === null) {
+      buf.writeInt32BE(-1, at);
+      at += LENGTH_BYTES;
+      continue;
+    }
+    const ms = value.getTime();
+    if (!Number.isFinite(ms)) throw new RangeError('timestamptz element is an invalid Date');
+    buf.writeInt32BE(8, at);
+    writeInt64(buf, (ms - POSTGRES_EPOCH_MS) * 1_000, at + LENGTH_BYTES);
+    at += LENGTH_BYTES + 8;
+  }
+  return buf;
+}
+
 /** uuid[] from the canonical text form; null elements are NULL. */
 export function uuidArray<R>(rows: readonly R[], read: Read<R, string | null>): Buffer {
   let nulls = 0;

@@ -35,6 +35,9 @@ export const User = defineEntity({
     /** Fence for balance writes: every flush must name the version it read. */
     balanceVersion: p.bigint('number').default(0),
     plan: p.string().default('free'),
+    /** setUserPlan's plan, taking effect at the first activity in pendingPlanFrom (yyyy-mm) or later. */
+    pendingPlan: p.string().nullable(),
+    pendingPlanFrom: p.string().length(7).nullable(),
     role: p.enum([...ROLES]).default('USER'),
     ...timestamps,
   },
@@ -89,6 +92,63 @@ export const LedgerEntry = defineEntity({
 });
 export type ILedgerEntry = InferEntity<typeof LedgerEntry>;
 
+export const GRANT_SOURCE_VALUES = ['SIGNUP', 'ALLOWANCE', 'PROMOTION', 'PURCHASE', 'ADMIN', 'REFUND'] as const;
+
+/**
+ * The priority a grant gets when none is given (lower burns first): allowances first (they reset
+ * monthly), then promotions, the sign-up and admin grants, refunds, and purchased tokens last (paid
+ * for, never expiring). Here, beside the sources, so sign-up (accounts) and the balance agree.
+ */
+export const DEFAULT_GRANT_PRIORITY: Readonly<Record<(typeof GRANT_SOURCE_VALUES)[number], number>> = {
+  ALLOWANCE: 10,
+  PROMOTION: 20,
+  SIGNUP: 50,
+  ADMIN: 50,
+  REFUND: 60,
+  PURCHASE: 100,
+};
+
+/**
+ * A credit grant (migration 50): a balance is the sum of its grants' remaining. Written by the
+ * balance flusher (and sign-up), in the ledger's statement; see src/balance/grants.ts.
+ */
+export const TokenGrant = defineEntity({
+  name: 'TokenGrant',
+  tableName: 'token_grants',
+  properties: {
+    id: p.uuid().primary(),
+    userId: p.uuid(),
+    source: p.enum([...GRANT_SOURCE_VALUES]),
+    amount: p.bigint('number'),
+    remaining: p.bigint('number'),
+    priority: p.integer(),
+    expiresAt: p.datetime().nullable(),
+    createdAt: p.datetime().defaultRaw('now()'),
+    reason: p.text().default(''),
+    idempotencyKey: p.string().nullable(),
+    ledgerEntryId: p.uuid().nullable(),
+    expiredAt: p.datetime().nullable(),
+    /** When the "expires in 3 days" alert was raised for it (once per grant). */
+    expiryAlertedAt: p.datetime().nullable(),
+  },
+});
+export type ITokenGrant = InferEntity<typeof TokenGrant>;
+
+/**
+ * What a ledger entry took from a grant (amount > 0) or gave back to it (amount < 0, a refund), so
+ * every grant's remaining is its amount minus its burns (migration 50). Written by the flusher.
+ */
+export const LedgerGrantBurn = defineEntity({
+  name: 'LedgerGrantBurn',
+  tableName: 'ledger_grant_burns',
+  properties: {
+    ledgerEntryId: p.uuid().primary(),
+    grantId: p.uuid().primary(),
+    amount: p.bigint('number'),
+  },
+});
+export type ILedgerGrantBurn = InferEntity<typeof LedgerGrantBurn>;
+
 export const GENERATION_STATUSES = ['COMPLETED', 'PARTIAL'] as const;
 export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 
@@ -132,7 +192,7 @@ export const BrandTokenUsage = defineEntity({
 });
 export type IBrandTokenUsage = InferEntity<typeof BrandTokenUsage>;
 
-export const ALERT_TYPES = ['NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'REFUND_DEFICIT', 'QUOTA_WARNING', 'QUOTA_EXCEEDED'] as const;
+export const ALERT_TYPES = ['NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'GRANT_EXPIRING', 'REFUND_DEFICIT', 'QUOTA_WARNING', 'QUOTA_EXCEEDED'] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 export const ALERT_SEVERITIES = ['INFO', 'WARNING', 'CRITICAL'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
@@ -323,4 +383,4 @@ export const StripeEvent = defineEntity({
 });
 export type IStripeEvent = InferEntity<typeof StripeEvent>;
 
-export const ENTITIES = [User, Brand, LedgerEntry, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange, BrandQuota, TokenPackage, TokenPurchase, StripeEvent];
+export const ENTITIES = [User, Brand, LedgerEntry, TokenGrant, LedgerGrantBurn, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange, BrandQuota, TokenPackage, TokenPurchase, StripeEvent];

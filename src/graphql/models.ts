@@ -1,4 +1,5 @@
 import type { BalanceSnapshot } from '../balance/actor';
+import type { GrantView } from '../balance/grants';
 import type { IBrand, IGeneration, ILedgerEntry, ITokenAlert, ITokenPackage, ITokenPurchase, IUser } from '../db/entities';
 import type { FlowEvent, FlowRunModel, FlowStepModel } from '../flows/model';
 
@@ -7,6 +8,7 @@ export type UserModel = Pick<IUser, 'id' | 'email' | 'role' | 'plan' | 'createdA
 /** With its owner: a brand's quota lives in its owner's balance. */
 export type BrandModel = Pick<IBrand, 'id' | 'owner' | 'name' | 'description' | 'industry' | 'audience' | 'createdAt'>;
 export type BalanceModel = BalanceSnapshot;
+export type GrantModel = GrantView;
 export type LedgerEntryModel = Omit<ILedgerEntry, 'user' | 'seq'>;
 export type AlertModel = ITokenAlert;
 export type { FlowRunModel, FlowStepModel };

@@ -5,6 +5,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Resolvers } from './generated/resolvers-types';
 import { accountResolvers } from './resolvers/accounts';
 import { balanceResolvers } from './resolvers/balance';
+import { creditResolvers } from './resolvers/credits';
 import { flowResolvers } from './resolvers/flows';
 import { generationResolvers } from './resolvers/generation';
 import { limitResolvers } from './resolvers/limits';
@@ -28,7 +29,7 @@ export function loadTypeDefs(): string {
   return readFileSync(schemaPath(), 'utf8');
 }
 
-const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, generationResolvers, monitoringResolvers, flowResolvers, limitResolvers, purchaseResolvers];
+const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, creditResolvers, generationResolvers, monitoringResolvers, flowResolvers, limitResolvers, purchaseResolvers];
 
 export function buildSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({

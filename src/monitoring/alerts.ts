@@ -16,6 +16,14 @@ export const alertTopics = {
 const SPIKE_CHECKS_TRACKED_MAX = 100_000;
 /** How often expired alerts are deleted. */
 const RETENTION_SWEEP_INTERVAL_MS = 60_000;
+/** GRANT_EXPIRING is raised this long before a grant expires (three days). */
+export const GRANT_EXPIRY_ALERT_AHEAD_MS = 259_200_000;
+/** Grants of at least this many tokens get GRANT_EXPIRING. */
+export const GRANT_EXPIRY_ALERT_TOKENS_MIN = 1_000;
+/** How often grants about to expire are looked for. */
+const GRANT_EXPIRY_CHECK_INTERVAL_MS = 60_000;
+/** Grants alerted per check (oldest expiry first); the rest wait for the next check. */
+const GRANT_EXPIRY_ALERTS_PER_CHECK_MAX = 500;
 const HOURS_PER_WEEK = 7 * 24;
 const MS_PER_HOUR = 3_600_000;
 
@@ -50,6 +58,7 @@ export class AlertService {
   private readonly lastSpikeCheckMs = new Map<string, number>();
   private readonly observers: AlertObserver[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
   /** The last evaluation queued for each user with one running: the next one waits for it. */
   private readonly queued = new Map<string, Promise<void>>();
@@ -69,11 +78,48 @@ export class AlertService {
   start(): void {
     this.sweepTimer = setInterval(() => void this.deleteExpired().catch((err) => this.log.error({ err }, 'alert retention sweep failed')), RETENTION_SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
+    this.expiryTimer = setInterval(
+      () => void this.alertExpiringGrants().catch((err) => this.log.error({ err }, 'grant expiry alerts failed')),
+      GRANT_EXPIRY_CHECK_INTERVAL_MS,
+    );
+    this.expiryTimer.unref();
+  }
+
+  /**
+   * GRANT_EXPIRING (INFO) for grants of at least GRANT_EXPIRY_ALERT_TOKENS_MIN tokens with tokens left
+   * that expire within GRANT_EXPIRY_ALERT_AHEAD_MS, once per grant: the grant is marked
+   * (expiry_alerted_at) by the same statement that picks it, so two checks never alert it twice.
+   * Returns how many were raised.
+   */
+  async alertExpiringGrants(): Promise<number> {
+    const now = this.now();
+    const rows = await this.orm.em.fork().execute<Array<{ id: string; user_id: string; amount: string; remaining: string; expires_at: Date | string; source: string }>>(
+      `update token_grants set expiry_alerted_at = ?
+        where id in (select id from token_grants
+                      where expired_at is null and expires_at is not null and remaining > 0 and expiry_alerted_at is null
+                        and amount >= ? and expires_at > ? and expires_at <= ?
+                      order by expires_at limit ?)
+          and expiry_alerted_at is null
+        returning id, user_id, amount, remaining, expires_at, source`,
+      [new Date(now), GRANT_EXPIRY_ALERT_TOKENS_MIN, new Date(now), new Date(now + GRANT_EXPIRY_ALERT_AHEAD_MS), GRANT_EXPIRY_ALERTS_PER_CHECK_MAX],
+    );
+    for (const r of rows) {
+      const expiresAt = new Date(r.expires_at).toISOString();
+      await this.raise(r.user_id, 'GRANT_EXPIRING', 'INFO', `${Number(r.remaining)} tokens of a ${r.source.toLowerCase()} grant expire on ${expiresAt}`, {
+        grantId: r.id,
+        source: r.source,
+        amount: Number(r.amount),
+        remaining: Number(r.remaining),
+        expiresAt,
+      });
+    }
+    return rows.length;
   }
 
   /** Waits for alerts being evaluated, so none is lost at shutdown. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
     await Promise.allSettled([...this.inFlight]);
   }
 

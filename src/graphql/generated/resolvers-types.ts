@@ -1,5 +1,5 @@
 import { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import { UserModel, BrandModel, BalanceModel, LedgerEntryModel, AlertModel, GenerationModel, FlowRunModel, FlowStepModel, FlowEventModel, TokenPackageModel, TokenPurchaseModel } from '../models';
+import { UserModel, BrandModel, BalanceModel, GrantModel, LedgerEntryModel, AlertModel, GenerationModel, FlowRunModel, FlowStepModel, FlowEventModel, TokenPackageModel, TokenPurchaseModel } from '../models';
 import { GraphQLContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -24,6 +24,8 @@ export type AlertSeverity =
   | 'WARNING';
 
 export type AlertType =
+  /** A grant of at least 1,000 tokens expires within three days (once per grant; details: grantId, remaining, expiresAt). */
+  | 'GRANT_EXPIRING'
   /** One operation used more tokens than the high-usage threshold. */
   | 'HIGH_USAGE'
   /** The balance is below the low-balance threshold: raised by the first change that leaves it below (when no low-balance alert is active), active while it stays below, resolved (resolvedAt) by a change that lifts it to the threshold or above; falling below again raises a new one. */
@@ -85,6 +87,15 @@ export type BrandQuota = {
   resetsAt: Scalars['DateTime']['output'];
   /** Charged to the brand's generations this month. */
   used: Scalars['Int']['output'];
+};
+
+export type BulkGrant = {
+  __typename?: 'BulkGrant';
+  balance: TokenBalance;
+  grant: TokenGrant;
+  /** True when this user's grant was made by an earlier call with the same idempotencyKey. */
+  replayed: Scalars['Boolean']['output'];
+  userId: Scalars['ID']['output'];
 };
 
 export type BuyerProfile = {
@@ -212,6 +223,12 @@ export type ExpandBriefStreamInput = {
   brandId: Scalars['ID']['input'];
   /** 1 to 8,000 characters. */
   brief: Scalars['String']['input'];
+};
+
+export type ExpiringTokens = {
+  __typename?: 'ExpiringTokens';
+  amount: Scalars['Int']['output'];
+  expiresAt: Scalars['DateTime']['output'];
 };
 
 /** The agent a step runs; also the taskType of the step's ledger entry and stored generation. */
@@ -663,16 +680,60 @@ export type GenerationUsage = {
   totalTokens: Scalars['Int']['output'];
 };
 
+/** Where a grant's tokens came from. */
+export type GrantSource =
+  /** Given by an admin. */
+  | 'ADMIN'
+  /** A plan's monthly allowance; expires at the end of its month. */
+  | 'ALLOWANCE'
+  | 'PROMOTION'
+  /** Bought tokens: they burn last and never expire. */
+  | 'PURCHASE'
+  /** Tokens given back by a refund whose grant had expired meanwhile. */
+  | 'REFUND'
+  /** The tokens a new account starts with. */
+  | 'SIGNUP';
+
+export type GrantTokensBulkInput = {
+  /** Positive; each user gets this many. */
+  amount: Scalars['Int']['input'];
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Required, at most 128 characters: each user's grant happens once under it; sending the bulk again grants only to users who did not get it. */
+  idempotencyKey: Scalars['String']['input'];
+  priority?: InputMaybe<Scalars['Int']['input']>;
+  reason: Scalars['String']['input'];
+  /** PROMOTION (default) or ADMIN. */
+  source?: InputMaybe<GrantSource>;
+  /** 1 to 1,000 distinct users. */
+  userIds: Array<Scalars['ID']['input']>;
+};
+
+export type GrantTokensBulkPayload = {
+  __typename?: 'GrantTokensBulkPayload';
+  /** One per user, in the order of userIds. */
+  grants: Array<BulkGrant>;
+};
+
 export type GrantTokensInput = {
   /** Positive. */
   amount: Scalars['Int']['input'];
+  /** When the grant's unused tokens expire (an EXPIRE ledger entry); null: never. In the future, at most 10 years ahead. */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** At most 128 characters: the same key again returns the first grant (replayed) and grants nothing; for another user it is refused (IDEMPOTENCY_KEY_REUSED). */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** 0 to 1,000; lower burns first. Default by source: PROMOTION 20, ADMIN 50. */
+  priority?: InputMaybe<Scalars['Int']['input']>;
   reason: Scalars['String']['input'];
+  /** ADMIN or PROMOTION (the other sources are the service's own). */
+  source?: InputMaybe<GrantSource>;
   userId: Scalars['ID']['input'];
 };
 
 export type GrantTokensPayload = {
   __typename?: 'GrantTokensPayload';
   balance: TokenBalance;
+  /** The grant made (or, for a repeated idempotencyKey, the one made the first time). */
+  grant: TokenGrant;
   ledgerEntry: LedgerEntry;
 };
 
@@ -694,6 +755,8 @@ export type LedgerEntry = {
   kind: LedgerEntryKind;
   model?: Maybe<Scalars['String']['output']>;
   promptTokens: Scalars['Int']['output'];
+  /** For a REFUND: the charge it gives tokens back for. */
+  refersTo?: Maybe<LedgerEntry>;
   taskType?: Maybe<Scalars['String']['output']>;
 };
 
@@ -747,13 +810,26 @@ export type Mutation = {
   generateWeeklySubplot: GenerateWeeklySubplotPayload;
   /** ADMIN only. */
   grantTokens: GrantTokensPayload;
+  /** ADMIN only. One grant to each user (a promotion): one commit, idempotent per user; refused as a whole (nothing granted) if a user does not exist. */
+  grantTokensBulk: GrantTokensBulkPayload;
   /** Starts buying a package: returns the Stripe Checkout URL and the purchase, PENDING until Stripe confirms the payment. NOT_FOUND for an unknown or inactive package; RATE_LIMITED (extensions.limit pendingPurchasesPerUser, retryAfterMs) with 20 purchases of the last 24 hours still waiting for payment; UPSTREAM_FAILED when Stripe cannot be reached (retry with the same idempotencyKey). */
   purchaseTokenPackage: PurchaseTokenPackagePayload;
   refineCharacterField: RefineCharacterFieldPayload;
   refineContent: RefineContentPayload;
+  /**
+   * ADMIN only. Gives back tokens a charge took, into the grants it burned (last burned first); what came
+   * from a grant that has expired since becomes a REFUND grant without expiry. Partial refunds of a charge
+   * never add up to more than it took (BAD_USER_INPUT with extensions.refundable).
+   */
+  refundCharge: RefundChargePayload;
   resolveCast: ResolveCastPayload;
   /** The brand's owner or an ADMIN. Takes effect at once: a generation the quota can no longer cover is refused (QUOTA_EXCEEDED); those running finish. */
   setBrandQuota: SetBrandQuotaPayload;
+  /**
+   * ADMIN only. Changes a user's plan from the next UTC month: the current month keeps its plan and its
+   * allowance; the new plan's monthly allowance is granted at the first activity of that month.
+   */
+  setUserPlan: SetUserPlanPayload;
   /**
    * ADMIN only. Recorded with the admin's id and the time. Demoting the last admin is refused
    * (BAD_USER_INPUT with extensions.reason LAST_ADMIN). A promoted user signs in again to use admin powers.
@@ -866,6 +942,11 @@ export type MutationGrantTokensArgs = {
 };
 
 
+export type MutationGrantTokensBulkArgs = {
+  input: GrantTokensBulkInput;
+};
+
+
 export type MutationPurchaseTokenPackageArgs = {
   input: PurchaseTokenPackageInput;
 };
@@ -881,6 +962,11 @@ export type MutationRefineContentArgs = {
 };
 
 
+export type MutationRefundChargeArgs = {
+  input: RefundChargeInput;
+};
+
+
 export type MutationResolveCastArgs = {
   input: ResolveCastInput;
 };
@@ -888,6 +974,11 @@ export type MutationResolveCastArgs = {
 
 export type MutationSetBrandQuotaArgs = {
   input: SetBrandQuotaInput;
+};
+
+
+export type MutationSetUserPlanArgs = {
+  input: SetUserPlanInput;
 };
 
 
@@ -1017,6 +1108,11 @@ export type Query = {
   /** The signed-in user's alerts of the retention window (resolved ones with resolvedAt) and an unresolved LOW_BALANCE however old, newest first. */
   tokenAlerts: Array<TokenAlert>;
   tokenBalance: TokenBalance;
+  /**
+   * The signed-in user's grants with tokens left, in the order they burn; with includeExpired also the
+   * spent and expired ones, newest first. At most 100.
+   */
+  tokenGrants: Array<TokenGrant>;
   /** Newest first. first: 1 to 100 (default 20). */
   tokenLedger: LedgerEntryConnection;
   /** The packages on sale (active), cheapest first. Open to everyone, signed in or not. */
@@ -1047,6 +1143,11 @@ export type QueryFlowRunsArgs = {
 
 export type QueryGenerationArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryTokenGrantsArgs = {
+  includeExpired?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -1122,6 +1223,24 @@ export type RefineContentPayload = {
   usage: GenerationUsage;
 };
 
+export type RefundChargeInput = {
+  /** 1 up to what the charge took minus earlier refunds of it; omitted: all of that. */
+  amount?: InputMaybe<Scalars['Int']['input']>;
+  /** At most 128 characters, per charge: the same key again returns the first refund and gives nothing back. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** A CHARGE entry of any user's ledger. */
+  ledgerEntryId: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+export type RefundChargePayload = {
+  __typename?: 'RefundChargePayload';
+  /** The user's balance after the refund. */
+  balance: TokenBalance;
+  /** The REFUND ledger entry (refersTo is the charge). */
+  refund: LedgerEntry;
+};
+
 export type ResolveCastInput = {
   brandId: Scalars['ID']['input'];
   /** The characters to choose from: 1 to 20 names of 1 to 200 characters each. */
@@ -1155,6 +1274,23 @@ export type SetBrandQuotaInput = {
 export type SetBrandQuotaPayload = {
   __typename?: 'SetBrandQuotaPayload';
   brand: Brand;
+};
+
+export type SetUserPlanInput = {
+  /** A plan of PLANS_JSON. */
+  plan: Scalars['String']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+export type SetUserPlanPayload = {
+  __typename?: 'SetUserPlanPayload';
+  /** The plan waiting for pendingPlanFrom; null when none (choosing the current plan cancels a pending change). */
+  pendingPlan?: Maybe<Scalars['String']['output']>;
+  /** yyyy-mm (UTC). */
+  pendingPlanFrom?: Maybe<Scalars['String']['output']>;
+  /** The plan in force now: a change takes effect at the user's first activity in the next UTC month. */
+  plan: Scalars['String']['output'];
+  user: User;
 };
 
 export type SetUserRoleInput = {
@@ -1397,11 +1533,31 @@ export type TokenBalance = {
   __typename?: 'TokenBalance';
   /** What a new generation may use. */
   available: Scalars['Int']['output'];
+  /** The next expiry that still has tokens left (what expires then, e.g. a promotion); null when nothing expires. */
+  expiringSoon?: Maybe<ExpiringTokens>;
   plan: Scalars['String']['output'];
   /** Held by generations in progress. */
   reserved: Scalars['Int']['output'];
   /** Settled balance. */
   tokens: Scalars['Int']['output'];
+};
+
+/** Tokens given to a user at once, burned by charges in order and possibly expiring. */
+export type TokenGrant = {
+  __typename?: 'TokenGrant';
+  amount: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /** When it expired (its remaining tokens were then taken); null while it has not. */
+  expiredAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When its unused tokens expire; null: never. */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** Lower burns first. */
+  priority: Scalars['Int']['output'];
+  reason: Scalars['String']['output'];
+  /** What is left of it. */
+  remaining: Scalars['Int']['output'];
+  source: GrantSource;
 };
 
 /** A package of tokens for sale. Prices are in the currency's smallest unit (cents for USD). */
@@ -1582,6 +1738,7 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Brand: ResolverTypeWrapper<BrandModel>;
   BrandQuota: ResolverTypeWrapper<BrandQuota>;
+  BulkGrant: ResolverTypeWrapper<Omit<BulkGrant, 'balance' | 'grant'> & { balance: ResolversTypes['TokenBalance'], grant: ResolversTypes['TokenGrant'] }>;
   BuyerProfile: ResolverTypeWrapper<BuyerProfile>;
   CalendarEntry: ResolverTypeWrapper<CalendarEntry>;
   CancelFlowInput: CancelFlowInput;
@@ -1600,6 +1757,7 @@ export type ResolversTypes = {
   ExpandBriefInput: ExpandBriefInput;
   ExpandBriefPayload: ResolverTypeWrapper<Omit<ExpandBriefPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   ExpandBriefStreamInput: ExpandBriefStreamInput;
+  ExpiringTokens: ResolverTypeWrapper<ExpiringTokens>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FlowAgent: FlowAgent;
   FlowEventType: FlowEventType;
@@ -1645,8 +1803,11 @@ export type ResolversTypes = {
   GenerationStreamEvent: ResolverTypeWrapper<Omit<GenerationStreamEvent, 'balance'> & { balance?: Maybe<ResolversTypes['TokenBalance']> }>;
   GenerationTask: GenerationTask;
   GenerationUsage: ResolverTypeWrapper<GenerationUsage>;
+  GrantSource: GrantSource;
+  GrantTokensBulkInput: GrantTokensBulkInput;
+  GrantTokensBulkPayload: ResolverTypeWrapper<Omit<GrantTokensBulkPayload, 'grants'> & { grants: Array<ResolversTypes['BulkGrant']> }>;
   GrantTokensInput: GrantTokensInput;
-  GrantTokensPayload: ResolverTypeWrapper<Omit<GrantTokensPayload, 'balance' | 'ledgerEntry'> & { balance: ResolversTypes['TokenBalance'], ledgerEntry: ResolversTypes['LedgerEntry'] }>;
+  GrantTokensPayload: ResolverTypeWrapper<Omit<GrantTokensPayload, 'balance' | 'grant' | 'ledgerEntry'> & { balance: ResolversTypes['TokenBalance'], grant: ResolversTypes['TokenGrant'], ledgerEntry: ResolversTypes['LedgerEntry'] }>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
@@ -1667,11 +1828,15 @@ export type ResolversTypes = {
   RefineCharacterFieldPayload: ResolverTypeWrapper<Omit<RefineCharacterFieldPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   RefineContentInput: RefineContentInput;
   RefineContentPayload: ResolverTypeWrapper<Omit<RefineContentPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
+  RefundChargeInput: RefundChargeInput;
+  RefundChargePayload: ResolverTypeWrapper<Omit<RefundChargePayload, 'balance' | 'refund'> & { balance: ResolversTypes['TokenBalance'], refund: ResolversTypes['LedgerEntry'] }>;
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: ResolverTypeWrapper<Omit<ResolveCastPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   Role: Role;
   SetBrandQuotaInput: SetBrandQuotaInput;
   SetBrandQuotaPayload: ResolverTypeWrapper<Omit<SetBrandQuotaPayload, 'brand'> & { brand: ResolversTypes['Brand'] }>;
+  SetUserPlanInput: SetUserPlanInput;
+  SetUserPlanPayload: ResolverTypeWrapper<Omit<SetUserPlanPayload, 'user'> & { user: ResolversTypes['User'] }>;
   SetUserRoleInput: SetUserRoleInput;
   SetUserRolePayload: ResolverTypeWrapper<Omit<SetUserRolePayload, 'user'> & { user: ResolversTypes['User'] }>;
   SignInInput: SignInInput;
@@ -1702,6 +1867,7 @@ export type ResolversTypes = {
   TaskTypeUsage: ResolverTypeWrapper<TaskTypeUsage>;
   TokenAlert: ResolverTypeWrapper<AlertModel>;
   TokenBalance: ResolverTypeWrapper<BalanceModel>;
+  TokenGrant: ResolverTypeWrapper<GrantModel>;
   TokenPackage: ResolverTypeWrapper<TokenPackageModel>;
   TokenPurchase: ResolverTypeWrapper<TokenPurchaseModel>;
   TokenPurchaseConnection: ResolverTypeWrapper<Omit<TokenPurchaseConnection, 'edges'> & { edges: Array<ResolversTypes['TokenPurchaseEdge']> }>;
@@ -1719,6 +1885,7 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   Brand: BrandModel;
   BrandQuota: BrandQuota;
+  BulkGrant: Omit<BulkGrant, 'balance' | 'grant'> & { balance: ResolversParentTypes['TokenBalance'], grant: ResolversParentTypes['TokenGrant'] };
   BuyerProfile: BuyerProfile;
   CalendarEntry: CalendarEntry;
   CancelFlowInput: CancelFlowInput;
@@ -1737,6 +1904,7 @@ export type ResolversParentTypes = {
   ExpandBriefInput: ExpandBriefInput;
   ExpandBriefPayload: Omit<ExpandBriefPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   ExpandBriefStreamInput: ExpandBriefStreamInput;
+  ExpiringTokens: ExpiringTokens;
   Float: Scalars['Float']['output'];
   FlowProgressEvent: FlowEventModel;
   FlowRun: FlowRunModel;
@@ -1775,8 +1943,10 @@ export type ResolversParentTypes = {
   GenerationEdge: Omit<GenerationEdge, 'node'> & { node: ResolversParentTypes['Generation'] };
   GenerationStreamEvent: Omit<GenerationStreamEvent, 'balance'> & { balance?: Maybe<ResolversParentTypes['TokenBalance']> };
   GenerationUsage: GenerationUsage;
+  GrantTokensBulkInput: GrantTokensBulkInput;
+  GrantTokensBulkPayload: Omit<GrantTokensBulkPayload, 'grants'> & { grants: Array<ResolversParentTypes['BulkGrant']> };
   GrantTokensInput: GrantTokensInput;
-  GrantTokensPayload: Omit<GrantTokensPayload, 'balance' | 'ledgerEntry'> & { balance: ResolversParentTypes['TokenBalance'], ledgerEntry: ResolversParentTypes['LedgerEntry'] };
+  GrantTokensPayload: Omit<GrantTokensPayload, 'balance' | 'grant' | 'ledgerEntry'> & { balance: ResolversParentTypes['TokenBalance'], grant: ResolversParentTypes['TokenGrant'], ledgerEntry: ResolversParentTypes['LedgerEntry'] };
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   JSON: Scalars['JSON']['output'];
@@ -1796,10 +1966,14 @@ export type ResolversParentTypes = {
   RefineCharacterFieldPayload: Omit<RefineCharacterFieldPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   RefineContentInput: RefineContentInput;
   RefineContentPayload: Omit<RefineContentPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  RefundChargeInput: RefundChargeInput;
+  RefundChargePayload: Omit<RefundChargePayload, 'balance' | 'refund'> & { balance: ResolversParentTypes['TokenBalance'], refund: ResolversParentTypes['LedgerEntry'] };
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: Omit<ResolveCastPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   SetBrandQuotaInput: SetBrandQuotaInput;
   SetBrandQuotaPayload: Omit<SetBrandQuotaPayload, 'brand'> & { brand: ResolversParentTypes['Brand'] };
+  SetUserPlanInput: SetUserPlanInput;
+  SetUserPlanPayload: Omit<SetUserPlanPayload, 'user'> & { user: ResolversParentTypes['User'] };
   SetUserRoleInput: SetUserRoleInput;
   SetUserRolePayload: Omit<SetUserRolePayload, 'user'> & { user: ResolversParentTypes['User'] };
   SignInInput: SignInInput;
@@ -1830,6 +2004,7 @@ export type ResolversParentTypes = {
   TaskTypeUsage: TaskTypeUsage;
   TokenAlert: AlertModel;
   TokenBalance: BalanceModel;
+  TokenGrant: GrantModel;
   TokenPackage: TokenPackageModel;
   TokenPurchase: TokenPurchaseModel;
   TokenPurchaseConnection: Omit<TokenPurchaseConnection, 'edges'> & { edges: Array<ResolversParentTypes['TokenPurchaseEdge']> };
@@ -1863,6 +2038,13 @@ export type BrandQuotaResolvers<ContextType = GraphQLContext, ParentType extends
   reserved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   resetsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   used?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type BulkGrantResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BulkGrant'] = ResolversParentTypes['BulkGrant']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  grant?: Resolver<ResolversTypes['TokenGrant'], ParentType, ContextType>;
+  replayed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type BuyerProfileResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BuyerProfile'] = ResolversParentTypes['BuyerProfile']> = {
@@ -1936,6 +2118,11 @@ export type ExpandBriefPayloadResolvers<ContextType = GraphQLContext, ParentType
   expandedBrief?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type ExpiringTokensResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ExpiringTokens'] = ResolversParentTypes['ExpiringTokens']> = {
+  amount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type FlowProgressEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowProgressEvent'] = ResolversParentTypes['FlowProgressEvent']> = {
@@ -2117,8 +2304,13 @@ export type GenerationUsageResolvers<ContextType = GraphQLContext, ParentType ex
   totalTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type GrantTokensBulkPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GrantTokensBulkPayload'] = ResolversParentTypes['GrantTokensBulkPayload']> = {
+  grants?: Resolver<Array<ResolversTypes['BulkGrant']>, ParentType, ContextType>;
+};
+
 export type GrantTokensPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['GrantTokensPayload'] = ResolversParentTypes['GrantTokensPayload']> = {
   balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  grant?: Resolver<ResolversTypes['TokenGrant'], ParentType, ContextType>;
   ledgerEntry?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType>;
 };
 
@@ -2140,6 +2332,7 @@ export type LedgerEntryResolvers<ContextType = GraphQLContext, ParentType extend
   kind?: Resolver<ResolversTypes['LedgerEntryKind'], ParentType, ContextType>;
   model?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   promptTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  refersTo?: Resolver<Maybe<ResolversTypes['LedgerEntry']>, ParentType, ContextType>;
   taskType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
@@ -2178,11 +2371,14 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   generateVision?: Resolver<ResolversTypes['GenerateVisionPayload'], ParentType, ContextType, RequireFields<MutationGenerateVisionArgs, 'input'>>;
   generateWeeklySubplot?: Resolver<ResolversTypes['GenerateWeeklySubplotPayload'], ParentType, ContextType, RequireFields<MutationGenerateWeeklySubplotArgs, 'input'>>;
   grantTokens?: Resolver<ResolversTypes['GrantTokensPayload'], ParentType, ContextType, RequireFields<MutationGrantTokensArgs, 'input'>>;
+  grantTokensBulk?: Resolver<ResolversTypes['GrantTokensBulkPayload'], ParentType, ContextType, RequireFields<MutationGrantTokensBulkArgs, 'input'>>;
   purchaseTokenPackage?: Resolver<ResolversTypes['PurchaseTokenPackagePayload'], ParentType, ContextType, RequireFields<MutationPurchaseTokenPackageArgs, 'input'>>;
   refineCharacterField?: Resolver<ResolversTypes['RefineCharacterFieldPayload'], ParentType, ContextType, RequireFields<MutationRefineCharacterFieldArgs, 'input'>>;
   refineContent?: Resolver<ResolversTypes['RefineContentPayload'], ParentType, ContextType, RequireFields<MutationRefineContentArgs, 'input'>>;
+  refundCharge?: Resolver<ResolversTypes['RefundChargePayload'], ParentType, ContextType, RequireFields<MutationRefundChargeArgs, 'input'>>;
   resolveCast?: Resolver<ResolversTypes['ResolveCastPayload'], ParentType, ContextType, RequireFields<MutationResolveCastArgs, 'input'>>;
   setBrandQuota?: Resolver<ResolversTypes['SetBrandQuotaPayload'], ParentType, ContextType, RequireFields<MutationSetBrandQuotaArgs, 'input'>>;
+  setUserPlan?: Resolver<ResolversTypes['SetUserPlanPayload'], ParentType, ContextType, RequireFields<MutationSetUserPlanArgs, 'input'>>;
   setUserRole?: Resolver<ResolversTypes['SetUserRolePayload'], ParentType, ContextType, RequireFields<MutationSetUserRoleArgs, 'input'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'input'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'input'>>;
@@ -2232,6 +2428,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   systemTokenStats?: Resolver<ResolversTypes['SystemTokenStats'], ParentType, ContextType>;
   tokenAlerts?: Resolver<Array<ResolversTypes['TokenAlert']>, ParentType, ContextType>;
   tokenBalance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  tokenGrants?: Resolver<Array<ResolversTypes['TokenGrant']>, ParentType, ContextType, RequireFields<QueryTokenGrantsArgs, 'includeExpired'>>;
   tokenLedger?: Resolver<ResolversTypes['LedgerEntryConnection'], ParentType, ContextType, RequireFields<QueryTokenLedgerArgs, 'first'>>;
   tokenPackages?: Resolver<Array<ResolversTypes['TokenPackage']>, ParentType, ContextType>;
   tokenPurchases?: Resolver<ResolversTypes['TokenPurchaseConnection'], ParentType, ContextType, RequireFields<QueryTokenPurchasesArgs, 'first'>>;
@@ -2259,6 +2456,11 @@ export type RefineContentPayloadResolvers<ContextType = GraphQLContext, ParentTy
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
 };
 
+export type RefundChargePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RefundChargePayload'] = ResolversParentTypes['RefundChargePayload']> = {
+  balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
+  refund?: Resolver<ResolversTypes['LedgerEntry'], ParentType, ContextType>;
+};
+
 export type ResolveCastPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ResolveCastPayload'] = ResolversParentTypes['ResolveCastPayload']> = {
   balance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
   cast?: Resolver<Array<ResolversTypes['CastMember']>, ParentType, ContextType>;
@@ -2268,6 +2470,13 @@ export type ResolveCastPayloadResolvers<ContextType = GraphQLContext, ParentType
 
 export type SetBrandQuotaPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetBrandQuotaPayload'] = ResolversParentTypes['SetBrandQuotaPayload']> = {
   brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType>;
+};
+
+export type SetUserPlanPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetUserPlanPayload'] = ResolversParentTypes['SetUserPlanPayload']> = {
+  pendingPlan?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  pendingPlanFrom?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
 export type SetUserRolePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetUserRolePayload'] = ResolversParentTypes['SetUserRolePayload']> = {
@@ -2350,9 +2559,22 @@ export type TokenAlertResolvers<ContextType = GraphQLContext, ParentType extends
 
 export type TokenBalanceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenBalance'] = ResolversParentTypes['TokenBalance']> = {
   available?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expiringSoon?: Resolver<Maybe<ResolversTypes['ExpiringTokens']>, ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   reserved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   tokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TokenGrantResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenGrant'] = ResolversParentTypes['TokenGrant']> = {
+  amount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  priority?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['GrantSource'], ParentType, ContextType>;
 };
 
 export type TokenPackageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenPackage'] = ResolversParentTypes['TokenPackage']> = {
@@ -2414,6 +2636,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   Brand?: BrandResolvers<ContextType>;
   BrandQuota?: BrandQuotaResolvers<ContextType>;
+  BulkGrant?: BulkGrantResolvers<ContextType>;
   BuyerProfile?: BuyerProfileResolvers<ContextType>;
   CalendarEntry?: CalendarEntryResolvers<ContextType>;
   CancelFlowPayload?: CancelFlowPayloadResolvers<ContextType>;
@@ -2426,6 +2649,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   DailyUsage?: DailyUsageResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   ExpandBriefPayload?: ExpandBriefPayloadResolvers<ContextType>;
+  ExpiringTokens?: ExpiringTokensResolvers<ContextType>;
   FlowProgressEvent?: FlowProgressEventResolvers<ContextType>;
   FlowRun?: FlowRunResolvers<ContextType>;
   FlowRunConnection?: FlowRunConnectionResolvers<ContextType>;
@@ -2450,6 +2674,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   GenerationEdge?: GenerationEdgeResolvers<ContextType>;
   GenerationStreamEvent?: GenerationStreamEventResolvers<ContextType>;
   GenerationUsage?: GenerationUsageResolvers<ContextType>;
+  GrantTokensBulkPayload?: GrantTokensBulkPayloadResolvers<ContextType>;
   GrantTokensPayload?: GrantTokensPayloadResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   LedgerEntry?: LedgerEntryResolvers<ContextType>;
@@ -2465,8 +2690,10 @@ export type Resolvers<ContextType = GraphQLContext> = {
   RateLimit?: RateLimitResolvers<ContextType>;
   RefineCharacterFieldPayload?: RefineCharacterFieldPayloadResolvers<ContextType>;
   RefineContentPayload?: RefineContentPayloadResolvers<ContextType>;
+  RefundChargePayload?: RefundChargePayloadResolvers<ContextType>;
   ResolveCastPayload?: ResolveCastPayloadResolvers<ContextType>;
   SetBrandQuotaPayload?: SetBrandQuotaPayloadResolvers<ContextType>;
+  SetUserPlanPayload?: SetUserPlanPayloadResolvers<ContextType>;
   SetUserRolePayload?: SetUserRolePayloadResolvers<ContextType>;
   StartBrandNarrativeFlowPayload?: StartBrandNarrativeFlowPayloadResolvers<ContextType>;
   StartCalendarBatchFlowPayload?: StartCalendarBatchFlowPayloadResolvers<ContextType>;
@@ -2483,6 +2710,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   TaskTypeUsage?: TaskTypeUsageResolvers<ContextType>;
   TokenAlert?: TokenAlertResolvers<ContextType>;
   TokenBalance?: TokenBalanceResolvers<ContextType>;
+  TokenGrant?: TokenGrantResolvers<ContextType>;
   TokenPackage?: TokenPackageResolvers<ContextType>;
   TokenPurchase?: TokenPurchaseResolvers<ContextType>;
   TokenPurchaseConnection?: TokenPurchaseConnectionResolvers<ContextType>;

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { parseInput } from '../../input';
 import { ledgerCursor, ledgerPage } from '../../balance/ledger';
 import { LIMITS } from '../../config';
@@ -6,34 +5,9 @@ import { connection } from '../../paging';
 import { nanoToUsd } from '../../ai/pricing';
 import { topics } from '../../realtime/pubsub';
 import type { Resolvers } from '../generated/resolvers-types';
-import type { JournalEntry } from '../../balance/actor';
-import type { BalanceModel, LedgerEntryModel } from '../models';
+import type { BalanceModel } from '../models';
 import { requireAdmin, requireViewer } from '../guards';
-
-const grantSchema = z.object({
-  userId: z.uuid('userId: not a user id'),
-  amount: z.number().int().min(1, 'amount: must be positive').max(LIMITS.grantTokensMax, `amount: at most ${LIMITS.grantTokensMax}`),
-  reason: z.string().trim().min(1, 'reason: required').max(LIMITS.shortInputCharsMax, `reason: at most ${LIMITS.shortInputCharsMax} characters`),
-});
-
-function ledgerEntryModel(e: JournalEntry): LedgerEntryModel {
-  return {
-    id: e.id,
-    kind: e.kind,
-    amount: e.amount,
-    balanceAfter: e.balanceAfter,
-    brandId: e.brandId,
-    taskType: e.taskType,
-    model: e.model,
-    promptTokens: e.promptTokens,
-    completionTokens: e.completionTokens,
-    costNanoUsd: e.costNanoUsd,
-    idempotencyKey: e.idempotencyKey,
-    holdId: e.holdId,
-    metadata: e.metadata,
-    createdAt: e.createdAt,
-  };
-}
+import { expiryMs, grantSchema } from './credits';
 
 /** Ledger metadata about the service's staff, not about the tokens: shown to admins only. */
 const ADMIN_ONLY_DETAILS: readonly string[] = ['grantedBy'];
@@ -54,10 +28,18 @@ export const balanceResolvers: Resolvers = {
   Mutation: {
     grantTokens: async (_, { input }, ctx) => {
       const admin = await requireAdmin(ctx);
-      const { userId, amount, reason } = parseInput(grantSchema, input);
-      const granted = await ctx.services.balance.grant(userId, amount, reason, undefined, { grantedBy: admin.userId });
+      const parsed = parseInput(grantSchema, input);
+      const granted = await ctx.services.balance.grantTokens(parsed.userId, {
+        amount: parsed.amount,
+        reason: parsed.reason,
+        source: parsed.source,
+        priority: parsed.priority ?? undefined,
+        expiresAtMs: expiryMs(parsed.expiresAt, Date.now()),
+        idempotencyKey: parsed.idempotencyKey ?? undefined,
+        details: { grantedBy: admin.userId },
+      });
       // From memory, not read back: once the grant is committed, nothing may turn it into an error.
-      return { balance: granted.snapshot, ledgerEntry: ledgerEntryModel(granted.entry) };
+      return { balance: granted.snapshot, ledgerEntry: granted.ledgerEntry, grant: granted.grant };
     },
   },
   Subscription: {
