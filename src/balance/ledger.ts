@@ -220,14 +220,14 @@ export interface PurchaseProblem {
 
 /**
  * For `ledger:verify` (token purchases, src/purchases/, read here by their tables only): every purchase that was completed (COMPLETED, or refunded since) has exactly
- * one grant in the ledger under its key `purchase:<id>`, and no other purchase has one.
+ * one PURCHASE grant (token_grants) under its key `purchase:<id>`, and no other purchase has one.
  */
 export async function verifyPurchases(orm: MikroORM): Promise<{ completed: number; problems: PurchaseProblem[] }> {
   const em = orm.em.fork();
   const rows = await em.execute<Array<{ id: string; status: string; grants: string }>>(
-    `select p.id, p.status, count(l.id) as grants
+    `select p.id, p.status, count(g.id) as grants
        from token_purchases p
-       left join token_ledger l on l.user_id = p.user_id and l.idempotency_key = 'purchase:' || p.id::text and l.kind = 'GRANT'
+       left join token_grants g on g.user_id = p.user_id and g.idempotency_key = 'purchase:' || p.id::text and g.source = 'PURCHASE'
       group by p.id, p.status`,
   );
   const granted = new Set(['COMPLETED', 'REFUNDED', 'PARTIALLY_REFUNDED']);

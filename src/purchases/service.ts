@@ -365,8 +365,8 @@ export class PurchaseService {
   /**
    * THE one place a purchase becomes tokens: a grant keyed `purchase:<id>` (one per purchase, the
    * ledger's unique key holds it across processes), whose commit also marks the purchase COMPLETED
-   * and records the event. When the credits work (issue 14) lands, this becomes a PURCHASE grant with
-   * no expiry, burned last.
+   * and records the event. A PURCHASE grant (issue 14): no expiry, and its default priority burns it
+   * after every other source.
    */
   private fulfil(purchase: ITokenPurchase, event: Stripe.Event, paymentIntentId: string | null) {
     const attachment: PurchaseAttachment = {
@@ -383,11 +383,13 @@ export class PurchaseService {
       purchaseGrantKey(purchase.id),
       { purchaseId: purchase.id, packageId: purchase.packageId, amountCents: purchase.amountCents, currency: purchase.currency },
       { [PURCHASE_ATTACHMENT]: attachment },
+      { source: 'PURCHASE', reason: `purchase of token package ${purchase.packageId}` },
     );
   }
 
   /**
-   * The refunded share of the purchase's tokens not yet taken back, taken back now (REVOKE), with
+   * The refunded share of the purchase's tokens not yet taken back, taken back now (REVOKE) from what
+   * remains of the purchase's grant (what was spent of it is the deficit), with
    * the purchase's new totals and status in the same commit. Nothing before the grant: a refund
    * that arrives first waits on the purchase for its completion.
    */
@@ -410,6 +412,8 @@ export class PurchaseService {
           deficitTokens: purchase.deficitTokens + deficit,
         } satisfies PurchaseAttachment,
       }),
+      // From what remains of this purchase's own grant (burns recorded), not from other grants.
+      purchase.grantEntryId ?? undefined,
     );
     this.log.info({ purchaseId: purchase.id, userId: purchase.userId, taken: result.taken, deficit: result.deficit, status }, 'refund applied: tokens taken back');
   }
