@@ -85,7 +85,11 @@ async function ledgerRows(userId: string): Promise<Array<{ kind: string; amount:
 }
 
 async function booksBalance(): Promise<void> {
-  expect((await verifyLedger(t.app.services.orm)).mismatches).toEqual([]);
+  const ledger = await verifyLedger(t.app.services.orm);
+  expect(ledger.mismatches).toEqual([]);
+  // Σ grants == tokens, and every grant's remaining is its amount minus its burns (issue 14).
+  expect(ledger.grantMismatches).toEqual([]);
+  expect(ledger.entryMismatches).toEqual([]);
   expect((await verifyPurchases(t.app.services.orm)).problems).toEqual([]);
 }
 
@@ -326,6 +330,27 @@ describe('webhooks', () => {
     expect((await deliver(hook, stripe.events.refunded(sessionId, 1_000))).status).toBe(200);
     expect(await purchaseOf(user.token, purchaseId)).toMatchObject({ status: 'REFUNDED', revokedTokens: 1_000, deficitTokens: 0 });
     expect((await balanceOf(user.token)).tokens).toBe(SIGNUP_TOKENS);
+    await booksBalance();
+  });
+
+  it('grants a PURCHASE grant burned last, and a refund takes back only from what remains of it', async () => {
+    const user = await t.signUp();
+    const { purchaseId, sessionId } = await buy(user.token);
+    expect((await deliver(hook, stripe.events.completed(sessionId))).status).toBe(200);
+    const balance = t.app.services.balance;
+    await balance.grantTokens(user.userId, { amount: 500, reason: 'goodwill', source: 'ADMIN' });
+    // 400 spent: from the sign-up grant (priority 50, older than the ADMIN grant), never from the purchase (100).
+    const spend = await balance.reserve(user.userId, 400, { taskType: 'CHAT' });
+    await balance.settle(spend, { tokens: 400, promptTokens: 300, completionTokens: 100, costNanoUsd: 0, model: 'offline' });
+    const before = await balance.grants(user.userId);
+    expect(before.find((g) => g.source === 'PURCHASE')).toMatchObject({ amount: 1_000, remaining: 1_000, expiresAt: null });
+    expect((await deliver(hook, stripe.events.refunded(sessionId, 600))).body).toMatchObject({ outcome: 'refunded' });
+    // 600 of the 1,000 refunded: taken from the purchase's grant only; the other grants keep theirs.
+    const after = await balance.grants(user.userId);
+    expect(after.find((g) => g.source === 'PURCHASE')).toMatchObject({ remaining: 400 });
+    expect(after.find((g) => g.source === 'ADMIN')).toMatchObject({ remaining: 500 });
+    expect(after.find((g) => g.source === 'SIGNUP')?.remaining ?? 0).toBe(Math.max(0, SIGNUP_TOKENS - 400));
+    expect(await purchaseOf(user.token, purchaseId)).toMatchObject({ status: 'PARTIALLY_REFUNDED', revokedTokens: 600, deficitTokens: 0 });
     await booksBalance();
   });
 
