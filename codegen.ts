@@ -23,6 +23,8 @@ const config: CodegenConfig = {
           FlowRun: '../models#FlowRunModel',
           FlowStep: '../models#FlowStepModel',
           FlowProgressEvent: '../models#FlowEventModel',
+          TokenPackage: '../models#TokenPackageModel',
+          TokenPurchase: '../models#TokenPurchaseModel',
         },
       },
     },

@@ -4,25 +4,30 @@ const tseslint = require('typescript-eslint');
 // The layering of ARCHITECTURE.md ("Layers"): what each folder or top-level module of src/ may
 // import; everything else in src/ is refused, so an import that points back up fails `npm run lint`.
 // Matched on the import's text: `./x`, `../x`, `../../x/…` naming another folder or module.
-const FOLDERS = ['graphql', 'generation', 'flows', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db'];
-const MODULES = ['main', 'app', 'services', 'idempotency', 'config', 'input', 'paging', 'plans', 'errors', 'logger'];
+const FOLDERS = ['graphql', 'generation', 'flows', 'purchases', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db'];
+const MODULES = ['main', 'app', 'services', 'idempotency', 'config', 'input', 'paging', 'errors', 'logger', 'plans'];
 const SHARED = ['config', 'errors', 'logger'];
 const LAYERS = {
   // Wiring: may import anything.
   main: [...FOLDERS, ...MODULES],
   app: [...FOLDERS, ...MODULES],
   // The services' types, handed to the resolvers.
-  services: ['generation', 'flows', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db', ...SHARED],
-  graphql: ['services', 'generation', 'flows', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db', 'input', 'paging', ...SHARED],
+  services: ['generation', 'flows', 'purchases', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db', ...SHARED],
+  graphql: ['services', 'generation', 'flows', 'purchases', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db', 'input', 'paging', ...SHARED],
   generation: ['idempotency', 'metering', 'accounts', 'balance', 'ai', 'realtime', 'db', 'input', 'paging', ...SHARED],
   // Flows store generations with their charges through generation/attachment.ts only (NARROWER).
   flows: ['generation', 'metering', 'accounts', 'balance', 'ai', 'realtime', 'db', 'input', 'paging', ...SHARED],
+  // Token purchases: the grant and revoke go through the balance service; Stripe through its SDK.
+  purchases: ['idempotency', 'balance', 'db', 'input', 'paging', ...SHARED],
   monitoring: ['balance', 'ai', 'realtime', 'db', 'paging', ...SHARED],
   metering: ['balance', 'ai', 'db', ...SHARED],
   accounts: ['limits', 'db', 'input', ...SHARED],
-  balance: ['db', 'paging', 'plans', ...SHARED],
+  // The actor enforces the plan's rate limits with the limits module's counters (issue 15).
+  balance: ['limits', 'plans', 'db', 'paging', ...SHARED],
   ai: ['db', 'input', ...SHARED],
   idempotency: [...SHARED],
+  // The plan table: zod only.
+  plans: [],
   limits: [...SHARED],
   realtime: [...SHARED],
   db: [...SHARED],

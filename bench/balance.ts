@@ -13,9 +13,15 @@
  *   BENCH_SERVICE_CONCURRENCY=2000  BENCH_BASELINE_CONCURRENCY=64  BENCH_RESERVE_CALLS=200000
  *   BENCH_ONLY=service-spread  (warm-up + that one load, e.g. under `node --cpu-prof`; also service-hot,
  *     service-spread-3grants (users holding 3 grants, one expiring),
- *     service-sequential, baseline-spread, baseline-hot, baseline-sequential)
+ *     service-sequential, baseline-spread, baseline-hot, baseline-sequential, service-spread-limits,
+ *     service-hot-limits)
  *   BENCH_ASYNC_CONTEXT=1  one em.transactional before anything is measured, to measure the cost of what
  *     the service avoids (on Node 20 it turns on async hooks for the whole process; see support/async-context.ts)
+ *
+ * Limits (issue 15): every service settle is for a brand. "Limits off" runs without a plan table and
+ * on a brand without a quota; "limits on" with a monthly quota on the brand and the per-minute
+ * buckets of a plan (requests, tokens, brand requests), set so high that nothing is refused: the
+ * same work, plus the checks and counting. Both run in the same repetition, back to back.
  * The balance limits (FLUSH_BATCH_MAX, HOLDS_PER_USER_MAX, ...) come from the same variables as the
  * service's (src/config.ts).
  */
@@ -29,6 +35,7 @@ import { verifyLedger } from '../src/balance/ledger';
 import { BalanceService } from '../src/balance/service';
 import { loadConfig, type BalanceConfig } from '../src/config';
 import { withPooledConnection } from '../src/db/sql';
+import type { Plans } from '../src/plans';
 import { createLogger, type Logger } from '../src/logger';
 import { asyncContextKnob, asyncContextLine, asyncContextState, enterAsyncContextOnce, watchAsyncContext, type AsyncContextState } from './support/async-context';
 import { chargeInOwnTransaction } from './support/baseline';
@@ -67,6 +74,8 @@ const SETTINGS = {
 
 const GOALS = {
   ratioMin: 30,
+  /** Durable settles/s with limits on, at least this share of limits off (same repetition). */
+  limitsOnOverOffMin: 0.9,
   durableSettlesPerSecMin: 50_000,
   /** "≈ one commit": the low-load settle wait p50 within this factor of one plain commit p50. */
   lowLoadWaitOverCommitMax: 2,
@@ -78,6 +87,12 @@ const GOALS = {
 
 const HOLD_TOKENS = 100;
 const META: HoldMeta = { taskType: 'bench', model: 'bench-model' };
+/** Limits on: every bucket counts, none refuses (the most a plan may set). */
+const BENCH_PLANS: Plans = {
+  free: { monthlyAllowance: 0, requestsPerMinute: 1_000_000_000, tokensPerMinute: 1_000_000_000, brandRequestsPerMinute: 1_000_000_000 },
+};
+/** A quota no run reaches (3 × 3 s at 100,000 settles/s of 60 tokens is 54 million). */
+const BENCH_QUOTA_TOKENS = 2_000_000_000;
 const USAGE: SettleUsage = { tokens: 60, promptTokens: 40, completionTokens: 20, costNanoUsd: 1_234, model: 'bench-model' };
 
 interface FlushStats {
@@ -104,6 +119,8 @@ const progress = (msg: string): void => void process.stderr.write(`[bench:balanc
 class Bench {
   /** Every settle acknowledged as durable, by either design: must equal the CHARGE rows at the end. */
   acknowledged = 0;
+  /** Each user's hold meta with limits off (a brand without a quota) and on (a brand with one). */
+  private readonly metas = { off: new Map<string, HoldMeta>(), on: new Map<string, HoldMeta>() };
 
   constructor(
     readonly db: BenchDatabase,
@@ -111,13 +128,29 @@ class Bench {
     readonly log: Logger,
   ) {}
 
+  /** Two brands for each of these users: one without a quota (limits off), one with (limits on). */
+  async seedBrands(users: readonly string[]): Promise<void> {
+    const rows = await this.orm.em.fork().execute<Array<{ id: string; owner_id: string; name: string }>>(
+      `insert into brands (owner_id, name)
+       select u.value::uuid, n.name from json_array_elements_text(?::json) u cross join (values ('off'), ('on')) n(name)
+       returning id, owner_id, name`,
+      [JSON.stringify(users)],
+    );
+    await this.orm.em.fork().execute(`insert into brand_quotas (brand_id, user_id, monthly_tokens) select id, owner_id, ? from brands where name = 'on'`, [BENCH_QUOTA_TOKENS]);
+    for (const r of rows) this.metas[r.name as 'off' | 'on'].set(r.owner_id, { ...META, brandId: r.id });
+  }
+
+  private metaOf(userId: string, limits: boolean): HoldMeta {
+    return (limits ? this.metas.on : this.metas.off).get(userId) ?? META;
+  }
+
   get orm(): MikroORM {
     return this.db.orm;
   }
 
   /** A fresh service per measurement, preloaded, so no run inherits another's actors or journal. */
-  async withService<T>(preload: readonly string[], fn: (svc: BalanceService, flush: FlushStats) => Promise<T>): Promise<T> {
-    const svc = new BalanceService(this.orm, this.config, this.log);
+  async withService<T>(preload: readonly string[], fn: (svc: BalanceService, flush: FlushStats) => Promise<T>, limits = false): Promise<T> {
+    const svc = new BalanceService(this.orm, { ...this.config, plans: limits ? BENCH_PLANS : undefined }, this.log);
     const flush: FlushStats = { batches: 0, entries: 0, commitMs: 0, batchMax: 0 };
     svc.addListener({
       flushed: (entries, ms) => {
@@ -137,12 +170,13 @@ class Bench {
   }
 
   /** Reserve then settle, awaiting the settle: the wait recorded is settle() until durable. */
-  async serviceLoad(users: readonly string[], concurrency: number, durationMs: number): Promise<RunRecord> {
+  async serviceLoad(users: readonly string[], concurrency: number, durationMs: number, limits = false): Promise<RunRecord> {
     return this.withService(users, async (svc, flush) => {
       const pick = picker(users);
       const record = await this.withCpu(() =>
         runClosedLoop(concurrency, durationMs, async () => {
-          const hold = await svc.reserve(pick(), HOLD_TOKENS, META);
+          const userId = pick();
+          const hold = await svc.reserve(userId, HOLD_TOKENS, this.metaOf(userId, limits));
           const started = performance.now();
           await svc.settle(hold, USAGE, {});
           return performance.now() - started;
@@ -157,7 +191,7 @@ class Bench {
         meanCommitMs: flush.commitMs / Math.max(1, flush.batches),
       };
       return record;
-    });
+    }, limits);
   }
 
   async baselineLoad(users: readonly string[], concurrency: number, durationMs: number): Promise<RunRecord> {
@@ -215,30 +249,31 @@ class Bench {
    * reserve() on loaded actors, each call timed with hrtime around the awaited call (what a caller
    * waits, microtask hops included), then the same loop timed as a batch, then the bare actor.
    */
-  async reserveLatency(users: readonly string[], calls: number): Promise<{ perCall: LatencySummary; batchMeanMs: number; actorOnlyMeanMs: number }> {
+  async reserveLatency(users: readonly string[], calls: number, limits = false): Promise<{ perCall: LatencySummary; batchMeanMs: number; actorOnlyMeanMs: number }> {
     return this.withService(users, async (svc) => {
       const n = users.length;
-      for (let i = 0; i < Math.min(calls, 50_000); i++) svc.release(await svc.reserve(users[i % n]!, HOLD_TOKENS, META));
+      const metas = users.map((id) => this.metaOf(id, limits));
+      for (let i = 0; i < Math.min(calls, 50_000); i++) svc.release(await svc.reserve(users[i % n]!, HOLD_TOKENS, metas[i % n]!));
       const samples = new Float64Array(calls);
       for (let i = 0; i < calls; i++) {
         const t0 = process.hrtime.bigint();
-        const hold = await svc.reserve(users[i % n]!, HOLD_TOKENS, META);
+        const hold = await svc.reserve(users[i % n]!, HOLD_TOKENS, metas[i % n]!);
         samples[i] = Number(process.hrtime.bigint() - t0) / 1e6;
         svc.release(hold);
       }
       let t0 = process.hrtime.bigint();
-      for (let i = 0; i < calls; i++) svc.release(await svc.reserve(users[i % n]!, HOLD_TOKENS, META));
+      for (let i = 0; i < calls; i++) svc.release(await svc.reserve(users[i % n]!, HOLD_TOKENS, metas[i % n]!));
       const batchMeanMs = Number(process.hrtime.bigint() - t0) / 1e6 / calls;
       const actors = users.map((id) => svc.peek(id)!);
       t0 = process.hrtime.bigint();
       for (let i = 0; i < calls; i++) {
         const actor = actors[i % n]!;
-        const outcome = actor.reserve(HOLD_TOKENS, META, Date.now());
+        const outcome = actor.reserve(HOLD_TOKENS, metas[i % n]!, Date.now());
         if (outcome.ok) actor.release(outcome.hold.id);
       }
       const actorOnlyMeanMs = Number(process.hrtime.bigint() - t0) / 1e6 / calls;
       return { perCall: summarize(samples), batchMeanMs, actorOnlyMeanMs };
-    });
+    }, limits);
   }
 
   /**
@@ -294,7 +329,10 @@ interface Results {
   serviceHot: RunRecord[];
   serviceLowLoad: RunRecord[];
   baselineLowLoad: RunRecord[];
+  serviceSpreadLimits: RunRecord[];
+  serviceHotLimits: RunRecord[];
   reserve: Array<{ perCall: LatencySummary; batchMeanMs: number; actorOnlyMeanMs: number }>;
+  reserveLimits: Array<{ perCall: LatencySummary; batchMeanMs: number; actorOnlyMeanMs: number }>;
   reserve3: Array<{ perCall: LatencySummary; batchMeanMs: number; actorOnlyMeanMs: number }>;
   idleActorBytes: Array<{ loaded: number; released: number }>;
 }
@@ -314,12 +352,15 @@ async function measure(bench: Bench, ids: readonly string[], ids3: readonly stri
     serviceHot: [],
     serviceLowLoad: [],
     baselineLowLoad: [],
+    serviceSpreadLimits: [],
+    serviceHotLimits: [],
     reserve: [],
+    reserveLimits: [],
     reserve3: [],
     idleActorBytes: [],
   };
 
-  type LoadKey = 'baselineSpread' | 'serviceSpread' | 'serviceSpread3' | 'baselineHot' | 'serviceHot' | 'serviceLowLoad' | 'baselineLowLoad';
+  type LoadKey = 'baselineSpread' | 'serviceSpread' | 'serviceSpread3' | 'baselineHot' | 'serviceHot' | 'serviceLowLoad' | 'baselineLowLoad' | 'serviceSpreadLimits' | 'serviceHotLimits';
   /** Every timed load, in the order one repetition runs them: [results field, BENCH_ONLY name, run]. */
   const loads: Array<[LoadKey, string, () => Promise<RunRecord>]> = [
     // Low load first, right after the reference commit, so both see the same quiet database.
@@ -327,9 +368,11 @@ async function measure(bench: Bench, ids: readonly string[], ids3: readonly stri
     ['baselineLowLoad', 'baseline-sequential', () => bench.baselineLoad(spread, 1, SETTINGS.lowLoadMs)],
     ['baselineSpread', 'baseline-spread', () => bench.baselineLoad(spread, SETTINGS.baselineConcurrency, SETTINGS.runMs)],
     ['serviceSpread', 'service-spread', () => bench.serviceLoad(spread, SETTINGS.serviceConcurrency, SETTINGS.runMs)],
+    ['serviceSpreadLimits', 'service-spread-limits', () => bench.serviceLoad(spread, SETTINGS.serviceConcurrency, SETTINGS.runMs, true)],
     ['serviceSpread3', 'service-spread-3grants', () => bench.serviceLoad(spread3, SETTINGS.serviceConcurrency, SETTINGS.runMs)],
     ['baselineHot', 'baseline-hot', () => bench.baselineLoad(hot, SETTINGS.baselineConcurrency, SETTINGS.runMs)],
     ['serviceHot', 'service-hot', () => bench.serviceLoad(hot, hotConcurrency, SETTINGS.runMs)],
+    ['serviceHotLimits', 'service-hot-limits', () => bench.serviceLoad(hot, hotConcurrency, SETTINGS.runMs, true)],
   ];
   const only = process.env.BENCH_ONLY;
   const chosen = only ? loads.filter(([, name]) => name === only) : loads;
@@ -338,6 +381,7 @@ async function measure(bench: Bench, ids: readonly string[], ids3: readonly stri
   progress('warm-up');
   if (chosen.some(([, name]) => name.startsWith('service'))) {
     await bench.serviceLoad(spread, SETTINGS.serviceConcurrency, SETTINGS.warmupMs);
+    await bench.serviceLoad(spread, SETTINGS.serviceConcurrency, SETTINGS.warmupMs, true);
   }
   if (chosen.some(([, name]) => name.startsWith('baseline'))) {
     await bench.baselineLoad(spread, SETTINGS.baselineConcurrency, SETTINGS.warmupMs);
@@ -361,6 +405,8 @@ async function measure(bench: Bench, ids: readonly string[], ids3: readonly stri
     if (only) break;
     r.reserve.push(await bench.reserveLatency(spread, SETTINGS.reserveCalls));
     progress(`rep ${rep}/${SETTINGS.reps} reserve: p99 ${fmtUs(r.reserve.at(-1)!.perCall.p99)} µs`);
+    r.reserveLimits.push(await bench.reserveLatency(spread, SETTINGS.reserveCalls, true));
+    progress(`rep ${rep}/${SETTINGS.reps} reserve with a quota and three rate buckets: p99 ${fmtUs(r.reserveLimits.at(-1)!.perCall.p99)} µs`);
     r.reserve3.push(await bench.reserveLatency(spread3, SETTINGS.reserveCalls));
     progress(`rep ${rep}/${SETTINGS.reps} reserve, 3 grants per user: p99 ${fmtUs(r.reserve3.at(-1)!.perCall.p99)} µs`);
     r.idleActorBytes.push(await bench.idleActorBytes(idle));
@@ -396,13 +442,22 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     spread: r.serviceSpread.map((x, i) => x.opsPerSec / (r.baselineSpread[i]?.opsPerSec ?? Number.NaN)),
     hot: r.serviceHot.map((x, i) => x.opsPerSec / (r.baselineHot[i]?.opsPerSec ?? Number.NaN)),
   };
-  const reserve = {
-    p50Ms: median(r.reserve.map((x) => x.perCall.p50)),
-    p99Ms: median(r.reserve.map((x) => x.perCall.p99)),
-    maxMs: median(r.reserve.map((x) => x.perCall.max)),
-    batchMeanMs: median(r.reserve.map((x) => x.batchMeanMs)),
-    actorOnlyMeanMs: median(r.reserve.map((x) => x.actorOnlyMeanMs)),
+  const reserveOf = (runs: Results['reserve']) => ({
+    p50Ms: median(runs.map((x) => x.perCall.p50)),
+    p99Ms: median(runs.map((x) => x.perCall.p99)),
+    maxMs: median(runs.map((x) => x.perCall.max)),
+    batchMeanMs: median(runs.map((x) => x.batchMeanMs)),
+    actorOnlyMeanMs: median(runs.map((x) => x.actorOnlyMeanMs)),
+  });
+  const reserve = reserveOf(r.reserve);
+  const reserveLimits = reserveOf(r.reserveLimits);
+  const limitsOn = { spread: med(r.serviceSpreadLimits), hot: med(r.serviceHotLimits) };
+  /** Limits on over off, per repetition (adjacent runs), and the median of those. */
+  const limitsPaired = {
+    spread: r.serviceSpreadLimits.map((x, i) => x.opsPerSec / (r.serviceSpread[i]?.opsPerSec ?? Number.NaN)),
+    hot: r.serviceHotLimits.map((x, i) => x.opsPerSec / (r.serviceHot[i]?.opsPerSec ?? Number.NaN)),
   };
+  const limitsRatio = { spread: median(limitsPaired.spread), hot: median(limitsPaired.hot) };
   const credits = {
     opsPerSec: median(r.serviceSpread3.map((x) => x.opsPerSec)),
     /** Ratio of the medians; per repetition in pairedRatios3. */
@@ -421,6 +476,9 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     throughputHot: b.hot.opsPerSec >= GOALS.durableSettlesPerSecMin,
     lowLoadWait: lowOverCommit <= GOALS.lowLoadWaitOverCommitMax,
     reserveP99: reserve.p99Ms < GOALS.reserveP99MsMax,
+    reserveLimitsP99: reserveLimits.p99Ms < GOALS.reserveP99MsMax,
+    limitsSpread: limitsRatio.spread >= GOALS.limitsOnOverOffMin,
+    limitsHot: limitsRatio.hot >= GOALS.limitsOnOverOffMin,
     idleActor: idleBytes <= GOALS.idleActorBytesMax,
     credits3GrantsRatio: credits.ratio >= GOALS.grants3RatioMin,
     credits3GrantsReserveP99: credits.reserveP99Ms < GOALS.reserveP99MsMax,
@@ -476,8 +534,17 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
       ['reserve() p99, loaded actor', `${fmtUs(reserve.p99Ms)} µs`, `< ${fmtUs(GOALS.reserveP99MsMax)} µs: ${ok(goals.reserveP99)}`],
       ['reserve()+release() mean, batch-timed', `${fmtUs(reserve.batchMeanMs)} µs`, ''],
       ['BalanceActor.reserve()+release() mean', `${fmtUs(reserve.actorOnlyMeanMs)} µs`, ''],
+      ['reserve() p50, with a quota and three rate buckets', `${fmtUs(reserveLimits.p50Ms)} µs`, ''],
+      ['reserve() p99, with a quota and three rate buckets', `${fmtUs(reserveLimits.p99Ms)} µs`, `< ${fmtUs(GOALS.reserveP99MsMax)} µs: ${ok(goals.reserveLimitsP99)}`],
+      ['BalanceActor.reserve()+release() mean, with limits', `${fmtUs(reserveLimits.actorOnlyMeanMs)} µs`, ''],
       [`heap per idle cached actor (N=${fmtInt(SETTINGS.idleActors)})`, `${fmtInt(idleBytes)} B`, `≤ ${fmtInt(GOALS.idleActorBytesMax)} B: ${ok(goals.idleActor)}`],
       ['  the same, freed when the service is dropped', `${fmtInt(idleBytesReleased)} B`, ''],
+    ]),
+    '',
+    table([
+      ['limits (issue 15): durable settles/s', 'limits off', 'limits on', 'on/off (median of paired)', `goal ≥ ${fmtRatio(GOALS.limitsOnOverOffMin)}`],
+      [`${fmtInt(SETTINGS.users)} users`, fmtInt(b.spread.opsPerSec), fmtInt(limitsOn.spread.opsPerSec), fmtRatio(limitsRatio.spread), ok(goals.limitsSpread)],
+      ['one hot user', fmtInt(b.hot.opsPerSec), fmtInt(limitsOn.hot.opsPerSec), fmtRatio(limitsRatio.hot), ok(goals.limitsHot)],
     ]),
     '',
     table([
@@ -491,7 +558,7 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
     `books: ${books.verdict}`,
     asyncContextLine(asyncContext),
   ];
-  const errors = [...Object.values(a), ...Object.values(b)].reduce((n, x) => n + x.errors, 0);
+  const errors = [...Object.values(a), ...Object.values(b), ...Object.values(limitsOn)].reduce((n, x) => n + x.errors, 0);
   if (errors > 0) lines.push(`ERRORS during the runs: ${errors} (see the JSON for the first of each run)`);
   process.stdout.write(`${lines.join('\n')}\n\n`);
 
@@ -511,6 +578,10 @@ function report(db: BenchDatabase, config: BalanceConfig, r: Results, books: Rec
       pairedRatios,
       lowLoadWaitOverCommit: lowOverCommit,
       reserve,
+      reserveLimits,
+      limitsOn,
+      limitsRatio,
+      limitsPaired,
       credits,
       idleActorBytes: idleBytes,
       idleActorBytesReleased: idleBytesReleased,
@@ -538,6 +609,7 @@ async function main(): Promise<void> {
     const bench = new Bench(db, env.balance, log);
     const seedStarted = performance.now();
     const ids = await seedUsers(db.orm, Math.max(SETTINGS.users, SETTINGS.idleActors), SETTINGS.seedTokens);
+    await bench.seedBrands(ids.slice(0, SETTINGS.users));
     const ids3 = await seedUsers(db.orm, SETTINGS.users, SETTINGS.seedTokens, { grantsPerUser: 3, prefix: 'bench3-' });
     progress(`seeded ${fmtInt(ids.length)} users with their GRANT rows in ${fmtInt(performance.now() - seedStarted)} ms`);
     const results = await measure(bench, ids, ids3);

@@ -11,6 +11,8 @@ import { Migration20261130000031_low_balance_state } from './Migration2026113000
 import { Migration20261130000050_token_grants } from './Migration20261130000050_token_grants';
 import { Migration20261130000051_grant_expiry_alert } from './Migration20261130000051_grant_expiry_alert';
 import { Migration20261130000052_pending_plan } from './Migration20261130000052_pending_plan';
+import { Migration20261130000060_token_purchases } from './Migration20261130000060_token_purchases';
+import { Migration20261130000070_brand_quotas } from './Migration20261130000070_brand_quotas';
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
@@ -30,4 +32,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261130000050_token_grants', class: Migration20261130000050_token_grants },
   { name: 'Migration20261130000051_grant_expiry_alert', class: Migration20261130000051_grant_expiry_alert },
   { name: 'Migration20261130000052_pending_plan', class: Migration20261130000052_pending_plan },
+  { name: 'Migration20261130000060_token_purchases', class: Migration20261130000060_token_purchases },
+  { name: 'Migration20261130000070_brand_quotas', class: Migration20261130000070_brand_quotas },
 ];

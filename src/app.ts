@@ -23,6 +23,9 @@ import { loadTokenizer } from './ai/tokenizer';
 import { brandUsageWriter } from './monitoring/usage-writer';
 import { AlertService } from './monitoring/alerts';
 import { Metrics } from './monitoring/metrics';
+import { PurchaseService } from './purchases/service';
+import { purchaseWriter, stripeEventWriter } from './purchases/store';
+import { StripeGateway } from './purchases/stripe';
 
 export interface App {
   /** http://host:port/graphql — also the websocket endpoint (ws://). */
@@ -43,6 +46,17 @@ export interface BootstrapOptions {
    * costs against a meter that skips it; the service itself always uses the real Meter.
    */
   meterFactory?: (parts: MeterParts) => Meter;
+  /**
+   * The balance actors' clock (per-minute limits, hold expiry, quota months). Tests pass one to move
+   * time past a rate window without waiting for it. @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Tests only: the database URL the service connects to is passed through this first, so a test can
+   * put a proxy it can cut in front of the embedded database as well as of a server
+   * (test/support/pg-proxy.ts). The service itself never sets it.
+   */
+  connectThrough?: (databaseUrl: string) => Promise<string>;
 }
 
 export type MeterParts = ConstructorParameters<typeof Meter>;
@@ -57,11 +71,11 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     // A route to a model without a price or past its end of life stops the start before anything opens.
     const pricing = createPricing(config.pricing);
     assertModelRoutes(config.modelRoutes, pricing, log);
-    const orm = await openDatabase(config, log, cleanups);
+    const orm = await openDatabase(config, log, cleanups, opts.connectThrough);
     await checkBooks(orm, log);
     const auth = Auth.create({ secret: config.jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
     const pubsub = new PubSub();
-    const balance = new BalanceService(orm, config.balance, log, Date.now, config.plans);
+    const balance = new BalanceService(orm, config.balance, log, opts.now, config.plans);
     const metrics = new Metrics(balance);
     const alerts = new AlertService(orm, pubsub, config.monitoring, log);
     alerts.start();
@@ -69,6 +83,8 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     balance.addAttachmentWriter(generationWriter);
     balance.addAttachmentWriter(flowStepWriter);
     balance.addAttachmentWriter(brandUsageWriter);
+    balance.addAttachmentWriter(purchaseWriter);
+    balance.addAttachmentWriter(stripeEventWriter);
     balance.addListener({
       changed: (userId, snapshot) => pubsub.publish(topics.balance(userId), snapshot),
       committed: (entry) => alerts.onCommitted(entry),
@@ -77,6 +93,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
         metrics.flushSeconds.observe(ms / 1_000);
       },
       holdExpired: () => metrics.holdsExpired.inc(),
+      quota: (event) => alerts.onQuota(event),
     });
     alerts.addObserver({ raised: (alert) => metrics.alertsRaised.inc({ type: alert.type }) });
     balance.start();
@@ -98,7 +115,9 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     await flows.start();
     // Pushed after the balance service, so it stops first: cancelled steps are charged before it stops.
     cleanups.push(() => flows.stop());
-    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation, flows, alerts, metrics };
+    if (!config.stripe) log.info('no STRIPE_SECRET_KEY: purchasing token packages is off (the catalog still lists)');
+    const purchases = new PurchaseService(orm, balance, config.stripe && new StripeGateway(config.stripe), log);
+    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation, flows, alerts, metrics, purchases };
     const http = await startHttpServer(services);
     cleanups.push(() => http.close());
     return { url: http.url, port: http.port, services, close: closeAll };
@@ -133,14 +152,20 @@ export const EMBEDDED_IN_PRODUCTION =
   'NODE_ENV=production without DATABASE_URL: using the embedded database (PGlite), which does not fsync; ' +
   'a power loss or host crash can lose acknowledged charges. Set DATABASE_URL to a PostgreSQL server for production.';
 
-async function openDatabase(config: Config, log: Logger, cleanups: Array<() => Promise<void>>): Promise<MikroORM> {
+async function openDatabase(
+  config: Config,
+  log: Logger,
+  cleanups: Array<() => Promise<void>>,
+  connectThrough: BootstrapOptions['connectThrough'],
+): Promise<MikroORM> {
   let embedded: EmbeddedPostgres | undefined;
   if (!config.databaseUrl) {
     if (config.env === 'production') log.warn({ dataDir: config.dataDir }, EMBEDDED_IN_PRODUCTION);
     embedded = await startEmbeddedPostgres(config.dataDir, log);
     cleanups.push(() => embedded!.close());
   }
-  const orm = await openOrm({ url: config.databaseUrl ?? embedded!.url, singleConnection: !!embedded, log });
+  const url = config.databaseUrl ?? embedded!.url;
+  const orm = await openOrm({ url: connectThrough ? await connectThrough(url) : url, singleConnection: !!embedded, log });
   cleanups.push(() => orm.close());
   return orm;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { normalizeEmail } from './accounts/email';
 import type { ThrottleConfig } from './accounts/throttle';
 import { DEFAULT_MODEL_ROUTES, type ModelRoutes } from './ai/router';
-import { DEFAULT_PLANS, plansSchema, type Plans } from './plans';
+import { BUILT_IN_PLANS, plansSchema, withPlanOverrides, type Plans } from './plans';
 
 /**
  * Every limit of the service, named with its unit last. Values here are defaults; `loadConfig`
@@ -79,8 +79,38 @@ export const LIMITS = {
    * about 40 characters (measured), so about 15 MB each here.
    */
   throttleKeysMax: 50_000,
+  /** The window of the per-minute limits of a plan (src/plans.ts): sliding-window counters in the balance actor. */
+  rateLimitWindowMs: 60_000,
   /** How long a request may take to drain at shutdown before the server closes it. */
   shutdownDrainMs: 10_000,
+  /** Tokens one package may sell. */
+  packageTokensMax: 100_000_000,
+  /** A package's price in the currency's smallest unit: Stripe's own bounds for a Checkout amount (50 cents in USD; 8 digits). */
+  packagePriceCentsMin: 50,
+  packagePriceCentsMax: 99_999_999,
+  /**
+   * Purchases one user may have waiting for payment (PENDING) among those started within
+   * pendingPurchasesWindowMs; past it RATE_LIMITED (each opens a Checkout Session at Stripe).
+   */
+  pendingPurchasesPerUserMax: 20,
+  /** Stripe Checkout Sessions expire after 24 hours: older pending purchases no longer count. */
+  pendingPurchasesWindowMs: 86_400_000,
+  /** Longest success/cancel URL accepted for Checkout. */
+  checkoutUrlCharsMax: 2_048,
+  /** Largest webhook body read from Stripe (413 past it); Stripe's events are a few kilobytes. */
+  webhookBodyBytesMax: 1_000_000,
+  /** How old a webhook signature's timestamp may be (replays of older ones get 400). Stripe's default. */
+  webhookToleranceSeconds: 300,
+  /** Webhook deliveries being handled at once; past it 503 (Stripe retries later). */
+  webhooksInFlightMax: 1_000,
+  /**
+   * Longest a webhook waits for its effect to commit before answering 503 (Stripe then retries; the
+   * work goes on and the retry finds it done). Below Stripe's own delivery timeout.
+   */
+  webhookAnswerMsMax: 15_000,
+  /** Per-attempt timeout and retries of calls to Stripe's API. */
+  stripeTimeoutMs: 20_000,
+  stripeRetriesMax: 2,
 } as const;
 
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -111,6 +141,13 @@ const envSchema = z.object({
   SIGNUP_GRANT_TOKENS: intFromEnv(0, 1_000_000_000).default(10_000),
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_\S+$/, 'STRIPE_SECRET_KEY must be a Stripe secret key (sk_… or rk_…)').optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\S+$/, 'STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_…)').optional(),
+  STRIPE_API_BASE: z
+    .string()
+    .url()
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'STRIPE_API_BASE must be an http(s) URL')
+    .default('https://api.stripe.com'),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
   PROVIDER_TIMEOUT_MS: intFromEnv(100, 600_000).default(60_000),
@@ -145,14 +182,17 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
-  /** JSON object: plan name → { monthlyAllowance } (src/plans.ts); must define "free". */
+  /**
+   * JSON object: plan name → { monthlyAllowance, requestsPerMinute, tokensPerMinute, brandRequestsPerMinute },
+   * each optional, over the built-in plans (src/plans.ts).
+   */
   PLANS_JSON: z
     .string()
     .optional()
     .transform((text, ctx) => {
-      if (!text) return DEFAULT_PLANS;
+      if (!text) return BUILT_IN_PLANS;
       try {
-        return plansSchema.parse(JSON.parse(text)) as Plans;
+        return withPlanOverrides(plansSchema.parse(JSON.parse(text)));
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: `not a plan table: ${(err as Error).message.slice(0, 300)}` });
         return z.NEVER;
@@ -226,15 +266,26 @@ export interface Config {
   anthropic: { apiKey: string; baseURL: string | undefined } | undefined;
   providerTimeoutMs: number;
   providerRetriesMax: number;
+  /** Selling tokens through Stripe Checkout; undefined (no STRIPE_SECRET_KEY): purchasing is off. */
+  stripe: StripeConfig | undefined;
   /** Price overrides in integer nano-USD per token, by model id. */
   pricing: Env['PRICING_JSON'];
   /** Tier → vendor → model id: the built-in routes with MODEL_ROUTES_JSON over them. */
   modelRoutes: ModelRoutes;
   balance: BalanceConfig;
-  /** Plans and their monthly allowances (PLANS_JSON). @default {"free": {"monthlyAllowance": 0}} */
+  /** The plan table: the built-in plans with PLANS_JSON over them (src/plans.ts). @default BUILT_IN_PLANS */
   plans: Plans;
   monitoring: MonitoringConfig;
   flows: FlowLimits;
+}
+
+/** Stripe (src/purchases/): STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE. */
+export interface StripeConfig {
+  secretKey: string;
+  /** Verifies POST /webhooks/stripe (the Stripe-Signature header). */
+  webhookSecret: string;
+  /** Where the SDK sends its requests. @default https://api.stripe.com */
+  apiBase: URL;
 }
 
 /** How many flows run at once (src/flows/service.ts). */
@@ -282,6 +333,11 @@ export interface BalanceConfig {
   actorIdleMs: number;
   /** Open holds one user may have at once. @default 1_000 */
   holdsPerUserMax: number;
+  /**
+   * The plan table (PLANS_JSON over the built-in plans): each actor's per-minute limits come from its
+   * user's plan. Absent: no per-minute limits (only benchmarks run so, to compare). @default BUILT_IN_PLANS
+   */
+  plans?: Plans | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -299,6 +355,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.FLOWS_FAIR_SHARE_RESERVE >= e.FLOWS_RUNNING_MAX) {
     throw new ConfigError('invalid environment:\n  FLOWS_FAIR_SHARE_RESERVE: must be below FLOWS_RUNNING_MAX');
+  }
+  if (e.STRIPE_SECRET_KEY && !e.STRIPE_WEBHOOK_SECRET) {
+    throw new ConfigError('invalid environment:\n  STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY (purchases complete only through verified webhooks)');
   }
   const adminEmails = parseAdminEmails(e.ADMIN_EMAILS, e.NODE_ENV);
   return {
@@ -329,6 +388,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     anthropic: e.ANTHROPIC_API_KEY ? { apiKey: e.ANTHROPIC_API_KEY, baseURL: e.ANTHROPIC_BASE_URL } : undefined,
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     providerRetriesMax: e.PROVIDER_RETRIES_MAX,
+    stripe:
+      e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
+        ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBase: new URL(e.STRIPE_API_BASE) }
+        : undefined,
     pricing: e.PRICING_JSON,
     modelRoutes: e.MODEL_ROUTES_JSON,
     plans: e.PLANS_JSON,
@@ -354,6 +417,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       liveActorsMax: e.LIVE_ACTORS_MAX,
       actorIdleMs: e.ACTOR_IDLE_MS,
       holdsPerUserMax: e.HOLDS_PER_USER_MAX,
+      plans: e.PLANS_JSON,
     },
   };
 }

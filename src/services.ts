@@ -10,6 +10,7 @@ import type { GenerationService } from './generation/service';
 import type { Meter } from './metering/meter';
 import type { AlertService } from './monitoring/alerts';
 import type { Metrics } from './monitoring/metrics';
+import type { PurchaseService } from './purchases/service';
 
 /** Everything a resolver may call. Built once by bootstrap() in app.ts. */
 export interface Services {
@@ -25,4 +26,5 @@ export interface Services {
   flows: FlowService;
   alerts: AlertService;
   metrics: Metrics;
+  purchases: PurchaseService;
 }

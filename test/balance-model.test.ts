@@ -25,6 +25,8 @@ type Op =
   | { t: 'releaseUnknown' }
   | { t: 'grant'; amount: number }
   | { t: 'adjust'; delta: number }
+  /** Takes back purchased tokens (a refund): at most what is available, the rest a deficit. */
+  | { t: 'revoke'; amount: number }
   /** Moves the clock on; a step past TTL_MS expires every hold older than that. */
   | { t: 'expire'; advanceMs: number }
   /** Only in the database property: commits everything, evicts the actor, reloads it from the database. */
@@ -47,6 +49,7 @@ const opArb = (withEvict: boolean): fc.Arbitrary<Op> =>
     { weight: 1, arbitrary: fc.record({ t: fc.constant('releaseUnknown' as const) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('grant' as const), amount: fc.nat(500) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('adjust' as const), delta: fc.integer({ min: -800, max: 500 }) }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('revoke' as const), amount: fc.nat(800) }) },
     {
       weight: 2,
       arbitrary: fc.record({
@@ -101,6 +104,13 @@ class Model {
     return applied;
   }
 
+  /** A revoke takes at most what is available: held and spent tokens stay; the rest is the deficit. */
+  revoke(amount: number): { taken: number; deficit: number } {
+    const taken = Math.min(amount, this.available);
+    this.tokens -= taken;
+    return { taken, deficit: amount - taken };
+  }
+
   expire(nowMs: number): string[] {
     const expired = [...this.holds].filter(([, h]) => h.expiresAtMs <= nowMs).map(([id]) => id);
     for (const id of expired) this.holds.delete(id);
@@ -143,6 +153,8 @@ const EVERY_BRANCH: Op[] = [
   { t: 'evict' },
   { t: 'release', pick: 4 },
   { t: 'adjust', delta: 30 },
+  { t: 'reserve', amount: 20 },
+  { t: 'revoke', amount: 800 },
 ];
 
 /** -0 and 0 are the same number of tokens. */
@@ -216,6 +228,15 @@ describe('BalanceActor against the reference model', () => {
               journal.push(entry);
               break;
             }
+            case 'revoke': {
+              const expected = model.revoke(op.amount);
+              const outcome = actor.revoke(op.amount, { reason: 'test' }, undefined, (taken, deficit) => ({ test: { taken, deficit } }));
+              expect({ taken: outcome.taken, deficit: outcome.deficit }).toEqual(expected);
+              expect(outcome.entry).toMatchObject({ kind: 'REVOKE', balanceAfter: model.tokens, metadata: { requested: op.amount, deficit: expected.deficit }, attachments: { test: expected } });
+              expect(n(outcome.entry.amount)).toBe(n(-expected.taken));
+              journal.push(outcome.entry);
+              break;
+            }
             case 'expire': {
               now += op.advanceMs;
               const expected = model.expire(now);
@@ -249,6 +270,7 @@ describe('BalanceActor against the reference model', () => {
       expect(() => actor.reserve(bad, {}, EPOCH_MS)).toThrow(/non-negative safe integer/);
       expect(() => actor.grant(bad, {}, undefined)).toThrow(/non-negative safe integer/);
       expect(() => actor.settle(randomUUID(), usageOf(bad), {}, {})).toThrow(/non-negative safe integer/);
+      expect(() => actor.revoke(bad, {}, undefined, () => ({}))).toThrow(/non-negative safe integer/);
     }
     expect(() => actor.adjust(0.5, 'x')).toThrow(/safe integer/);
     expect(() => new BalanceActor(randomUUID(), -1, 0, 'free', { reservationTtlMs: TTL_MS, holdsPerUserMax: HOLDS_MAX })).toThrow();
@@ -359,6 +381,16 @@ describe('BalanceService against the reference model, with a real database', () 
               inFlight.push(service.adjust(userId, op.delta, 'model test'));
               durableOps++;
               break;
+            case 'revoke': {
+              const expected = model.revoke(op.amount);
+              inFlight.push(
+                service.revoke(userId, op.amount, 'model test', undefined, {}, () => ({})).then((r) => {
+                  expect({ taken: r.taken, deficit: r.deficit }).toEqual(expected);
+                }),
+              );
+              durableOps++;
+              break;
+            }
             case 'expire': {
               clock += op.advanceMs;
               if (model.expire(clock).length > 0) seen.add('expired');

@@ -1,6 +1,6 @@
 import { BalanceService } from '../src/balance/service';
 import { ConfigError, loadConfig } from '../src/config';
-import { DEFAULT_PLANS, type Plans } from '../src/plans';
+import { DEFAULT_PLANS, withPlanOverrides, type Plans } from '../src/plans';
 import { errorCode, gql } from './support/graphql-client';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -10,7 +10,8 @@ import { startTestApp, type TestApp } from './support/test-app';
  * the first activity of a month grants that month's allowance once, also from a second service
  * (a restart, another process); the allowance expires at the month's end.
  */
-const PLANS: Plans = { free: { monthlyAllowance: 0 }, pro: { monthlyAllowance: 100_000 } };
+// One plan table with the limits' per-minute fields (issue 15): `pro` starts from the built-in free plan.
+const PLANS: Plans = withPlanOverrides({ pro: { monthlyAllowance: 100_000 } });
 let clock = Date.UTC(2031, 0, 15, 12);
 
 let t: TestApp;
@@ -86,7 +87,9 @@ describe('plans and monthly allowances', () => {
   it('reads PLANS_JSON: the default keeps today (free, no allowance); bad tables stop the start', () => {
     expect(loadConfig({}).plans).toEqual(DEFAULT_PLANS);
     expect(loadConfig({ PLANS_JSON: '{"free":{"monthlyAllowance":0},"pro":{"monthlyAllowance":100000}}' }).plans).toEqual(PLANS);
-    for (const bad of ['{"pro":{"monthlyAllowance":1}}', '{"free":{"monthlyAllowance":-1}}', '{"free":{}}', '{"Free":{"monthlyAllowance":0}}', 'not json']) {
+    // The built-in free plan is always there (PLANS_JSON overrides it per field), so a table without "free" is fine.
+    expect(loadConfig({ PLANS_JSON: '{"pro":{"monthlyAllowance":100000}}' }).plans).toEqual(PLANS);
+    for (const bad of ['{"free":{"monthlyAllowance":-1}}', '{"free":{"monthlyAllowance":1.5}}', '{"free":{"allowance":1}}', '{"Free":{"monthlyAllowance":0}}', 'not json']) {
       expect(() => loadConfig({ PLANS_JSON: bad })).toThrow(ConfigError);
     }
   });

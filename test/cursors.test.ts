@@ -1,6 +1,7 @@
 import { getNamedType, isNonNullType, isObjectType, type GraphQLField, type GraphQLObjectType } from 'graphql';
 import { buildSchema } from '../src/graphql/schema';
 import { errorCode, gql, subscribe, wsClient, type GraphQLResponse } from './support/graphql-client';
+import { startFakeStripe, type FakeStripe } from './support/fake-stripe';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -121,10 +122,11 @@ function mutations(cursor: string): string[] {
 }
 
 let t: TestApp;
+let stripe: FakeStripe;
 let token: string;
 let fixtures: Fixtures;
 
-/** One of everything a connection lists: a ledger entry (the sign-up grant), a generation, a finished flow run. */
+/** One of everything a connection lists: a ledger entry (the sign-up grant), a generation, a finished flow run, a token purchase. */
 async function createFixtures(): Promise<Fixtures> {
   const user = await t.signUp();
   token = user.token;
@@ -137,18 +139,30 @@ async function createFixtures(): Promise<Fixtures> {
   const progress = subscribe(client, 'subscription($id: ID!) { flowProgress(flowRunId: $id) { type } }', { id: flowRunId });
   await progress.done;
   await client.dispose();
+  await t.app.services.purchases.upsertPackage({ id: 'paged', name: 'Paged', tokens: 10, priceCents: 100, currency: 'usd' });
+  const purchase = await gql(
+    t.url,
+    'mutation { purchaseTokenPackage(input: { packageId: "paged", successUrl: "https://x.example/ok", cancelUrl: "https://x.example/no" }) { purchase { id } } }',
+    {},
+    token,
+  );
+  expect(purchase.errors).toBeUndefined();
   return { User: user.userId, Brand: brandId, Generation: vision.data!.generateVision.generationId, FlowRun: flowRunId };
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
+  stripe = await startFakeStripe();
+  t = await startTestApp(stripe.env);
   fixtures = await createFixtures();
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  await t.close();
+  await stripe.close();
+});
 
 describe('cursors on every connection', () => {
   it('finds the connections by walking the schema', () => {
-    expect(connectionFields(fixtures).map((c) => c.name).sort()).toEqual(expect.arrayContaining(['Brand.generations', 'Query.flowRuns', 'Query.tokenLedger']));
+    expect(connectionFields(fixtures).map((c) => c.name).sort()).toEqual(expect.arrayContaining(['Brand.generations', 'Query.flowRuns', 'Query.tokenLedger', 'Query.tokenPurchases']));
   });
 
   it('refuses garbage, other connections\' cursors and altered cursors with BAD_USER_INPUT', async () => {

@@ -152,6 +152,14 @@ export class AccountService {
     return brand;
   }
 
+  /** Any user's brand, for an admin; NOT_FOUND when it does not exist. */
+  async anyBrand(brandId: string): Promise<IBrand> {
+    if (!z.uuid().safeParse(brandId).success) throw notFound('brand');
+    const brand = await this.orm.em.fork().findOne(Brand, { id: brandId });
+    if (!brand) throw notFound('brand');
+    return brand;
+  }
+
   private dummy: Promise<string> | null = null;
   private dummyHash(): Promise<string> {
     return (this.dummy ??= hashPassword(randomUUID()));

@@ -1,6 +1,8 @@
 import { uuidv7 } from '../db/ids';
 import type { LedgerKind } from '../db/entities';
 import { assert, assertTokens, InvariantError } from './invariants';
+import { BrandQuotas, type LoadedBrand, type QuotaRefusal } from './quotas';
+import { UserRates, type RateLimits, type RateRefusal } from './rates';
 import { burnOrder, DEFAULT_GRANT_PRIORITY, grantView, insertSorted, type Burn, type Grant, type GrantSpec, type GrantView, type GrantWrite } from './grants';
 
 /** What a hold is for; copied onto the ledger entry that settles it. */
@@ -19,6 +21,8 @@ export interface Hold {
   readonly amount: number;
   readonly expiresAtMs: number;
   readonly meta: HoldMeta;
+  /** The rate window its tokens were counted in, to correct the count at settle. */
+  readonly rateWindowStartMs?: number | undefined;
 }
 
 export interface BalanceSnapshot {
@@ -71,7 +75,9 @@ export interface JournalEntry {
 export type ReserveOutcome =
   | { ok: true; hold: Hold }
   | { ok: false; code: 'INSUFFICIENT_TOKENS'; available: number; required: number }
-  | { ok: false; code: 'TOO_MANY_HOLDS'; holdsMax: number };
+  | { ok: false; code: 'TOO_MANY_HOLDS'; holdsMax: number }
+  | ({ ok: false } & QuotaRefusal)
+  | ({ ok: false } & RateRefusal);
 
 export interface SettleOutcome {
   entry: JournalEntry;
@@ -84,6 +90,8 @@ export interface SettleOutcome {
 export interface ActorLimits {
   reservationTtlMs: number;
   holdsPerUserMax: number;
+  /** The user's per-minute limits; none when absent. */
+  rates?: RateLimits | undefined;
 }
 
 /**
@@ -113,6 +121,10 @@ export class BalanceActor {
   /** Set when a write found another writer's version: the actor must not be used any more. */
   fenced = false;
   lastUsedMs = 0;
+  /** The monthly quotas of the user's brands (and what each brand used and holds this month). */
+  readonly quotas: BrandQuotas;
+  /** Per-minute request and token counts; null without rate limits. */
+  readonly rates: UserRates | null;
   /** Grants with tokens left, in burn order. */
   private grants: Grant[];
   /** The earliest expiry of a grant not yet expired (null: none expires). */
@@ -135,11 +147,14 @@ export class BalanceActor {
     persistedVersion: number,
     public plan: string,
     private readonly limits: ActorLimits,
+    brands: { nowMs: number; loaded: readonly LoadedBrand[] } = { nowMs: Date.now(), loaded: [] },
     grants?: Grant[],
   ) {
     assertTokens(tokens, 'loaded tokens');
     this.tokens = tokens;
     this.persistedVersion = persistedVersion;
+    this.quotas = new BrandQuotas(brands.nowMs, brands.loaded);
+    this.rates = limits.rates ? new UserRates(limits.rates) : null;
     this.grants = (grants ?? (tokens > 0 ? [loadedGrant(userId, tokens)] : [])).slice().sort(burnOrder);
     this.grantsChanged();
     this.check();
@@ -178,7 +193,11 @@ export class BalanceActor {
     return this.grants.find((g) => g.id === id);
   }
 
-  /** Holds `amount` tokens for work about to start. Never waits, never writes. */
+  /**
+   * Holds `amount` tokens for work about to start. Never waits, never writes. Every limit is checked
+   * before anything is taken, and all are taken in this one step: the balance, the concurrent holds,
+   * the brand's monthly quota, then the per-minute rates. A refusal takes nothing.
+   */
   reserve(amount: number, meta: HoldMeta, nowMs: number): ReserveOutcome {
     assertTokens(amount, 'reserve amount');
     assert(!this.fenced, 'reserve on a fenced actor');
@@ -188,13 +207,20 @@ export class BalanceActor {
     if (this.holdCount >= this.limits.holdsPerUserMax) {
       return { ok: false, code: 'TOO_MANY_HOLDS', holdsMax: this.limits.holdsPerUserMax };
     }
+    const brandId = meta.brandId;
+    const overQuota = brandId === undefined ? null : this.quotas.refusal(brandId, amount, nowMs);
+    if (overQuota) return { ok: false, ...overQuota };
+    const overRate = this.rates?.refusal(amount, brandId, nowMs);
+    if (overRate) return { ok: false, ...overRate };
     const hold: Hold = {
       id: uuidv7(),
       userId: this.userId,
       amount,
       expiresAtMs: nowMs + this.limits.reservationTtlMs,
       meta,
+      rateWindowStartMs: this.rates?.take(amount, brandId, nowMs),
     };
+    if (brandId !== undefined) this.quotas.reserve(brandId, amount);
     (this.holds ??= new Map()).set(hold.id, hold);
     this.reserved += amount;
     this.check();
@@ -206,17 +232,24 @@ export class BalanceActor {
    * released still gets its usage charged (the work happened), from what is available. Usage beyond
    * hold + available is never taken from below zero: it is recorded as `overage` for an alert.
    */
-  settle(holdId: string, usage: SettleUsage, meta: HoldMeta, attachments: Record<string, unknown>): SettleOutcome {
+  settle(holdId: string, usage: SettleUsage, meta: HoldMeta, attachments: Record<string, unknown>, nowMs = Date.now()): SettleOutcome {
     assertTokens(usage.tokens, 'settle tokens');
     assert(!this.fenced, 'settle on a fenced actor');
-    const held = this.removeHold(holdId);
+    const hold = this.removeHold(holdId);
+    const held = hold?.amount ?? 0;
     const coverable = this.available + held;
-    const charged = Math.min(usage.tokens, coverable);
+    // A brand's quota caps usage above the hold the way the balance does (issue 15).
+    const quotaCap = meta.brandId === undefined ? Infinity : this.quotas.chargeCap(meta.brandId, held, nowMs);
+    const charged = Math.min(usage.tokens, coverable, quotaCap);
     const overage = usage.tokens - charged;
     this.reserved -= held;
     this.tokens -= charged;
     const burned = this.burn(charged);
-    const metadata: Record<string, unknown> = overage > 0 ? { held, overage } : { held };
+    if (meta.brandId !== undefined) this.quotas.settle(meta.brandId, held, charged, nowMs);
+    this.rates?.settled(held, charged, hold?.rateWindowStartMs, nowMs);
+    const metadata: Record<string, unknown> = { held };
+    // overage: the balance ran out (NEGATIVE_BALANCE alert); quotaOverage: the brand's quota did.
+    if (overage > 0) metadata[quotaCap < coverable ? 'quotaOverage' : 'overage'] = overage;
     if (meta.idempotencyKey && meta.requestFingerprint) metadata.requestFingerprint = meta.requestFingerprint;
     const entry = this.emit('CHARGE', -charged, {
       brandId: meta.brandId,
@@ -229,6 +262,7 @@ export class BalanceActor {
       costNanoUsd: usage.costNanoUsd,
       metadata,
       attachments,
+      createdAt: new Date(nowMs),
       burns: burned.burns,
       grants: burned.writes,
     });
@@ -236,12 +270,15 @@ export class BalanceActor {
     return { entry, charged, overage };
   }
 
-  /** Returns the whole hold. Releasing an unknown (expired, settled) hold does nothing. */
-  release(holdId: string): number {
-    const held = this.removeHold(holdId);
-    this.reserved -= held;
+  /** Returns the whole hold (to the balance, the brand's quota and the token rate). Releasing an unknown (expired, settled) hold does nothing. */
+  release(holdId: string, nowMs = Date.now()): number {
+    const hold = this.removeHold(holdId);
+    if (!hold) return 0;
+    this.reserved -= hold.amount;
+    if (hold.meta.brandId !== undefined) this.quotas.settle(hold.meta.brandId, hold.amount, 0, nowMs);
+    this.rates?.settled(hold.amount, 0, hold.rateWindowStartMs, nowMs);
     this.check();
-    return held;
+    return hold.amount;
   }
 
   /** Releases every hold past its deadline; returns them. */
@@ -251,15 +288,23 @@ export class BalanceActor {
     for (const hold of this.holds.values()) {
       if (hold.expiresAtMs <= nowMs) expired.push(hold);
     }
-    for (const hold of expired) this.release(hold.id);
+    for (const hold of expired) this.release(hold.id, nowMs);
     return expired;
   }
 
   /**
    * Adds a grant of `amount` tokens (none for 0: the entry is recorded without one). Without a spec
-   * it is an ADMIN grant without expiry whose reason is `metadata.reason`.
+   * it is an ADMIN grant without expiry whose reason is `metadata.reason`. `attachments` ride in the
+   * entry's commit (a purchase's COMPLETED status, issue 16).
    */
-  grant(amount: number, metadata: Record<string, unknown>, idempotencyKey: string | undefined, spec?: GrantSpec, nowMs: number = Date.now()): JournalEntry {
+  grant(
+    amount: number,
+    metadata: Record<string, unknown>,
+    idempotencyKey: string | undefined,
+    spec?: GrantSpec,
+    nowMs: number = Date.now(),
+    attachments: Record<string, unknown> = {},
+  ): JournalEntry {
     assertTokens(amount, 'grant amount');
     assert(!this.fenced, 'grant on a fenced actor');
     const id = uuidv7();
@@ -268,7 +313,7 @@ export class BalanceActor {
       id,
       idempotencyKey,
       metadata: created ? { ...metadata, grantId: created.id } : metadata,
-      attachments: {},
+      attachments,
       grants: created ? [{ grant: created, remaining: created.remaining, expiredAtMs: null }] : null,
     });
     this.check();
@@ -389,6 +434,58 @@ export class BalanceActor {
   }
 
   /**
+   * Takes back up to `amount` tokens given earlier (a refunded purchase), never more than is
+   * available: what holds cover stays held and the balance never goes below zero. With
+   * `fromLedgerEntryId` (the purchase's GRANT entry) the tokens come only from what remains of the
+   * grant that entry created; without it they are burned in burn order like a charge. Either way the
+   * burns are recorded, so every grant's remaining stays its amount minus its burns. What could not
+   * be taken (already spent or held) is the `deficit`, recorded in the entry's metadata for an alert.
+   * The entry is emitted even when nothing can be taken, so what it carries is written all the same;
+   * `attach` builds what it carries from the outcome.
+   */
+  revoke(
+    amount: number,
+    metadata: Record<string, unknown>,
+    idempotencyKey: string | undefined,
+    attach: (taken: number, deficit: number) => Record<string, unknown>,
+    fromLedgerEntryId?: string,
+  ): { entry: JournalEntry; taken: number; deficit: number } {
+    assertTokens(amount, 'revoke amount');
+    assert(!this.fenced, 'revoke on a fenced actor');
+    let taken: number;
+    let changes: { burns: Burn[] | null; writes: GrantWrite[] | null };
+    if (fromLedgerEntryId === undefined) {
+      taken = Math.min(amount, this.available);
+      this.tokens -= taken;
+      changes = this.burn(taken);
+    } else {
+      // Not in memory: the grant is used up (or never existed), so nothing of it is left to take.
+      const grant = this.grants.find((g) => g.ledgerEntryId === fromLedgerEntryId);
+      taken = grant ? Math.min(amount, grant.remaining, this.available) : 0;
+      changes = NO_CHANGE;
+      if (grant && taken > 0) {
+        grant.remaining -= taken;
+        this.tokens -= taken;
+        changes = { burns: [{ grantId: grant.id, amount: taken }], writes: [{ grant, remaining: grant.remaining, expiredAtMs: grant.expiredAtMs }] };
+        if (grant.remaining === 0) {
+          this.grants = this.grants.filter((g) => g !== grant);
+          this.grantsChanged();
+        }
+      }
+    }
+    const deficit = amount - taken;
+    const entry = this.emit('REVOKE', taken === 0 ? 0 : -taken, {
+      idempotencyKey,
+      metadata: { ...metadata, requested: amount, deficit },
+      attachments: attach(taken, deficit),
+      burns: changes.burns,
+      grants: changes.writes,
+    });
+    this.check();
+    return { entry, taken, deficit };
+  }
+
+  /**
    * A correction by `delta` tokens (negative takes tokens away). A negative adjustment never takes
    * more than is available, so it cannot break a hold or push the balance below zero.
    */
@@ -496,12 +593,12 @@ export class BalanceActor {
     return { amount, expiresAt: new Date(atMs) };
   }
 
-  private removeHold(holdId: string): number {
+  private removeHold(holdId: string): Hold | undefined {
     const hold = this.holds?.get(holdId);
-    if (!hold) return 0;
+    if (!hold) return undefined;
     this.holds!.delete(holdId);
     if (this.holds!.size === 0) this.holds = null;
-    return hold.amount;
+    return hold;
   }
 
   private emit(
@@ -525,7 +622,7 @@ export class BalanceActor {
       idempotencyKey: fields.idempotencyKey ?? null,
       holdId: fields.holdId ?? null,
       metadata: fields.metadata ?? {},
-      createdAt: new Date(),
+      createdAt: fields.createdAt ?? new Date(),
       attachments: fields.attachments ?? {},
       grants: fields.grants ?? null,
       burns: fields.burns ?? null,

@@ -14,6 +14,7 @@ export class BalanceUnavailableError extends Error {
   override name = 'BalanceUnavailableError';
 }
 
+/** Too many generations of one user at once (HOLDS_PER_USER_MAX): RATE_LIMITED, limit CONCURRENT_GENERATIONS. */
 export class TooManyHoldsError extends Error {
   override name = 'TooManyHoldsError';
 }
@@ -34,4 +35,31 @@ export class BalanceFencedError extends Error {
 /** Not even the entry's balance and ledger row could be written: a defect, reported as internal. */
 export class UnwritableEntryError extends Error {
   override name = 'UnwritableEntryError';
+}
+
+/** A brand's monthly quota cannot cover the hold (QUOTA_EXCEEDED). */
+export class QuotaExceededError extends Error {
+  override name = 'QuotaExceededError';
+  constructor(
+    readonly brandId: string,
+    readonly remaining: number,
+    readonly required: number,
+    readonly resetsAt: Date,
+  ) {
+    super(`the brand's monthly token quota is used up: ${required} required, ${remaining} remaining until ${resetsAt.toISOString()}`);
+  }
+}
+
+/** A per-minute limit of the user's plan refused the request (RATE_LIMITED). */
+export class RateLimitedError extends Error {
+  override name = 'RateLimitedError';
+  constructor(
+    /** Which limit: REQUESTS_PER_MINUTE, TOKENS_PER_MINUTE, BRAND_REQUESTS_PER_MINUTE. */
+    readonly limit: string,
+    /** Null when waiting cannot help (one request above the whole limit). */
+    readonly retryAfterMs: number | null,
+    message: string,
+  ) {
+    super(message);
+  }
 }

@@ -18,6 +18,12 @@ import { isStorableText, storableText, storableValue } from '../db/storable';
  */
 export interface AttachmentWriter {
   readonly name: string;
+  /**
+   * True for a writer that reads only the ledger entry's own fields, never its attachments (usage
+   * analytics): it is written with an entry's money part too, when the entry's attachments cannot
+   * be (commitAlone), so what it derives never misses a charge. @default false
+   */
+  readonly fromLedgerFields?: boolean;
   statement(entries: readonly JournalEntry[]): BoundStatement | null;
 }
 
@@ -208,7 +214,8 @@ export class Flusher {
 
   /**
    * An entry that cannot be written as it is: its charge is kept (the work was done) by writing its
-   * money part alone, the balance and ledger row without its attachments; if even that fails, the
+   * money part alone, the balance and ledger row without its attachments (writers that read only the
+   * ledger fields, such as brand usage, still run: a brand's quota counts the charge); if even that fails, the
    * entry fails alone and its user's later entries are dropped and the balance reloaded, so the
    * books still balance and no other user notices.
    */
@@ -231,7 +238,8 @@ export class Flusher {
     // A key already used would fail the insert on every retry and stall every balance behind it.
     const duplicates = await duplicateKeys(em, entries);
     if (duplicates.length > 0) throw new FenceViolation([...new Set(duplicates.map((e) => e.actor))]);
-    const attached = attach ? this.writers.map((w) => w.statement(entries)).filter((st): st is BoundStatement => !!st) : [];
+    const writers = attach ? this.writers : this.writers.filter((w) => w.fromLedgerFields);
+    const attached = writers.map((w) => w.statement(entries)).filter((st): st is BoundStatement => !!st);
     await writeBatch(this.orm, em, lastBalances(entries), entries, attached);
   }
 

@@ -181,3 +181,58 @@ async function verifyBalances(orm: MikroORM): Promise<{ users: number; mismatche
     })),
   };
 }
+
+export interface BrandUsageMismatch {
+  brandId: string;
+  /** What the ledger charged to the brand this month. */
+  ledgerCharged: number;
+  /** What brand_token_usage holds for it this month: the `used` its owner's actor loads. */
+  used: number;
+}
+
+/**
+ * Every brand whose usage this month (brand_token_usage, from which a quota's `used` is derived when
+ * the owner's balance loads) differs from its CHARGE entries in the ledger this month (UTC). Empty
+ * means each brand's quota counts exactly what it was charged.
+ */
+export async function verifyBrandUsage(orm: MikroORM, nowMs = Date.now()): Promise<{ brands: number; mismatches: BrandUsageMismatch[] }> {
+  const now = new Date(nowMs);
+  const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const rows = await orm.em.fork().execute<Array<{ brand_id: string; charged: string; used: string }>>(
+    `with l as (select brand_id, sum(-amount) as charged from token_ledger
+                 where kind = 'CHARGE' and brand_id is not null and created_at >= ?::timestamptz group by brand_id),
+          u as (select brand_id, sum(tokens) as used from brand_token_usage where usage_date >= ?::date group by brand_id)
+     select coalesce(l.brand_id, u.brand_id) as brand_id, coalesce(l.charged, 0) as charged, coalesce(u.used, 0) as used
+       from l full join u on u.brand_id = l.brand_id`,
+    [monthStart.toISOString(), monthStart.toISOString().slice(0, 10)],
+  );
+  const mismatches = rows
+    .map((r) => ({ brandId: r.brand_id, ledgerCharged: tokensFromDb(r.charged, 'ledger charges'), used: tokensFromDb(r.used, 'brand usage') }))
+    .filter((r) => r.ledgerCharged !== r.used);
+  return { brands: rows.length, mismatches };
+}
+
+export interface PurchaseProblem {
+  purchaseId: string;
+  status: string;
+  grants: number;
+}
+
+/**
+ * For `ledger:verify` (token purchases, src/purchases/, read here by their tables only): every purchase that was completed (COMPLETED, or refunded since) has exactly
+ * one PURCHASE grant (token_grants) under its key `purchase:<id>`, and no other purchase has one.
+ */
+export async function verifyPurchases(orm: MikroORM): Promise<{ completed: number; problems: PurchaseProblem[] }> {
+  const em = orm.em.fork();
+  const rows = await em.execute<Array<{ id: string; status: string; grants: string }>>(
+    `select p.id, p.status, count(g.id) as grants
+       from token_purchases p
+       left join token_grants g on g.user_id = p.user_id and g.idempotency_key = 'purchase:' || p.id::text and g.source = 'PURCHASE'
+      group by p.id, p.status`,
+  );
+  const granted = new Set(['COMPLETED', 'REFUNDED', 'PARTIALLY_REFUNDED']);
+  const problems = rows
+    .filter((r) => Number(r.grants) !== (granted.has(r.status) ? 1 : 0))
+    .map((r) => ({ purchaseId: r.id, status: r.status, grants: Number(r.grants) }));
+  return { completed: rows.filter((r) => granted.has(r.status)).length, problems };
+}

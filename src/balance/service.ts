@@ -1,17 +1,25 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
-import type { BalanceConfig } from '../config';
-import { BalanceActor, type BalanceSnapshot, type Hold, type HoldMeta, type JournalEntry, type SettleUsage } from './actor';
-import { BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError, UnknownUserError } from './errors';
+import { LIMITS, type BalanceConfig } from '../config';
+import { BalanceActor, type BalanceSnapshot, type ActorLimits, type Hold, type HoldMeta, type JournalEntry, type ReserveOutcome, type SettleUsage } from './actor';
+import {
+  BalanceUnavailableError,
+  InsufficientTokensError,
+  QuotaExceededError,
+  RateLimitedError,
+  TooManyHoldsError,
+  UnknownUserError,
+} from './errors';
+import { monthStartMs, type BrandQuotaView, type LoadedBrand } from './quotas';
+import type { RateLimits, RateLimitView } from './rates';
 import { Flusher, type AttachmentWriter, type FlushObserver } from './flusher';
 import { tokensFromDb } from './invariants';
 import { badInput, notFound } from '../errors';
 import { Journal, type Segment } from './journal';
 import { ExpiryQueue } from './expiry-queue';
-import { burnOrder, GRANT_SOURCES, grantView, type Grant, type GrantSource, type GrantView } from './grants';
+import { burnOrder, GRANT_SOURCES, grantView, type Grant, type GrantSource, type GrantSpec, type GrantView } from './grants';
 import { ledgerRow, type LedgerRow } from './ledger';
-import { LIMITS } from '../config';
-import { DEFAULT_PLANS, monthOf, nextMonthStartMs, type Plans } from '../plans';
+import { DEFAULT_PLANS, monthOf, nextMonthStartMs, planOf, type Plans } from '../plans';
 import { AppError } from '../errors';
 
 /**
@@ -24,6 +32,8 @@ const LOAD_BATCH_MAX = 1_000;
 const LOADS_IN_FLIGHT_MAX = 10_000;
 /** How often holds are checked for expiry and idle actors for eviction. */
 const SWEEP_INTERVAL_MS = 1_000;
+/** Plans whose actor limits are kept (users.plan values are few). */
+const PLANS_CACHED_MAX = 1_000;
 /** Actors examined per eviction pass, so a pass never stalls the event loop. */
 const EVICTION_SCAN_MAX = 10_000;
 /** In-memory balances whose grants expire, processed per sweep (the rest wait for the next one). */
@@ -107,6 +117,19 @@ export interface SettleResult extends Committed {
   overage: number;
 }
 
+/** A brand's quota reached 80% (WARNING), or refused a reservation (EXCEEDED). */
+export interface QuotaEvent {
+  kind: 'WARNING' | 'EXCEEDED';
+  userId: string;
+  brandId: string;
+  /** The first day of the month (UTC), YYYY-MM-DD: each kind is signalled once per brand and month. */
+  month: string;
+  monthlyTokens: number;
+  used: number;
+  /** EXCEEDED: what the refused reservation needed. */
+  required?: number;
+}
+
 /** Events for subscriptions, metrics and alerts. */
 export interface BalanceListener {
   /** Coalesced: at most once per user per tick, always with the latest state. */
@@ -115,6 +138,8 @@ export interface BalanceListener {
   committed?(entry: JournalEntry, snapshot: BalanceSnapshot): void;
   holdExpired?(hold: Hold): void;
   flushed?(entries: number, commitMs: number): void;
+  /** At most once per brand, month and kind in an actor's life (the alert service makes it once in all). */
+  quota?(event: QuotaEvent): void;
 }
 
 /**
@@ -129,6 +154,7 @@ export class BalanceService {
   private readonly withHolds = new Set<BalanceActor>();
   private readonly dirty = new Set<BalanceActor>();
   private readonly listeners: BalanceListener[] = [];
+  private readonly limitsByPlan = new Map<string, ActorLimits>();
   private readonly journal: Journal;
   private readonly flusher: Flusher;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -153,7 +179,8 @@ export class BalanceService {
     private readonly config: BalanceConfig,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-    private readonly plans: Plans = DEFAULT_PLANS,
+    /** The plan table for monthly allowances and plan changes; @default config.plans, else the built-in plans. */
+    private readonly plans: Plans = config.plans ?? DEFAULT_PLANS,
   ) {
     this.journal = new Journal(config.flushBatchMax);
     const observer: FlushObserver = {
@@ -193,10 +220,7 @@ export class BalanceService {
     let actor = this.cached(userId) ?? (await this.actorFor(userId));
     if (actor.allowanceMonth !== this.currentMonth()) actor = await this.startMonth(actor);
     const outcome = actor.reserve(amount, meta, this.now());
-    if (!outcome.ok) {
-      if (outcome.code === 'INSUFFICIENT_TOKENS') throw new InsufficientTokensError(outcome.available, outcome.required);
-      throw new TooManyHoldsError(`at most ${outcome.holdsMax} generations may run at once`);
-    }
+    if (!outcome.ok) throw this.refused(actor, outcome);
     this.withHolds.add(actor);
     this.markDirty(actor);
     return outcome.hold;
@@ -205,7 +229,7 @@ export class BalanceService {
   /** Charges the usage of a hold's work; resolves once the charge is durable. */
   async settle(hold: Hold, usage: SettleUsage, attachments: Record<string, unknown> = {}): Promise<SettleResult> {
     const actor = this.cached(hold.userId) ?? (await this.actorFor(hold.userId));
-    const outcome = actor.settle(hold.id, usage, hold.meta, attachments);
+    const outcome = actor.settle(hold.id, usage, hold.meta, attachments, this.now());
     this.afterHoldChange(actor);
     if (actor.hasExpiredHeld) this.expirePending(actor);
     // The segment's promise is awaited here rather than in a helper: one async frame fewer per
@@ -213,6 +237,7 @@ export class BalanceService {
     const segment = this.journal.append(outcome.entry);
     await segment.committed;
     this.committed(segment, outcome.entry);
+    if (hold.meta.brandId !== undefined && actor.quotas.reachedWarning(hold.meta.brandId, this.now())) this.quotaEvent(actor, hold.meta.brandId, 'WARNING');
     return { entryId: outcome.entry.id, entry: outcome.entry, snapshot: actor.snapshot(), charged: outcome.charged, overage: outcome.overage };
   }
 
@@ -220,9 +245,76 @@ export class BalanceService {
   release(hold: Hold): void {
     const actor = this.actors.get(hold.userId);
     if (!actor || actor.fenced) return;
-    actor.release(hold.id);
+    actor.release(hold.id, this.now());
     this.afterHoldChange(actor);
     if (actor.hasExpiredHeld) this.expirePending(actor);
+  }
+
+  /**
+   * Sets (or with null removes) a brand's monthly quota. The row is written first (brand_quotas, its
+   * version counted up by the database), then the owner's actor adopts it in one synchronous step;
+   * an actor that meets an older version than it has (two changes crossing) keeps the newer one, and
+   * an actor loaded meanwhile read the row itself. Returns the quota as the actor now sees it.
+   */
+  async setBrandQuota(ownerId: string, brandId: string, monthlyTokens: number | null): Promise<BrandQuotaView | null> {
+    if (this.closed) throw new BalanceUnavailableError('the service is shutting down');
+    const [row] = await this.orm.em.fork().execute<Array<{ version: string }>>(
+      `insert into brand_quotas (brand_id, user_id, monthly_tokens, version) values (?, ?, ?, 1)
+       on conflict (brand_id) do update set monthly_tokens = excluded.monthly_tokens, version = brand_quotas.version + 1, updated_at = now()
+       returning version`,
+      [brandId, ownerId, monthlyTokens],
+    );
+    const actor = await this.actorFor(ownerId);
+    actor.quotas.apply(brandId, monthlyTokens, tokensFromDb(row!.version, 'brand_quotas.version'));
+    return actor.quotas.view(brandId, this.now());
+  }
+
+  /** A brand's quota as its owner's actor sees it; null when it has none. */
+  async brandQuota(ownerId: string, brandId: string): Promise<BrandQuotaView | null> {
+    return (await this.actorFor(ownerId)).quotas.view(brandId, this.now());
+  }
+
+  /**
+   * Refuses (QUOTA_EXCEEDED) work of `required` tokens the brand's quota cannot cover now: a flow
+   * checks its whole estimate up front, like the balance. Not a reservation.
+   */
+  async refuseOverQuota(ownerId: string, brandId: string, required: number): Promise<void> {
+    const actor = await this.actorFor(ownerId);
+    const refusal = actor.quotas.refusal(brandId, required, this.now());
+    if (refusal) throw this.refused(actor, { ok: false, ...refusal });
+  }
+
+  /** Where the user stands on their per-minute limits and concurrent generations (me.rateLimits). */
+  async rateLimits(userId: string): Promise<RateLimitView[]> {
+    const actor = await this.actorFor(userId);
+    const rates = actor.rates?.view(this.now()) ?? [];
+    const holdsMax = this.config.holdsPerUserMax;
+    return [...rates, { name: 'CONCURRENT_GENERATIONS', limit: holdsMax, remaining: Math.max(0, holdsMax - actor.holdCount), resetsAt: null }];
+  }
+
+  /** The error for a refused reservation; a quota refusal is also signalled (once per brand and month) for its alert. */
+  private refused(actor: BalanceActor, outcome: Extract<ReserveOutcome, { ok: false }>): Error {
+    switch (outcome.code) {
+      case 'INSUFFICIENT_TOKENS':
+        return new InsufficientTokensError(outcome.available, outcome.required);
+      case 'TOO_MANY_HOLDS':
+        return new TooManyHoldsError(`at most ${outcome.holdsMax} generations may run at once`);
+      case 'QUOTA_EXCEEDED':
+        if (actor.quotas.firstRefusal(outcome.brandId)) this.quotaEvent(actor, outcome.brandId, 'EXCEEDED', outcome.required);
+        return new QuotaExceededError(outcome.brandId, outcome.remaining, outcome.required, new Date(outcome.resetsAtMs));
+      case 'RATE_LIMITED': {
+        const wait = outcome.retryAfterMs === null ? 'one request above the whole limit never fits' : `retry in ${outcome.retryAfterMs} ms`;
+        return new RateLimitedError(outcome.limit, outcome.retryAfterMs, `rate limit ${outcome.limit} reached: ${wait}`);
+      }
+    }
+  }
+
+  private quotaEvent(actor: BalanceActor, brandId: string, kind: QuotaEvent['kind'], required?: number): void {
+    const view = actor.quotas.view(brandId, this.now());
+    if (!view || this.listeners.length === 0) return;
+    const month = new Date(actor.quotas.currentMonthMs).toISOString().slice(0, 10);
+    const event: QuotaEvent = { kind, userId: actor.userId, brandId, month, monthlyTokens: view.monthlyTokens, used: view.used, ...(required === undefined ? {} : { required }) };
+    for (const l of this.listeners) l.quota?.(event);
   }
 
   async grant(
@@ -231,16 +323,40 @@ export class BalanceService {
     reason: string,
     idempotencyKey?: string,
     details: Record<string, unknown> = {},
+    attachments: Record<string, unknown> = {},
+    spec?: GrantSpec,
   ): Promise<Committed> {
     this.refuseWhenSaturated();
     const actor = await this.actorFor(userId);
-    if (actor.tokens + amount > BALANCE_TOKENS_MAX) {
-      throw badInput(`a balance may hold at most ${BALANCE_TOKENS_MAX} tokens`, 'amount');
-    }
-    const entry = actor.grant(amount, { ...details, reason }, idempotencyKey);
+    this.checkGrantFits(actor, amount);
+    const entry = actor.grant(amount, { ...details, reason }, idempotencyKey, spec, this.now(), attachments);
+    this.scheduleExpiry(actor);
     this.markDirty(actor);
+    if (actor.hasExpiredHeld) this.expirePending(actor);
     await this.persist(entry);
     return { entryId: entry.id, entry, snapshot: actor.snapshot() };
+  }
+
+  /**
+   * Takes back up to `amount` tokens (see BalanceActor.revoke: never below what holds cover or zero,
+   * from what remains of the grant of ledger entry `fromLedgerEntryId` when given, burns recorded);
+   * resolves once committed, with what was taken and the deficit that could not be.
+   */
+  async revoke(
+    userId: string,
+    amount: number,
+    reason: string,
+    idempotencyKey: string | undefined,
+    details: Record<string, unknown>,
+    attach: (taken: number, deficit: number) => Record<string, unknown>,
+    fromLedgerEntryId?: string,
+  ): Promise<Committed & { taken: number; deficit: number }> {
+    this.refuseWhenSaturated();
+    const actor = await this.actorFor(userId);
+    const { entry, taken, deficit } = actor.revoke(amount, { ...details, reason }, idempotencyKey, attach, fromLedgerEntryId);
+    this.markDirty(actor);
+    await this.persist(entry);
+    return { entryId: entry.id, entry, snapshot: actor.snapshot(), taken, deficit };
   }
 
   /**
@@ -666,6 +782,8 @@ export class BalanceService {
             where user_id in (select value::uuid from json_array_elements_text(?::json)) and remaining > 0`,
           [ids],
         );
+        const nowMs = this.now();
+        const brands = await this.loadBrands(rows.map((r) => r.id), nowMs);
         const byId = new Map(rows.map((r) => [r.id, r]));
         const grantsOf = new Map<string, Grant[]>();
         for (const g of grantRows) {
@@ -676,7 +794,7 @@ export class BalanceService {
         for (const { userId, resolve, reject } of batch) {
           const row = byId.get(userId);
           if (!row) reject(new UnknownUserError(userId));
-          else resolve(this.install(row, grantsOf.get(userId) ?? []));
+          else resolve(this.install(row, grantsOf.get(userId) ?? [], brands.get(userId) ?? [], nowMs));
         }
       } catch (err) {
         this.log.error({ err, users: batch.length }, 'loading balances failed');
@@ -686,7 +804,41 @@ export class BalanceService {
     }
   }
 
-  private install(row: UserRow, grants: Grant[]): BalanceActor {
+  /**
+   * The brands of these users that have a quota row or charges this month, with this month's charges
+   * (brand_token_usage, which the flusher writes in the same commit as each charge): a brand's usage
+   * is derived from committed data whenever its owner's actor loads, so a restart or kill -9 does
+   * not reset it. One query per load batch; each brand's usage is a range of its primary key.
+   */
+  private async loadBrands(userIds: readonly string[], nowMs: number): Promise<Map<string, LoadedBrand[]>> {
+    const byUser = new Map<string, LoadedBrand[]>();
+    if (userIds.length === 0) return byUser;
+    const rows: Array<{ user_id: string; brand_id: string; monthly_tokens: string | null; version: string | null; used: string }> = await this.orm.em
+      .fork()
+      .execute(
+        `select b.owner_id as user_id, b.id as brand_id, q.monthly_tokens, q.version, u.used
+           from brands b
+           left join brand_quotas q on q.brand_id = b.id
+           cross join lateral (select coalesce(sum(t.tokens), 0) as used from brand_token_usage t
+                                where t.brand_id = b.id and t.usage_date >= ?::date) u
+          where b.owner_id in (select value::uuid from json_array_elements_text(?::json))
+            and (q.brand_id is not null or u.used > 0)`,
+        [new Date(monthStartMs(nowMs)).toISOString().slice(0, 10), JSON.stringify(userIds)],
+      );
+    for (const r of rows) {
+      const list = byUser.get(r.user_id) ?? [];
+      list.push({
+        brandId: r.brand_id,
+        monthlyTokens: r.monthly_tokens === null ? null : tokensFromDb(r.monthly_tokens, 'brand_quotas.monthly_tokens'),
+        version: r.version === null ? 0 : tokensFromDb(r.version, 'brand_quotas.version'),
+        used: tokensFromDb(r.used, 'brand_token_usage sum'),
+      });
+      byUser.set(r.user_id, list);
+    }
+    return byUser;
+  }
+
+  private install(row: UserRow, grants: Grant[], brands: readonly LoadedBrand[], nowMs: number): BalanceActor {
     const existing = this.actors.get(row.id);
     if (existing && !existing.fenced) return existing;
     const actor = new BalanceActor(
@@ -694,7 +846,8 @@ export class BalanceService {
       tokensFromDb(row.tokens, 'users.tokens'),
       tokensFromDb(row.balance_version, 'users.balance_version'),
       row.plan,
-      this.config,
+      this.limitsOf(row.plan),
+      { nowMs, loaded: brands },
       grants,
     );
     actor.lastUsedMs = this.now();
@@ -714,6 +867,24 @@ export class BalanceService {
       });
     }
     return actor;
+  }
+
+  /**
+   * An actor's limits: the balance settings and its plan's per-minute limits (none when the service
+   * runs without a plan table, a benchmark's "limits off"). One object per plan, shared.
+   */
+  private limitsOf(plan: string): ActorLimits {
+    let limits = this.limitsByPlan.get(plan);
+    if (!limits) {
+      let rates: RateLimits | undefined;
+      if (this.config.plans) {
+        const { requestsPerMinute, tokensPerMinute, brandRequestsPerMinute } = planOf(this.config.plans, plan);
+        rates = { requestsPerMinute, tokensPerMinute, brandRequestsPerMinute, windowMs: LIMITS.rateLimitWindowMs };
+      }
+      limits = { reservationTtlMs: this.config.reservationTtlMs, holdsPerUserMax: this.config.holdsPerUserMax, rates };
+      if (this.limitsByPlan.size < PLANS_CACHED_MAX) this.limitsByPlan.set(plan, limits);
+    }
+    return limits;
   }
 
   private drop(actor: BalanceActor): void {

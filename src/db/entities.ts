@@ -59,7 +59,8 @@ export const Brand = defineEntity({
 });
 export type IBrand = InferEntity<typeof Brand>;
 
-export const LEDGER_KINDS = ['GRANT', 'CHARGE', 'REFUND', 'ADJUST', 'EXPIRE'] as const;
+/** REVOKE: tokens a payment refund takes back (src/purchases/), never more than is available. */
+export const LEDGER_KINDS = ['GRANT', 'CHARGE', 'REFUND', 'ADJUST', 'EXPIRE', 'REVOKE'] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
 /**
@@ -191,7 +192,7 @@ export const BrandTokenUsage = defineEntity({
 });
 export type IBrandTokenUsage = InferEntity<typeof BrandTokenUsage>;
 
-export const ALERT_TYPES = ['NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'GRANT_EXPIRING'] as const;
+export const ALERT_TYPES = ['NEGATIVE_BALANCE', 'LOW_BALANCE', 'HIGH_USAGE', 'SUSPICIOUS_PATTERN', 'GRANT_EXPIRING', 'REFUND_DEFICIT', 'QUOTA_WARNING', 'QUOTA_EXCEEDED'] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 export const ALERT_SEVERITIES = ['INFO', 'WARNING', 'CRITICAL'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
@@ -290,4 +291,96 @@ export const UserRoleChange = defineEntity({
 });
 export type IUserRoleChange = InferEntity<typeof UserRoleChange>;
 
-export const ENTITIES = [User, Brand, LedgerEntry, TokenGrant, LedgerGrantBurn, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange];
+/**
+ * A brand's monthly token quota (migration 70). Written by setBrandQuota and adopted by the owner's
+ * balance actor by version (src/balance/service.ts); monthlyTokens null means no quota. The months
+ * record which alerts were raised (src/monitoring/alerts.ts).
+ */
+export const BrandQuota = defineEntity({
+  name: 'BrandQuota',
+  tableName: 'brand_quotas',
+  properties: {
+    brandId: p.uuid().primary(),
+    userId: p.uuid(),
+    monthlyTokens: p.bigint('number').nullable(),
+    version: p.bigint('number').default(1),
+    warnedMonth: p.string().columnType('date').nullable(),
+    exceededMonth: p.string().columnType('date').nullable(),
+    updatedAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type IBrandQuota = InferEntity<typeof BrandQuota>;
+
+/** A token package of the catalog (migration 60). Never deleted once sold, only deactivated. */
+export const TokenPackage = defineEntity({
+  name: 'TokenPackage',
+  tableName: 'token_packages',
+  properties: {
+    /** Chosen by the admin: lower-case letters, digits, - and _, e.g. "starter". */
+    id: p.string().primary().columnType('text'),
+    name: p.text(),
+    tokens: p.bigint('number'),
+    /** In the currency's smallest unit (cents for USD), as Stripe takes it. */
+    priceCents: p.integer(),
+    /** ISO 4217, lower case, as Stripe writes it. */
+    currency: p.text(),
+    active: p.boolean().default(true),
+    ...timestamps,
+  },
+});
+export type ITokenPackage = InferEntity<typeof TokenPackage>;
+
+export const PURCHASE_STATUSES = ['PENDING', 'COMPLETED', 'EXPIRED', 'REFUNDED', 'PARTIALLY_REFUNDED'] as const;
+export type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
+
+/**
+ * One Checkout Session for a package. Its COMPLETED status is written in the commit of its grant
+ * (src/purchases/store.ts); tokens, amount and currency are the package's at purchase time.
+ */
+export const TokenPurchase = defineEntity({
+  name: 'TokenPurchase',
+  tableName: 'token_purchases',
+  properties: {
+    id: p.uuid().primary(),
+    userId: p.uuid(),
+    packageId: p.text(),
+    tokens: p.bigint('number'),
+    amountCents: p.integer(),
+    currency: p.text(),
+    status: p.enum([...PURCHASE_STATUSES]),
+    idempotencyKey: p.string().nullable(),
+    requestFingerprint: p.text().nullable(),
+    checkoutSessionId: p.text().nullable().unique(),
+    checkoutUrl: p.text().nullable(),
+    paymentIntentId: p.text().nullable(),
+    /** The ledger entry that granted the tokens. */
+    grantEntryId: p.uuid().nullable(),
+    /** The most Stripe has reported refunded (charge.amount_refunded is cumulative). */
+    refundedCents: p.integer().default(0),
+    /** Tokens the refunds asked back (their share of `tokens`), taken or not. */
+    revokedTokens: p.bigint('number').default(0),
+    /** Of revokedTokens, what had already been spent and could not be taken back. */
+    deficitTokens: p.bigint('number').default(0),
+    /** Set by the service, in milliseconds, so the (created_at, id) cursor round-trips exactly. */
+    createdAt: p.datetime(),
+    completedAt: p.datetime().nullable(),
+    updatedAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type ITokenPurchase = InferEntity<typeof TokenPurchase>;
+
+/** A Stripe webhook event we acted on, by its id: a redelivery finds it and does nothing. */
+export const StripeEvent = defineEntity({
+  name: 'StripeEvent',
+  tableName: 'stripe_events',
+  properties: {
+    id: p.text().primary(),
+    type: p.text(),
+    purchaseId: p.uuid().nullable(),
+    ledgerEntryId: p.uuid().nullable(),
+    receivedAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type IStripeEvent = InferEntity<typeof StripeEvent>;
+
+export const ENTITIES = [User, Brand, LedgerEntry, TokenGrant, LedgerGrantBurn, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange, BrandQuota, TokenPackage, TokenPurchase, StripeEvent];

@@ -131,7 +131,7 @@ export class FlowService {
     const plan = flow.plan(params);
     const stored = await loadStoredContext(this.orm, userId, brand.id, plan.map((step) => step.agent));
     const context = brandContext(brand);
-    await this.refuseUnaffordable(userId, context, plan, stored);
+    await this.refuseUnaffordable(userId, brand.id, context, plan, stored);
     const run = newRun(userId, brand.id, flow, params, plan);
     return new FlowRunner(run, plan, context, stored, {
       orm: this.orm,
@@ -171,10 +171,10 @@ export class FlowService {
    * The flow's total estimate: for each step, what the meter would reserve for the largest prompt it
    * can have (its own, with what it reads from earlier steps at its budget: stepContextBound) plus its
    * own output cap. Each step reserves at most that, so the run never charges more than the estimate
-   * (at the usage our tokenizer counts). Not a reservation, but a flow the balance cannot cover is
-   * refused before it costs anything.
+   * (at the usage our tokenizer counts). Not a reservation, but a flow the balance or the brand's
+   * monthly quota cannot cover is refused (INSUFFICIENT_TOKENS, QUOTA_EXCEEDED) before it costs anything.
    */
-  private async refuseUnaffordable(userId: string, brand: BrandContext, plan: readonly StepPlan[], stored: StoredContext): Promise<void> {
+  private async refuseUnaffordable(userId: string, brandId: string, brand: BrandContext, plan: readonly StepPlan[], stored: StoredContext): Promise<void> {
     let required = 0;
     for (const { agent, params } of plan) {
       const messages = agent.messages(stepContextBound(brand, agent, stored), params);
@@ -182,6 +182,7 @@ export class FlowService {
     }
     const { available } = await this.balance.snapshot(userId);
     if (available < required) throw new InsufficientTokensError(available, required);
+    await this.balance.refuseOverQuota(userId, brandId, required);
   }
 
   /**

@@ -1,7 +1,15 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-import { BalanceFencedError, BalanceUnavailableError, InsufficientTokensError, TooManyHoldsError, UnknownUserError } from '../balance/errors';
+import {
+  BalanceFencedError,
+  BalanceUnavailableError,
+  InsufficientTokensError,
+  QuotaExceededError,
+  RateLimitedError,
+  TooManyHoldsError,
+  UnknownUserError,
+} from '../balance/errors';
 import { AppError, type ErrorCode } from '../errors';
 
 /** The code and extra extensions of a refusal we give on purpose; undefined for anything else. */
@@ -14,7 +22,16 @@ function known(err: unknown): { code: ErrorCode; message: string; extensions?: R
   if (err instanceof InsufficientTokensError) {
     return { code: 'INSUFFICIENT_TOKENS', message: err.message, extensions: { available: err.available, required: err.required } };
   }
-  if (err instanceof TooManyHoldsError) return { code: 'RATE_LIMITED', message: err.message };
+  if (err instanceof QuotaExceededError) {
+    const extensions = { brandId: err.brandId, remaining: err.remaining, required: err.required, resetsAt: err.resetsAt.toISOString() };
+    return { code: 'QUOTA_EXCEEDED', message: err.message, extensions };
+  }
+  if (err instanceof RateLimitedError) {
+    // retryAfterMs is left out when waiting cannot help (JSON has no Infinity).
+    const extensions = err.retryAfterMs === null ? { limit: err.limit } : { limit: err.limit, retryAfterMs: err.retryAfterMs };
+    return { code: 'RATE_LIMITED', message: err.message, extensions };
+  }
+  if (err instanceof TooManyHoldsError) return { code: 'RATE_LIMITED', message: err.message, extensions: { limit: 'CONCURRENT_GENERATIONS' } };
   if (err instanceof BalanceUnavailableError || err instanceof BalanceFencedError) {
     return { code: 'SERVICE_UNAVAILABLE', message: err.message, extensions: { retryable: true } };
   }

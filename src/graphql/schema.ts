@@ -8,7 +8,9 @@ import { balanceResolvers } from './resolvers/balance';
 import { creditResolvers } from './resolvers/credits';
 import { flowResolvers } from './resolvers/flows';
 import { generationResolvers } from './resolvers/generation';
+import { limitResolvers } from './resolvers/limits';
 import { monitoringResolvers } from './resolvers/monitoring';
+import { purchaseResolvers } from './resolvers/purchases';
 import { DateTime, JSONScalar } from './scalars';
 
 /** schema.graphql sits at the project root, both beside src/ and beside dist/src/. */
@@ -27,7 +29,7 @@ export function loadTypeDefs(): string {
   return readFileSync(schemaPath(), 'utf8');
 }
 
-const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, creditResolvers, generationResolvers, monitoringResolvers, flowResolvers];
+const resolvers: Resolvers[] = [{ DateTime, JSON: JSONScalar }, accountResolvers, balanceResolvers, creditResolvers, generationResolvers, monitoringResolvers, flowResolvers, limitResolvers, purchaseResolvers];
 
 export function buildSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({

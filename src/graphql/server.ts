@@ -7,6 +7,7 @@ import { mountGraphQL, startApollo } from './http';
 import { documentRules } from './limits';
 import { mountRoutes } from './routes';
 import { buildSchema } from './schema';
+import { mountStripeWebhook } from './webhooks';
 import { startWebSocketServer } from './websocket';
 
 export interface HttpServer {
@@ -32,6 +33,7 @@ export async function startHttpServer(services: Services): Promise<HttpServer> {
   const webSocket = startWebSocketServer({ server, schema, services, rules, formatError });
   const apollo = await startApollo({ server, schema, services, rules, formatError, webSocket });
   mountRoutes(app, services);
+  mountStripeWebhook(app, services);
   mountGraphQL(app, apollo, services);
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

@@ -78,6 +78,32 @@ export function decide(count: WindowCount, nowMs: number, { limit, windowMs }: W
   return { allowed: false, retryAfterMs: Math.max(1, allowedAtMs - nowMs) };
 }
 
+/**
+ * Gives back `tokens` counted at `countedInWindowStartMs` (a hold released, or settled below its
+ * amount), from the window they were counted in while it still counts: the current one, or the
+ * previous one with its sliding weight. Counted longer ago, they have slid out already. `count` must
+ * be advanced to now. Never below zero.
+ */
+export function giveBack(count: WindowCount, countedInWindowStartMs: number, tokens: number, windowMs: number): void {
+  if (count.windowStartMs === countedInWindowStartMs) count.current = Math.max(0, count.current - tokens);
+  else if (count.windowStartMs === countedInWindowStartMs + windowMs) count.previous = Math.max(0, count.previous - tokens);
+}
+
+/** What fits at `nowMs` before the limit (rounded down), for showing a user where they stand. */
+export function remainingAt(count: WindowCount, nowMs: number, { limit, windowMs }: WindowLimit): number {
+  return Math.max(0, Math.floor((limit * windowMs - scaledCount(count, nowMs, windowMs)) / windowMs));
+}
+
+/**
+ * When everything counted so far has slid out of the window (the counter is back to zero if nothing
+ * more is counted); null when nothing is counted. `count` must be advanced to now.
+ */
+export function clearsAtMs(count: WindowCount, windowMs: number): number | null {
+  if (count.current > 0) return count.windowStartMs + 2 * windowMs;
+  if (count.previous > 0) return count.windowStartMs + windowMs;
+  return null;
+}
+
 export interface LimiterOptions extends WindowLimit {
   /**
    * Most keys remembered. Past it the least recently used key is forgotten (its count starts again

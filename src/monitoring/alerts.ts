@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { JournalEntry } from '../balance/actor';
+import type { QuotaEvent } from '../balance/service';
 import type { MonitoringConfig } from '../config';
 import { TokenAlert, type AlertSeverity, type AlertType, type ITokenAlert } from '../db/entities';
 import type { PubSub } from '../realtime/pubsub';
@@ -43,8 +44,15 @@ export interface AlertObserver {
  *   low-balance alert per user, so raising it is idempotent, across restarts and processes alike. An
  *   active one outlives the retention window: a balance that stays low stays flagged.
  * - HIGH_USAGE (WARNING): one operation used more than highUsageThreshold tokens.
+ * - REFUND_DEFICIT (CRITICAL): a payment refund asked back purchased tokens that were already spent
+ *   (the balance is never taken below zero or below what holds cover; the rest is the deficit).
  * - SUSPICIOUS_PATTERN (INFO): the last hour's charges exceed spikeFactor × the trailing 7-day hourly
  *   average, with minimum volumes so new users are not flagged; checked at most once per interval.
+ * - QUOTA_WARNING (WARNING): a brand's usage this month reached 80% of its quota; QUOTA_EXCEEDED
+ *   (CRITICAL): a reservation was refused for the brand's quota. Each once per brand and month: the
+ *   balance actor signals the first of each in its life, and the month is recorded on the quota row
+ *   (brand_quotas.warned_month / exceeded_month) before the alert is raised, so a restart, a second
+ *   actor or the retention sweep never raises it twice.
  */
 export class AlertService {
   private readonly lastSpikeCheckMs = new Map<string, number>();
@@ -133,6 +141,28 @@ export class AlertService {
     });
   }
 
+  /** A brand's quota reached 80% or refused a reservation: raised once per brand, month and kind. */
+  onQuota(event: QuotaEvent): void {
+    const work = this.raiseQuota(event).catch((err) => this.log.error({ err, userId: event.userId, brandId: event.brandId }, 'quota alert failed'));
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async raiseQuota(event: QuotaEvent): Promise<void> {
+    const column = event.kind === 'WARNING' ? 'warned_month' : 'exceeded_month';
+    const marked = await this.orm.em.fork().execute<Array<{ brand_id: string }>>(
+      `update brand_quotas set ${column} = ?::date where brand_id = ? and ${column} is distinct from ?::date returning brand_id`,
+      [event.month, event.brandId, event.month],
+    );
+    if (marked.length === 0) return;
+    const details = { brandId: event.brandId, month: event.month, monthlyTokens: event.monthlyTokens, used: event.used, ...(event.required === undefined ? {} : { required: event.required }) };
+    if (event.kind === 'WARNING') {
+      await this.raise(event.userId, 'QUOTA_WARNING', 'WARNING', `Brand ${event.brandId} used ${event.used} of its ${event.monthlyTokens} monthly tokens (80% or more)`, details);
+    } else {
+      await this.raise(event.userId, 'QUOTA_EXCEEDED', 'CRITICAL', `Brand ${event.brandId} reached its monthly quota of ${event.monthlyTokens} tokens: a generation needing ${event.required ?? 0} was refused`, details);
+    }
+  }
+
   /** Resolves once every evaluation started so far has finished (tests, shutdown). */
   async settled(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -156,6 +186,15 @@ export class AlertService {
     const overage = typeof entry.metadata.overage === 'number' ? entry.metadata.overage : 0;
     const used = entry.kind === 'CHARGE' ? -entry.amount + overage : 0;
     const context = { ledgerEntryId: entry.id, taskType: entry.taskType, balance: entry.balanceAfter };
+    const deficit = entry.kind === 'REVOKE' && typeof entry.metadata.deficit === 'number' ? entry.metadata.deficit : 0;
+    if (deficit > 0) {
+      await this.raise(userId, 'REFUND_DEFICIT', 'CRITICAL', `A refund asked back ${String(entry.metadata.requested)} tokens, ${deficit} of them already spent: recorded as a deficit on the purchase`, {
+        ...context,
+        purchaseId: entry.metadata.purchaseId,
+        requested: entry.metadata.requested,
+        deficit,
+      });
+    }
     if (overage > 0) {
       await this.raise(userId, 'NEGATIVE_BALANCE', 'CRITICAL', `Usage of ${overage} tokens could not be charged: the balance ran out`, { ...context, overage });
     }

@@ -8,6 +8,9 @@ import type { AttachmentWriter, BoundStatement } from '../balance/flusher';
  */
 export const brandUsageWriter: AttachmentWriter = {
   name: 'brand_token_usage',
+  // Only ledger fields: kept with a charge whose attachments cannot be written, because a brand's
+  // quota usage is loaded from this table (src/balance/quotas.ts) and must count every charge.
+  fromLedgerFields: true,
   statement(entries: readonly JournalEntry[]): BoundStatement | null {
     const rows = new Map<string, { brand_id: string; usage_date: string; task_type: string; tokens: number; requests: number; cost_nano_usd: number }>();
     for (const entry of entries) {

@@ -11,6 +11,18 @@ export interface PgProxy {
   url: string;
   /** Drops the next COMMIT acknowledgement; resolves once one was dropped. */
   loseNextCommitAck(): Promise<void>;
+  /**
+   * Withholds the next COMMIT acknowledgement and everything after it on that connection, keeping
+   * the connection open: the write is durable, and the client waits for an answer that never comes
+   * (until it is killed). Resolves once one was withheld.
+   */
+  holdNextCommitAck(): Promise<void>;
+  /**
+   * An outage: every open connection is cut and new ones are closed as soon as they arrive, until
+   * `restore()`. To the client the database is unreachable.
+   */
+  cut(): void;
+  restore(): void;
   close(): Promise<void>;
 }
 
@@ -23,11 +35,18 @@ export async function startPgProxy(upstreamUrl: string): Promise<PgProxy> {
   const upstream = new URL(upstreamUrl);
   const sockets = new Set<Socket>();
   let armed: (() => void) | null = null;
+  let holding: (() => void) | null = null;
+  let down = false;
 
   const server: Server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
     const backend = connect(Number(upstream.port || 5432), upstream.hostname);
     sockets.add(client).add(backend);
     let wroteLedger = false;
+    let held = false;
     const cut = () => {
       client.destroy();
       backend.destroy();
@@ -37,7 +56,15 @@ export async function startPgProxy(upstreamUrl: string): Promise<PgProxy> {
       backend.write(chunk);
     });
     backend.on('data', (chunk) => {
+      if (held) return;
       const commitAck = chunk.includes(READY_IDLE);
+      if (commitAck && wroteLedger && holding) {
+        const withheld = holding;
+        holding = null;
+        held = true;
+        withheld();
+        return;
+      }
       if (commitAck && wroteLedger && armed) {
         const dropped = armed;
         armed = null;
@@ -66,6 +93,14 @@ export async function startPgProxy(upstreamUrl: string): Promise<PgProxy> {
   return {
     url: url.toString(),
     loseNextCommitAck: () => new Promise<void>((resolve) => (armed = resolve)),
+    holdNextCommitAck: () => new Promise<void>((resolve) => (holding = resolve)),
+    cut: () => {
+      down = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore: () => {
+      down = false;
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

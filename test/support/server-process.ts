@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TEST_JWT_SECRET, UNTHROTTLED, type TestDatabase } from './test-app';
+import { Arrivals } from './wait';
 
 /**
  * The real server (`node dist/src/main.js`) as a child process, for tests that kill it. The build is
@@ -31,6 +32,8 @@ export interface ServerProcess {
   /** Parsed JSON log lines (stdout), oldest first; non-JSON lines as { raw }. */
   logs: Array<Record<string, unknown>>;
   exited: Promise<Exit>;
+  /** Resolves once a log line satisfies `match` (one already logged counts); rejects naming `what` after `ms`. */
+  waitForLog(match: (entry: Record<string, unknown>) => boolean, ms: number, what: string): Promise<void>;
   /** Sends the signal and waits for the process to end. */
   kill(signal: NodeJS.Signals): Promise<Exit>;
 }
@@ -78,7 +81,7 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
-  const logs: Array<Record<string, unknown>> = [];
+  const logs = new Arrivals<Record<string, unknown>>(LOG_LINES_MAX);
   const stderr: string[] = [];
   const exited = new Promise<Exit>((done) => {
     child.once('exit', (code, signal) => {
@@ -86,7 +89,7 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
       done({ code, signal });
     });
   });
-  const output = () => [...logs.slice(-30).map((l) => JSON.stringify(l)), ...stderr.slice(-30)].join('\n');
+  const output = () => [...logs.all.slice(-30).map((l) => JSON.stringify(l)), ...stderr.slice(-30)].join('\n');
 
   return new Promise<ServerProcess>((resolveStart, rejectStart) => {
     const timer = setTimeout(() => {
@@ -103,14 +106,15 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
       } catch {
         entry = { raw: line };
       }
-      if (logs.length < LOG_LINES_MAX) logs.push(entry);
+      logs.push(entry);
       if (entry.msg === LISTENING_MSG && typeof entry.url === 'string') {
         clearTimeout(timer);
         resolveStart({
           url: entry.url,
           pid: child.pid!,
-          logs,
+          logs: logs.all as Array<Record<string, unknown>>,
           exited,
+          waitForLog: (match, ms, what) => logs.waitFor((all) => all.some(match), ms, what),
           kill: (signal) => {
             child.kill(signal);
             return exited;
@@ -120,7 +124,7 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
     });
     void exited.then((exit) => {
       clearTimeout(timer);
-      rejectStart(new ServerExitedError(exit, logs, `server exited (${JSON.stringify(exit)}) before listening:\n${output()}`));
+      rejectStart(new ServerExitedError(exit, logs.all as Array<Record<string, unknown>>, `server exited (${JSON.stringify(exit)}) before listening:\n${output()}`));
     });
   });
 }

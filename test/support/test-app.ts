@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { createScratchDatabase } from '../../bench/support/database';
-import { bootstrap, type App } from '../../src/app';
+import { bootstrap, type App, type BootstrapOptions } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { copyEmbeddedTemplate, currentTemplate, newDataDir } from './database-template';
 import { gql } from './graphql-client';
-import type { Logger } from '../../src/logger';
 
 /**
  * Where a test's database lives. Unset TEST_DATABASE_URL: the embedded PGlite in a fresh temporary
@@ -61,7 +60,7 @@ export interface TestApp {
 
 let counter = 0;
 
-export async function startTestApp(env: Record<string, string> = {}, db?: TestDatabase, opts: { log?: Logger } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, db?: TestDatabase, opts: BootstrapOptions = {}): Promise<TestApp> {
   const database = db ?? (await createTestDatabase());
   const fullEnv = {
     NODE_ENV: 'test',

@@ -1,5 +1,5 @@
 import { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import { UserModel, BrandModel, BalanceModel, GrantModel, LedgerEntryModel, AlertModel, GenerationModel, FlowRunModel, FlowStepModel, FlowEventModel } from '../models';
+import { UserModel, BrandModel, BalanceModel, GrantModel, LedgerEntryModel, AlertModel, GenerationModel, FlowRunModel, FlowStepModel, FlowEventModel, TokenPackageModel, TokenPurchaseModel } from '../models';
 import { GraphQLContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -32,6 +32,12 @@ export type AlertType =
   | 'LOW_BALANCE'
   /** Usage the balance could not cover was recorded (the balance itself never goes below zero). */
   | 'NEGATIVE_BALANCE'
+  /** A generation was refused because a brand's quota could not cover it (once per brand and month); details.brandId names it. */
+  | 'QUOTA_EXCEEDED'
+  /** A brand's usage this month reached 80% of its quota (once per brand and month); details.brandId names it. */
+  | 'QUOTA_WARNING'
+  /** A payment refund asked back purchased tokens that were already spent: the rest is recorded as the purchase's deficit. */
+  | 'REFUND_DEFICIT'
   /** The last hour's usage is far above the user's usual hourly average. */
   | 'SUSPICIOUS_PATTERN';
 
@@ -52,6 +58,8 @@ export type Brand = {
   id: Scalars['ID']['output'];
   industry?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
+  /** The brand's monthly token quota; null when it has none. */
+  quota?: Maybe<BrandQuota>;
   /** Tokens this brand's generations used over the last days (1 to 366, default 7), UTC days. */
   tokenUsage: TokenUsage;
 };
@@ -65,6 +73,20 @@ export type BrandGenerationsArgs = {
 
 export type BrandTokenUsageArgs = {
   days?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A brand's monthly token quota. Months are calendar months, UTC. */
+export type BrandQuota = {
+  __typename?: 'BrandQuota';
+  monthlyTokens: Scalars['Int']['output'];
+  /** monthlyTokens - used - reserved, at least 0: the largest generation the quota admits now. */
+  remaining: Scalars['Int']['output'];
+  /** Held by the brand's generations in progress. */
+  reserved: Scalars['Int']['output'];
+  /** The start of next month (UTC), when used starts again from 0. */
+  resetsAt: Scalars['DateTime']['output'];
+  /** Charged to the brand's generations this month. */
+  used: Scalars['Int']['output'];
 };
 
 export type BulkGrant = {
@@ -755,7 +777,9 @@ export type LedgerEntryKind =
   | 'CHARGE'
   | 'EXPIRE'
   | 'GRANT'
-  | 'REFUND';
+  | 'REFUND'
+  /** Purchased tokens taken back because their payment was refunded (never below zero: what was already spent is the purchase's deficit). */
+  | 'REVOKE';
 
 export type MonthlyTheme = {
   __typename?: 'MonthlyTheme';
@@ -788,6 +812,8 @@ export type Mutation = {
   grantTokens: GrantTokensPayload;
   /** ADMIN only. One grant to each user (a promotion): one commit, idempotent per user; refused as a whole (nothing granted) if a user does not exist. */
   grantTokensBulk: GrantTokensBulkPayload;
+  /** Starts buying a package: returns the Stripe Checkout URL and the purchase, PENDING until Stripe confirms the payment. NOT_FOUND for an unknown or inactive package; RATE_LIMITED (extensions.limit pendingPurchasesPerUser, retryAfterMs) with 20 purchases of the last 24 hours still waiting for payment; UPSTREAM_FAILED when Stripe cannot be reached (retry with the same idempotencyKey). */
+  purchaseTokenPackage: PurchaseTokenPackagePayload;
   refineCharacterField: RefineCharacterFieldPayload;
   refineContent: RefineContentPayload;
   /**
@@ -797,6 +823,8 @@ export type Mutation = {
    */
   refundCharge: RefundChargePayload;
   resolveCast: ResolveCastPayload;
+  /** The brand's owner or an ADMIN. Takes effect at once: a generation the quota can no longer cover is refused (QUOTA_EXCEEDED); those running finish. */
+  setBrandQuota: SetBrandQuotaPayload;
   /**
    * ADMIN only. Changes a user's plan from the next UTC month: the current month keeps its plan and its
    * allowance; the new plan's monthly allowance is granted at the first activity of that month.
@@ -819,6 +847,8 @@ export type Mutation = {
   startMonthlyPlotFlow: StartMonthlyPlotFlowPayload;
   startSeasonThemeFlow: StartSeasonThemeFlowPayload;
   startWeeklySubplotFlow: StartWeeklySubplotFlowPayload;
+  /** ADMIN only. Creates or changes a package; a purchase keeps the tokens and price it was bought at. */
+  upsertTokenPackage: UpsertTokenPackagePayload;
 };
 
 
@@ -917,6 +947,11 @@ export type MutationGrantTokensBulkArgs = {
 };
 
 
+export type MutationPurchaseTokenPackageArgs = {
+  input: PurchaseTokenPackageInput;
+};
+
+
 export type MutationRefineCharacterFieldArgs = {
   input: RefineCharacterFieldInput;
 };
@@ -934,6 +969,11 @@ export type MutationRefundChargeArgs = {
 
 export type MutationResolveCastArgs = {
   input: ResolveCastInput;
+};
+
+
+export type MutationSetBrandQuotaArgs = {
+  input: SetBrandQuotaInput;
 };
 
 
@@ -1006,6 +1046,11 @@ export type MutationStartWeeklySubplotFlowArgs = {
   input: StartWeeklySubplotFlowInput;
 };
 
+
+export type MutationUpsertTokenPackageArgs = {
+  input: UpsertTokenPackageInput;
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   /** Pass it as after: to the same field for the next page. An after: this field did not hand out (another connection's cursor, an altered or empty one) is BAD_USER_INPUT. */
@@ -1028,6 +1073,23 @@ export type Plot = {
   beats: Array<Scalars['String']['output']>;
   synopsis: Scalars['String']['output'];
   title: Scalars['String']['output'];
+};
+
+export type PurchaseTokenPackageInput = {
+  /** Where Stripe sends a buyer who cancels. */
+  cancelUrl: Scalars['String']['input'];
+  /** At most 128 characters: the same key with the same input returns the same purchase and checkout; with another input it is BAD_USER_INPUT (IDEMPOTENCY_KEY_REUSED). */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  packageId: Scalars['ID']['input'];
+  /** Where Stripe sends the buyer after paying: an http(s) URL of at most 2,048 characters ({CHECKOUT_SESSION_ID} is filled in by Stripe). */
+  successUrl: Scalars['String']['input'];
+};
+
+export type PurchaseTokenPackagePayload = {
+  __typename?: 'PurchaseTokenPackagePayload';
+  /** Send the buyer here (Stripe Checkout). */
+  checkoutUrl: Scalars['String']['output'];
+  purchase: TokenPurchase;
 };
 
 export type Query = {
@@ -1053,6 +1115,10 @@ export type Query = {
   tokenGrants: Array<TokenGrant>;
   /** Newest first. first: 1 to 100 (default 20). */
   tokenLedger: LedgerEntryConnection;
+  /** The packages on sale (active), cheapest first. Open to everyone, signed in or not. */
+  tokenPackages: Array<TokenPackage>;
+  /** The signed-in user's purchases, newest first. first: 1 to 100 (default 20). */
+  tokenPurchases: TokenPurchaseConnection;
   /** The signed-in user's usage over all their brands: days 1 to 366 (default 7). */
   tokenUsage: TokenUsage;
 };
@@ -1091,8 +1157,26 @@ export type QueryTokenLedgerArgs = {
 };
 
 
+export type QueryTokenPurchasesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryTokenUsageArgs = {
   days?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One rate limit of the signed-in user's plan. */
+export type RateLimit = {
+  __typename?: 'RateLimit';
+  limit: Scalars['Int']['output'];
+  /** REQUESTS_PER_MINUTE, TOKENS_PER_MINUTE (tokens reserved, corrected to the charge), CONCURRENT_GENERATIONS. */
+  name: Scalars['String']['output'];
+  /** What fits now. */
+  remaining: Scalars['Int']['output'];
+  /** When what is counted now has left the window (a sliding minute); null when nothing is counted (and for CONCURRENT_GENERATIONS, freed as generations end). */
+  resetsAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
 export type RefineCharacterFieldInput = {
@@ -1180,6 +1264,17 @@ export type ResolveCastPayload = {
 export type Role =
   | 'ADMIN'
   | 'USER';
+
+export type SetBrandQuotaInput = {
+  brandId: Scalars['ID']['input'];
+  /** Tokens the brand's generations may be charged per calendar month (UTC), 0 to 2,147,483,647; null removes the quota. */
+  monthlyTokens?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type SetBrandQuotaPayload = {
+  __typename?: 'SetBrandQuotaPayload';
+  brand: Brand;
+};
 
 export type SetUserPlanInput = {
   /** A plan of PLANS_JSON. */
@@ -1465,6 +1560,62 @@ export type TokenGrant = {
   source: GrantSource;
 };
 
+/** A package of tokens for sale. Prices are in the currency's smallest unit (cents for USD). */
+export type TokenPackage = {
+  __typename?: 'TokenPackage';
+  /** Inactive packages are off the catalog (and cannot be bought); packages are never deleted. */
+  active: Scalars['Boolean']['output'];
+  /** ISO 4217, lower case (e.g. usd). */
+  currency: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  priceCents: Scalars['Int']['output'];
+  tokens: Scalars['Int']['output'];
+};
+
+/** One purchase of a package, with the package's tokens and price at the time of purchase. */
+export type TokenPurchase = {
+  __typename?: 'TokenPurchase';
+  amountCents: Scalars['Int']['output'];
+  completedAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  currency: Scalars['String']['output'];
+  /** Of revokedTokens, those already spent that could not be taken back. */
+  deficitTokens: Scalars['Int']['output'];
+  id: Scalars['ID']['output'];
+  packageId: Scalars['ID']['output'];
+  /** Refunded so far, in the currency's smallest unit. */
+  refundedCents: Scalars['Int']['output'];
+  /** Tokens the refunds took back or tried to. */
+  revokedTokens: Scalars['Int']['output'];
+  status: TokenPurchaseStatus;
+  tokens: Scalars['Int']['output'];
+};
+
+export type TokenPurchaseConnection = {
+  __typename?: 'TokenPurchaseConnection';
+  edges: Array<TokenPurchaseEdge>;
+  pageInfo: PageInfo;
+};
+
+export type TokenPurchaseEdge = {
+  __typename?: 'TokenPurchaseEdge';
+  cursor: Scalars['String']['output'];
+  node: TokenPurchase;
+};
+
+export type TokenPurchaseStatus =
+  /** Paid: the tokens were granted. */
+  | 'COMPLETED'
+  /** The checkout expired or the payment failed: nothing was charged or granted. */
+  | 'EXPIRED'
+  /** Part of the payment was refunded: that share of the tokens was taken back. */
+  | 'PARTIALLY_REFUNDED'
+  /** Checkout started, payment not confirmed yet. */
+  | 'PENDING'
+  /** The whole payment was refunded: the tokens were taken back (what was spent already is the deficit). */
+  | 'REFUNDED';
+
 /** Where tokens went over a window of UTC days ending today. */
 export type TokenUsage = {
   __typename?: 'TokenUsage';
@@ -1476,6 +1627,25 @@ export type TokenUsage = {
   totalTokens: Scalars['Int']['output'];
 };
 
+export type UpsertTokenPackageInput = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Three letters, ISO 4217 (any case; stored lower case). */
+  currency: Scalars['String']['input'];
+  /** 1 to 64 lower-case letters, digits, - or _ (e.g. starter); an existing id changes that package. */
+  id: Scalars['ID']['input'];
+  /** 1 to 200 characters; shown on the Checkout page. */
+  name: Scalars['String']['input'];
+  /** 50 to 99,999,999, in the currency's smallest unit. */
+  priceCents: Scalars['Int']['input'];
+  /** 1 to 100,000,000. */
+  tokens: Scalars['Int']['input'];
+};
+
+export type UpsertTokenPackagePayload = {
+  __typename?: 'UpsertTokenPackagePayload';
+  package: TokenPackage;
+};
+
 export type User = {
   __typename?: 'User';
   balance: TokenBalance;
@@ -1484,6 +1654,8 @@ export type User = {
   email: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   plan: Scalars['String']['output'];
+  /** Where the user stands on the per-minute limits of their plan and on generations at once (the user themselves or an ADMIN). */
+  rateLimits: Array<RateLimit>;
   role: Role;
 };
 
@@ -1565,6 +1737,7 @@ export type ResolversTypes = {
   AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'user'> & { user: ResolversTypes['User'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Brand: ResolverTypeWrapper<BrandModel>;
+  BrandQuota: ResolverTypeWrapper<BrandQuota>;
   BulkGrant: ResolverTypeWrapper<Omit<BulkGrant, 'balance' | 'grant'> & { balance: ResolversTypes['TokenBalance'], grant: ResolversTypes['TokenGrant'] }>;
   BuyerProfile: ResolverTypeWrapper<BuyerProfile>;
   CalendarEntry: ResolverTypeWrapper<CalendarEntry>;
@@ -1647,7 +1820,10 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Persona: ResolverTypeWrapper<Persona>;
   Plot: ResolverTypeWrapper<Plot>;
+  PurchaseTokenPackageInput: PurchaseTokenPackageInput;
+  PurchaseTokenPackagePayload: ResolverTypeWrapper<Omit<PurchaseTokenPackagePayload, 'purchase'> & { purchase: ResolversTypes['TokenPurchase'] }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RateLimit: ResolverTypeWrapper<RateLimit>;
   RefineCharacterFieldInput: RefineCharacterFieldInput;
   RefineCharacterFieldPayload: ResolverTypeWrapper<Omit<RefineCharacterFieldPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   RefineContentInput: RefineContentInput;
@@ -1657,6 +1833,8 @@ export type ResolversTypes = {
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: ResolverTypeWrapper<Omit<ResolveCastPayload, 'balance'> & { balance: ResolversTypes['TokenBalance'] }>;
   Role: Role;
+  SetBrandQuotaInput: SetBrandQuotaInput;
+  SetBrandQuotaPayload: ResolverTypeWrapper<Omit<SetBrandQuotaPayload, 'brand'> & { brand: ResolversTypes['Brand'] }>;
   SetUserPlanInput: SetUserPlanInput;
   SetUserPlanPayload: ResolverTypeWrapper<Omit<SetUserPlanPayload, 'user'> & { user: ResolversTypes['User'] }>;
   SetUserRoleInput: SetUserRoleInput;
@@ -1690,7 +1868,14 @@ export type ResolversTypes = {
   TokenAlert: ResolverTypeWrapper<AlertModel>;
   TokenBalance: ResolverTypeWrapper<BalanceModel>;
   TokenGrant: ResolverTypeWrapper<GrantModel>;
+  TokenPackage: ResolverTypeWrapper<TokenPackageModel>;
+  TokenPurchase: ResolverTypeWrapper<TokenPurchaseModel>;
+  TokenPurchaseConnection: ResolverTypeWrapper<Omit<TokenPurchaseConnection, 'edges'> & { edges: Array<ResolversTypes['TokenPurchaseEdge']> }>;
+  TokenPurchaseEdge: ResolverTypeWrapper<Omit<TokenPurchaseEdge, 'node'> & { node: ResolversTypes['TokenPurchase'] }>;
+  TokenPurchaseStatus: TokenPurchaseStatus;
   TokenUsage: ResolverTypeWrapper<TokenUsage>;
+  UpsertTokenPackageInput: UpsertTokenPackageInput;
+  UpsertTokenPackagePayload: ResolverTypeWrapper<Omit<UpsertTokenPackagePayload, 'package'> & { package: ResolversTypes['TokenPackage'] }>;
   User: ResolverTypeWrapper<UserModel>;
 };
 
@@ -1699,6 +1884,7 @@ export type ResolversParentTypes = {
   AuthPayload: Omit<AuthPayload, 'user'> & { user: ResolversParentTypes['User'] };
   Boolean: Scalars['Boolean']['output'];
   Brand: BrandModel;
+  BrandQuota: BrandQuota;
   BulkGrant: Omit<BulkGrant, 'balance' | 'grant'> & { balance: ResolversParentTypes['TokenBalance'], grant: ResolversParentTypes['TokenGrant'] };
   BuyerProfile: BuyerProfile;
   CalendarEntry: CalendarEntry;
@@ -1772,7 +1958,10 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Persona: Persona;
   Plot: Plot;
+  PurchaseTokenPackageInput: PurchaseTokenPackageInput;
+  PurchaseTokenPackagePayload: Omit<PurchaseTokenPackagePayload, 'purchase'> & { purchase: ResolversParentTypes['TokenPurchase'] };
   Query: Record<PropertyKey, never>;
+  RateLimit: RateLimit;
   RefineCharacterFieldInput: RefineCharacterFieldInput;
   RefineCharacterFieldPayload: Omit<RefineCharacterFieldPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
   RefineContentInput: RefineContentInput;
@@ -1781,6 +1970,8 @@ export type ResolversParentTypes = {
   RefundChargePayload: Omit<RefundChargePayload, 'balance' | 'refund'> & { balance: ResolversParentTypes['TokenBalance'], refund: ResolversParentTypes['LedgerEntry'] };
   ResolveCastInput: ResolveCastInput;
   ResolveCastPayload: Omit<ResolveCastPayload, 'balance'> & { balance: ResolversParentTypes['TokenBalance'] };
+  SetBrandQuotaInput: SetBrandQuotaInput;
+  SetBrandQuotaPayload: Omit<SetBrandQuotaPayload, 'brand'> & { brand: ResolversParentTypes['Brand'] };
   SetUserPlanInput: SetUserPlanInput;
   SetUserPlanPayload: Omit<SetUserPlanPayload, 'user'> & { user: ResolversParentTypes['User'] };
   SetUserRoleInput: SetUserRoleInput;
@@ -1814,7 +2005,13 @@ export type ResolversParentTypes = {
   TokenAlert: AlertModel;
   TokenBalance: BalanceModel;
   TokenGrant: GrantModel;
+  TokenPackage: TokenPackageModel;
+  TokenPurchase: TokenPurchaseModel;
+  TokenPurchaseConnection: Omit<TokenPurchaseConnection, 'edges'> & { edges: Array<ResolversParentTypes['TokenPurchaseEdge']> };
+  TokenPurchaseEdge: Omit<TokenPurchaseEdge, 'node'> & { node: ResolversParentTypes['TokenPurchase'] };
   TokenUsage: TokenUsage;
+  UpsertTokenPackageInput: UpsertTokenPackageInput;
+  UpsertTokenPackagePayload: Omit<UpsertTokenPackagePayload, 'package'> & { package: ResolversParentTypes['TokenPackage'] };
   User: UserModel;
 };
 
@@ -1831,7 +2028,16 @@ export type BrandResolvers<ContextType = GraphQLContext, ParentType extends Reso
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   industry?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  quota?: Resolver<Maybe<ResolversTypes['BrandQuota']>, ParentType, ContextType>;
   tokenUsage?: Resolver<ResolversTypes['TokenUsage'], ParentType, ContextType, RequireFields<BrandTokenUsageArgs, 'days'>>;
+};
+
+export type BrandQuotaResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BrandQuota'] = ResolversParentTypes['BrandQuota']> = {
+  monthlyTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reserved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  resetsAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  used?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type BulkGrantResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BulkGrant'] = ResolversParentTypes['BulkGrant']> = {
@@ -2166,10 +2372,12 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   generateWeeklySubplot?: Resolver<ResolversTypes['GenerateWeeklySubplotPayload'], ParentType, ContextType, RequireFields<MutationGenerateWeeklySubplotArgs, 'input'>>;
   grantTokens?: Resolver<ResolversTypes['GrantTokensPayload'], ParentType, ContextType, RequireFields<MutationGrantTokensArgs, 'input'>>;
   grantTokensBulk?: Resolver<ResolversTypes['GrantTokensBulkPayload'], ParentType, ContextType, RequireFields<MutationGrantTokensBulkArgs, 'input'>>;
+  purchaseTokenPackage?: Resolver<ResolversTypes['PurchaseTokenPackagePayload'], ParentType, ContextType, RequireFields<MutationPurchaseTokenPackageArgs, 'input'>>;
   refineCharacterField?: Resolver<ResolversTypes['RefineCharacterFieldPayload'], ParentType, ContextType, RequireFields<MutationRefineCharacterFieldArgs, 'input'>>;
   refineContent?: Resolver<ResolversTypes['RefineContentPayload'], ParentType, ContextType, RequireFields<MutationRefineContentArgs, 'input'>>;
   refundCharge?: Resolver<ResolversTypes['RefundChargePayload'], ParentType, ContextType, RequireFields<MutationRefundChargeArgs, 'input'>>;
   resolveCast?: Resolver<ResolversTypes['ResolveCastPayload'], ParentType, ContextType, RequireFields<MutationResolveCastArgs, 'input'>>;
+  setBrandQuota?: Resolver<ResolversTypes['SetBrandQuotaPayload'], ParentType, ContextType, RequireFields<MutationSetBrandQuotaArgs, 'input'>>;
   setUserPlan?: Resolver<ResolversTypes['SetUserPlanPayload'], ParentType, ContextType, RequireFields<MutationSetUserPlanArgs, 'input'>>;
   setUserRole?: Resolver<ResolversTypes['SetUserRolePayload'], ParentType, ContextType, RequireFields<MutationSetUserRoleArgs, 'input'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'input'>>;
@@ -2184,6 +2392,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   startMonthlyPlotFlow?: Resolver<ResolversTypes['StartMonthlyPlotFlowPayload'], ParentType, ContextType, RequireFields<MutationStartMonthlyPlotFlowArgs, 'input'>>;
   startSeasonThemeFlow?: Resolver<ResolversTypes['StartSeasonThemeFlowPayload'], ParentType, ContextType, RequireFields<MutationStartSeasonThemeFlowArgs, 'input'>>;
   startWeeklySubplotFlow?: Resolver<ResolversTypes['StartWeeklySubplotFlowPayload'], ParentType, ContextType, RequireFields<MutationStartWeeklySubplotFlowArgs, 'input'>>;
+  upsertTokenPackage?: Resolver<ResolversTypes['UpsertTokenPackagePayload'], ParentType, ContextType, RequireFields<MutationUpsertTokenPackageArgs, 'input'>>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -2205,6 +2414,11 @@ export type PlotResolvers<ContextType = GraphQLContext, ParentType extends Resol
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type PurchaseTokenPackagePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PurchaseTokenPackagePayload'] = ResolversParentTypes['PurchaseTokenPackagePayload']> = {
+  checkoutUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  purchase?: Resolver<ResolversTypes['TokenPurchase'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType, RequireFields<QueryBrandArgs, 'id'>>;
   flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<QueryFlowRunArgs, 'id'>>;
@@ -2216,7 +2430,16 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   tokenBalance?: Resolver<ResolversTypes['TokenBalance'], ParentType, ContextType>;
   tokenGrants?: Resolver<Array<ResolversTypes['TokenGrant']>, ParentType, ContextType, RequireFields<QueryTokenGrantsArgs, 'includeExpired'>>;
   tokenLedger?: Resolver<ResolversTypes['LedgerEntryConnection'], ParentType, ContextType, RequireFields<QueryTokenLedgerArgs, 'first'>>;
+  tokenPackages?: Resolver<Array<ResolversTypes['TokenPackage']>, ParentType, ContextType>;
+  tokenPurchases?: Resolver<ResolversTypes['TokenPurchaseConnection'], ParentType, ContextType, RequireFields<QueryTokenPurchasesArgs, 'first'>>;
   tokenUsage?: Resolver<ResolversTypes['TokenUsage'], ParentType, ContextType, RequireFields<QueryTokenUsageArgs, 'days'>>;
+};
+
+export type RateLimitResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RateLimit'] = ResolversParentTypes['RateLimit']> = {
+  limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  resetsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 };
 
 export type RefineCharacterFieldPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RefineCharacterFieldPayload'] = ResolversParentTypes['RefineCharacterFieldPayload']> = {
@@ -2243,6 +2466,10 @@ export type ResolveCastPayloadResolvers<ContextType = GraphQLContext, ParentType
   cast?: Resolver<Array<ResolversTypes['CastMember']>, ParentType, ContextType>;
   generationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   usage?: Resolver<ResolversTypes['GenerationUsage'], ParentType, ContextType>;
+};
+
+export type SetBrandQuotaPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetBrandQuotaPayload'] = ResolversParentTypes['SetBrandQuotaPayload']> = {
+  brand?: Resolver<ResolversTypes['Brand'], ParentType, ContextType>;
 };
 
 export type SetUserPlanPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SetUserPlanPayload'] = ResolversParentTypes['SetUserPlanPayload']> = {
@@ -2350,11 +2577,48 @@ export type TokenGrantResolvers<ContextType = GraphQLContext, ParentType extends
   source?: Resolver<ResolversTypes['GrantSource'], ParentType, ContextType>;
 };
 
+export type TokenPackageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenPackage'] = ResolversParentTypes['TokenPackage']> = {
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  priceCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TokenPurchaseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenPurchase'] = ResolversParentTypes['TokenPurchase']> = {
+  amountCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  completedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  deficitTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  packageId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  refundedCents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  revokedTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['TokenPurchaseStatus'], ParentType, ContextType>;
+  tokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TokenPurchaseConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenPurchaseConnection'] = ResolversParentTypes['TokenPurchaseConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['TokenPurchaseEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type TokenPurchaseEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenPurchaseEdge'] = ResolversParentTypes['TokenPurchaseEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['TokenPurchase'], ParentType, ContextType>;
+};
+
 export type TokenUsageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenUsage'] = ResolversParentTypes['TokenUsage']> = {
   avgPerDay?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   byDate?: Resolver<Array<ResolversTypes['DailyUsage']>, ParentType, ContextType>;
   byTaskType?: Resolver<Array<ResolversTypes['TaskTypeUsage']>, ParentType, ContextType>;
   totalTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type UpsertTokenPackagePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UpsertTokenPackagePayload'] = ResolversParentTypes['UpsertTokenPackagePayload']> = {
+  package?: Resolver<ResolversTypes['TokenPackage'], ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
@@ -2364,12 +2628,14 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rateLimits?: Resolver<Array<ResolversTypes['RateLimit']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   Brand?: BrandResolvers<ContextType>;
+  BrandQuota?: BrandQuotaResolvers<ContextType>;
   BulkGrant?: BulkGrantResolvers<ContextType>;
   BuyerProfile?: BuyerProfileResolvers<ContextType>;
   CalendarEntry?: CalendarEntryResolvers<ContextType>;
@@ -2419,11 +2685,14 @@ export type Resolvers<ContextType = GraphQLContext> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   Persona?: PersonaResolvers<ContextType>;
   Plot?: PlotResolvers<ContextType>;
+  PurchaseTokenPackagePayload?: PurchaseTokenPackagePayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RateLimit?: RateLimitResolvers<ContextType>;
   RefineCharacterFieldPayload?: RefineCharacterFieldPayloadResolvers<ContextType>;
   RefineContentPayload?: RefineContentPayloadResolvers<ContextType>;
   RefundChargePayload?: RefundChargePayloadResolvers<ContextType>;
   ResolveCastPayload?: ResolveCastPayloadResolvers<ContextType>;
+  SetBrandQuotaPayload?: SetBrandQuotaPayloadResolvers<ContextType>;
   SetUserPlanPayload?: SetUserPlanPayloadResolvers<ContextType>;
   SetUserRolePayload?: SetUserRolePayloadResolvers<ContextType>;
   StartBrandNarrativeFlowPayload?: StartBrandNarrativeFlowPayloadResolvers<ContextType>;
@@ -2442,7 +2711,12 @@ export type Resolvers<ContextType = GraphQLContext> = {
   TokenAlert?: TokenAlertResolvers<ContextType>;
   TokenBalance?: TokenBalanceResolvers<ContextType>;
   TokenGrant?: TokenGrantResolvers<ContextType>;
+  TokenPackage?: TokenPackageResolvers<ContextType>;
+  TokenPurchase?: TokenPurchaseResolvers<ContextType>;
+  TokenPurchaseConnection?: TokenPurchaseConnectionResolvers<ContextType>;
+  TokenPurchaseEdge?: TokenPurchaseEdgeResolvers<ContextType>;
   TokenUsage?: TokenUsageResolvers<ContextType>;
+  UpsertTokenPackagePayload?: UpsertTokenPackagePayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 
