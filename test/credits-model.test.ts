@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { BalanceActor, type Hold, type JournalEntry, type SettleUsage } from '../src/balance/actor';
-import { burnOrder, DEFAULT_GRANT_PRIORITY, type Grant, type GrantSource } from '../src/balance/grants';
+import { DEFAULT_GRANT_PRIORITY, refundPieces, type Grant, type GrantSource } from '../src/balance/grants';
 
 /**
  * The balance actor with grants, against a reference model a reader can check by eye, with a clock.
@@ -299,20 +299,12 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
               const charge = charges[op.pick % Math.max(1, charges.length)];
               if (!charge || charge.taken === charge.refunded) break;
               const amount = 1 + (op.amount % (charge.taken - charge.refunded));
-              // The service's pieces: the charge's burns, last in (static) burn order first, after what earlier refunds took.
-              const order = charge.burns
-                .map((b) => ({ grant: grantObjects.get(b.grantId)!, burned: b.amount }))
-                .sort((a, b) => burnOrder({ ...b.grant, expiredAtMs: null }, { ...a.grant, expiredAtMs: null }));
-              let skip = charge.refunded;
-              let left = amount;
-              const pieces: Array<{ grant: Grant; amount: number }> = [];
-              for (const b of order) {
-                const skipped = Math.min(skip, b.burned);
-                skip -= skipped;
-                const take = Math.min(b.burned - skipped, left);
-                if (take > 0) pieces.push({ grant: { ...b.grant }, amount: take });
-                left -= take;
-              }
+              // The service's pieces (refundPieces, as refundCharge computes them) on copies of the grants.
+              const { pieces, left } = refundPieces(
+                charge.burns.map((b) => ({ grant: { ...grantObjects.get(b.grantId)! }, burned: b.amount })),
+                charge.refunded,
+                amount,
+              );
               expect(left).toBe(0);
               // The model: back into each grant, unless it has expired; that part becomes a REFUND grant.
               let toRefundGrant = 0;

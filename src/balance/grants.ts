@@ -113,3 +113,28 @@ export function grantView(g: Grant): GrantView {
     expiredAt: g.expiredAtMs === null ? null : new Date(g.expiredAtMs),
   };
 }
+
+/**
+ * How a refund of `amount` tokens goes back into the grants a charge burned: last-burned first in the
+ * grants' static burn order (not whether one has expired since, so successive partial refunds agree),
+ * after the first `refunded` tokens of that order that earlier refunds took. `left` is what the burns
+ * could not cover (0 when the amount is within what the charge took).
+ */
+export function refundPieces(
+  burned: ReadonlyArray<{ grant: Grant; burned: number }>,
+  refunded: number,
+  amount: number,
+): { pieces: Array<{ grant: Grant; amount: number }>; left: number } {
+  const order = [...burned].sort((a, b) => burnOrder({ ...b.grant, expiredAtMs: null }, { ...a.grant, expiredAtMs: null }));
+  let skip = refunded;
+  let left = amount;
+  const pieces: Array<{ grant: Grant; amount: number }> = [];
+  for (const b of order) {
+    const skipped = Math.min(skip, b.burned);
+    skip -= skipped;
+    const take = Math.min(b.burned - skipped, left);
+    if (take > 0) pieces.push({ grant: b.grant, amount: take });
+    left -= take;
+  }
+  return { pieces, left };
+}

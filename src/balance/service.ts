@@ -17,7 +17,7 @@ import { tokensFromDb } from './invariants';
 import { badInput, notFound } from '../errors';
 import { Journal, type Segment } from './journal';
 import { ExpiryQueue } from './expiry-queue';
-import { burnOrder, GRANT_SOURCES, grantView, type Grant, type GrantSource, type GrantSpec, type GrantView } from './grants';
+import { GRANT_SOURCES, refundPieces, grantView, type Grant, type GrantSource, type GrantSpec, type GrantView } from './grants';
 import { ledgerRow, type LedgerRow } from './ledger';
 import { DEFAULT_PLANS, monthOf, nextMonthStartMs, planOf, type Plans } from '../plans';
 import { AppError } from '../errors';
@@ -552,21 +552,11 @@ export class BalanceService {
       [JSON.stringify(burned.map((b) => b.grant_id))],
     );
     const grants = new Map(rows.map((r) => [r.id, grantFromRow(r)]));
-    const order = burned
-      .map((b) => ({ grant: grants.get(b.grant_id)!, burned: tokensFromDb(b.amount, 'burn') }))
-      .filter((b) => b.grant !== undefined && b.burned > 0)
-      // Static order (not whether a grant has expired since), so successive partial refunds agree on it.
-      .sort((a, b) => burnOrder({ ...b.grant, expiredAtMs: null }, { ...a.grant, expiredAtMs: null }));
-    let skip = refunded;
-    let left = amount;
-    const pieces: Array<{ grant: Grant; amount: number }> = [];
-    for (const b of order) {
-      const skipped = Math.min(skip, b.burned);
-      skip -= skipped;
-      const take = Math.min(b.burned - skipped, left);
-      if (take > 0) pieces.push({ grant: b.grant, amount: take });
-      left -= take;
-    }
+    const { pieces, left } = refundPieces(
+      burned.map((b) => ({ grant: grants.get(b.grant_id)!, burned: tokensFromDb(b.amount, 'burn') })).filter((b) => b.grant !== undefined && b.burned > 0),
+      refunded,
+      amount,
+    );
 
     const actor = await this.actorFor(userId);
     if (actor.tokens + amount > BALANCE_TOKENS_MAX) throw badInput(`a balance may hold at most ${BALANCE_TOKENS_MAX} tokens`, 'amount');
