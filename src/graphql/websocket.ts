@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { LIMITS } from '../config';
@@ -35,6 +35,9 @@ export function startWebSocketServer({ server, schema, services, rules, formatEr
   const { log } = services;
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: LIMITS.websocketPayloadBytesMax });
   const perUser = new SocketsPerUser(services.config.websocketsPerUserMax);
+  const freeSlot = (state: SocketState, id: string): void => {
+    if (state.subscriptions?.delete(id)) services.metrics.subscriptionsOpen.dec();
+  };
   const cleanup = useServer<Record<string, unknown> | undefined, SocketState>(
     {
       schema,
@@ -62,8 +65,9 @@ export function startWebSocketServer({ server, schema, services, rules, formatEr
         return true;
       },
       onSubscribe: async (ctx, id, payload) => {
-        const refused = await recheck(services, ctx.extra, ctx.extra.socket);
-        if (refused) return refused;
+        // The slot is taken before the first await, so a socket's operations get slots in the order
+        // they arrived (the re-check below awaits the database, and its answers may come back in any
+        // order); every refusal gives it back, an admitted operation gives it back in onComplete.
         const open = ctx.extra.subscriptions!;
         if (open.size >= LIMITS.subscriptionsPerSocketMax) {
           return [
@@ -72,13 +76,20 @@ export function startWebSocketServer({ server, schema, services, rules, formatEr
             }),
           ];
         }
-        const checked = checkOperation(schema, rules, payload);
-        if ('errors' in checked) return checked.errors;
-        const { document } = checked;
-        const unstorable = unstorableInputError(document, payload.variables);
-        if (unstorable) return [unstorable];
         open.add(id);
         services.metrics.subscriptionsOpen.inc();
+        let document: DocumentNode | undefined;
+        try {
+          const refused = await recheck(services, ctx.extra, ctx.extra.socket);
+          if (refused) return refused;
+          const checked = checkOperation(schema, rules, payload);
+          if ('errors' in checked) return checked.errors;
+          const unstorable = unstorableInputError(checked.document, payload.variables);
+          if (unstorable) return [unstorable];
+          document = checked.document;
+        } finally {
+          if (!document) freeSlot(ctx.extra, id);
+        }
         const contextValue: GraphQLContext = {
           viewer: ctx.extra.viewer ?? null,
           clientAddress: ctx.extra.clientAddress!,
@@ -93,9 +104,7 @@ export function startWebSocketServer({ server, schema, services, rules, formatEr
         return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
-      onComplete: (ctx, id) => {
-        if (ctx.extra.subscriptions?.delete(id)) services.metrics.subscriptionsOpen.dec();
-      },
+      onComplete: (ctx, id) => freeSlot(ctx.extra, id),
     },
     wsServer,
   );
