@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { normalizeEmail } from './accounts/email';
 import type { ThrottleConfig } from './accounts/throttle';
@@ -120,6 +122,10 @@ const envSchema = z.object({
   PORT: intFromEnv(0, 65_535).default(4000),
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
+  REDIS_URL: z.string().url().optional(),
+  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'INSTANCE_ID: 1 to 64 of A-Z a-z 0-9 . _ : -').optional(),
+  INTERNAL_URL: z.string().url().optional(),
+  LEASE_TTL_MS: intFromEnv(1_000, 600_000).default(5_000),
   DATA_DIR: z.string().default('./data'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   JWT_TTL_SECONDS: intFromEnv(60, 30 * 24 * 3600).default(7 * 24 * 3600),
@@ -277,6 +283,21 @@ export interface Config {
   plans: Plans;
   monitoring: MonitoringConfig;
   flows: FlowLimits;
+  /** Clustered mode (REDIS_URL set): several instances on one PostgreSQL; undefined: this process runs alone. */
+  cluster: ClusterConfig | undefined;
+}
+
+/** REDIS_URL, INSTANCE_ID, INTERNAL_URL, LEASE_TTL_MS (ARCHITECTURE.md, "Several instances"). */
+export interface ClusterConfig {
+  redisUrl: string;
+  /** This instance's name in cluster_instances and its leases. @default <hostname>-<port>-<random> */
+  instanceId: string;
+  /** Where the other instances reach this one (forwarded balance operations). @default http://HOST:<the port it listens on> */
+  internalUrl: string | undefined;
+  /** The host of the default internal URL: HOST, or this machine's name when HOST is a wildcard. */
+  internalHost: string;
+  /** A lease not renewed for this long is over: another instance may take its balances. @default 5000 */
+  leaseTtlMs: number;
 }
 
 /** Stripe (src/purchases/): STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE. */
@@ -360,6 +381,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid environment:\n  STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY (purchases complete only through verified webhooks)');
   }
   const adminEmails = parseAdminEmails(e.ADMIN_EMAILS, e.NODE_ENV);
+  if (e.REDIS_URL && !e.DATABASE_URL) {
+    throw new ConfigError(
+      'invalid environment:\n  REDIS_URL: clustered mode needs DATABASE_URL, a PostgreSQL server every instance reaches; the embedded database serves one process only',
+    );
+  }
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -409,6 +435,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       runningMax: e.FLOWS_RUNNING_MAX,
       fairShareReserve: e.FLOWS_FAIR_SHARE_RESERVE,
     },
+    cluster: e.REDIS_URL ? clusterConfig(e, e.REDIS_URL) : undefined,
     balance: {
       reservationTtlMs: e.RESERVATION_TTL_MS,
       flushBatchMax: e.FLUSH_BATCH_MAX,
@@ -419,6 +446,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       holdsPerUserMax: e.HOLDS_PER_USER_MAX,
       plans: e.PLANS_JSON,
     },
+  };
+}
+
+function clusterConfig(e: Env, redisUrl: string): ClusterConfig {
+  const wildcard = e.HOST === '0.0.0.0' || e.HOST === '::';
+  const host = wildcard ? hostname() : e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  return {
+    redisUrl,
+    instanceId: e.INSTANCE_ID ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${e.PORT}-${randomBytes(3).toString('hex')}`,
+    internalUrl: e.INTERNAL_URL?.replace(/\/+$/, ''),
+    internalHost: host,
+    leaseTtlMs: e.LEASE_TTL_MS,
   };
 }
 

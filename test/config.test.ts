@@ -13,6 +13,23 @@ describe('configuration', () => {
     expect(() => loadConfig({ ADMIN_EMAILS: 'a@x.io, not-an-email' })).toThrow(/ADMIN_EMAILS: not an email address: "not-an-email"/);
   });
 
+  it('runs alone without REDIS_URL; with it, clustered, on a PostgreSQL server only', () => {
+    expect(loadConfig({}).cluster).toBeUndefined();
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/REDIS_URL: clustered mode needs DATABASE_URL/);
+    const db = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x', REDIS_URL: 'redis://127.0.0.1:6379' };
+    const a = loadConfig({ ...db, PORT: '4001' }).cluster!;
+    const b = loadConfig({ ...db, PORT: '4001' }).cluster!;
+    expect(a.instanceId).toMatch(/-4001-[0-9a-f]{6}$/);
+    expect(a.instanceId).not.toBe(b.instanceId);
+    expect(a.internalUrl).toBeUndefined();
+    expect(a.internalHost).toBe('127.0.0.1');
+    expect(a.leaseTtlMs).toBe(5_000);
+    const c = loadConfig({ ...db, INSTANCE_ID: 'api-1', INTERNAL_URL: 'http://api-1.internal:4000/', HOST: '0.0.0.0', LEASE_TTL_MS: '2000' }).cluster!;
+    expect(c).toMatchObject({ instanceId: 'api-1', internalUrl: 'http://api-1.internal:4000', leaseTtlMs: 2_000 });
+    expect(c.internalHost).not.toBe('0.0.0.0');
+    expect(() => loadConfig({ ...db, INSTANCE_ID: 'a b' })).toThrow(/INSTANCE_ID/);
+  });
+
   it('refuses ADMIN_EMAILS in production (whoever signed up first with it would become ADMIN)', () => {
     const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
     expect(loadConfig(production).adminEmails.size).toBe(0);
