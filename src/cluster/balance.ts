@@ -9,6 +9,7 @@ import {
   BalanceFencedError,
   BalanceUnavailableError,
   InsufficientTokensError,
+  KeyInFlightError,
   QuotaExceededError,
   RateLimitedError,
   TooManyHoldsError,
@@ -35,6 +36,8 @@ export const FORWARD_BACKOFF_MAX_MS = 500;
 export const REMOTE_OWNERS_CACHED_MAX = 100_000;
 /** How long past the lease's time to live a forwarded operation keeps asking where a balance lives. */
 export const FORWARD_BUDGET_MARGIN_MS = 3_000;
+/** Idempotency keys claimed by open holds and settles not yet committed (bounded: expired claims are swept past it). */
+export const KEY_CLAIMS_MAX = 100_000;
 /** Users of a bulk grant forwarded at once. */
 export const BULK_FORWARDS_PARALLEL_MAX = 16;
 /** The internal endpoint's path, on the service's own port (the proxy in front refuses it: deploy/haproxy.cfg). */
@@ -79,6 +82,7 @@ const ERROR_CLASSES: Record<string, new (...args: never[]) => Error> = {
   AppError,
   InsufficientTokensError,
   BalanceUnavailableError,
+  KeyInFlightError,
   TooManyHoldsError,
   UnknownUserError,
   BalanceFencedError,
@@ -100,6 +104,13 @@ export class ClusteredBalanceService extends BalanceService {
   private readonly owners = new Map<string, OwnerRef>();
   private inFlight = 0;
   private readonly secretDigest: Buffer;
+  /**
+   * Idempotency keys of this instance's balances in use, by user and key: from a keyed reserve until its
+   * settle committed (or its release, or its hold's expiry). Requests with one key may land on several
+   * instances, whose in-process claims (IdempotentRuns) cannot see each other; the owner sees them all.
+   */
+  private readonly keyClaims = new Map<string, { holdId: string | null; untilMs: number }>();
+  private readonly claimOfHold = new Map<string, string>();
 
   constructor(
     orm: MikroORM,
@@ -120,17 +131,68 @@ export class ClusteredBalanceService extends BalanceService {
   }
 
   override reserve(...args: Parameters<BalanceService['reserve']>): ReturnType<BalanceService['reserve']> {
-    return this.routed('reserve', args, () => super.reserve(...args));
+    return this.routed('reserve', args, () => this.reserveHere(...args));
   }
 
   override settle(...args: Parameters<BalanceService['settle']>): ReturnType<BalanceService['settle']> {
-    return this.routed('settle', args, () => super.settle(...args));
+    return this.routed('settle', args, () => this.settleHere(...args));
+  }
+
+  /**
+   * A keyed reserve claims its key on the owner first: refused (KeyInFlightError) while another hold or
+   * an uncommitted settle has it, or once the ledger has it (the caller then replays the stored result).
+   */
+  private async reserveHere(...[userId, amount, meta]: Parameters<BalanceService['reserve']>): ReturnType<BalanceService['reserve']> {
+    const key = meta.idempotencyKey;
+    if (key === undefined) return super.reserve(userId, amount, meta);
+    const claim = `${userId}\u0000${key}`;
+    const nowMs = Date.now();
+    const held = this.keyClaims.get(claim);
+    if (held && held.untilMs > nowMs) throw new KeyInFlightError('a request with this idempotency key is running; its result is replayed once it is stored');
+    this.sweepClaims(nowMs);
+    this.keyClaims.set(claim, { holdId: null, untilMs: nowMs + FORWARD_TIMEOUT_MS });
+    try {
+      const used = await this.orm.em.fork().execute(`select 1 from token_ledger where user_id = ? and idempotency_key = ? limit 1`, [userId, key]);
+      if (used.length > 0) throw new KeyInFlightError('this idempotency key was used: its result is replayed');
+      const hold = await super.reserve(userId, amount, meta);
+      this.keyClaims.set(claim, { holdId: hold.id, untilMs: hold.expiresAtMs });
+      this.claimOfHold.set(hold.id, claim);
+      return hold;
+    } catch (err) {
+      this.keyClaims.delete(claim);
+      throw err;
+    }
+  }
+
+  private async settleHere(...args: Parameters<BalanceService['settle']>): ReturnType<BalanceService['settle']> {
+    try {
+      return await super.settle(...args);
+    } finally {
+      this.unclaim(args[0].id);
+    }
+  }
+
+  private unclaim(holdId: string): void {
+    const claim = this.claimOfHold.get(holdId);
+    if (claim === undefined) return;
+    this.claimOfHold.delete(holdId);
+    if (this.keyClaims.get(claim)?.holdId === holdId) this.keyClaims.delete(claim);
+  }
+
+  private sweepClaims(nowMs: number): void {
+    if (this.keyClaims.size < KEY_CLAIMS_MAX) return;
+    for (const [claim, { holdId, untilMs }] of this.keyClaims) {
+      if (untilMs > nowMs) continue;
+      this.keyClaims.delete(claim);
+      if (holdId !== null) this.claimOfHold.delete(holdId);
+    }
   }
 
   /** Memory only, as alone: the owner's copy is released in the background (a lost release expires with the hold). */
   override release(hold: Hold): void {
     if (this.peek(hold.userId)) {
       super.release(hold);
+      this.unclaim(hold.id);
       return;
     }
     const owner = this.owners.get(hold.userId);
@@ -330,15 +392,20 @@ export class ClusteredBalanceService extends BalanceService {
     switch (forward.op) {
       case 'release': {
         const hold = forward.args[0] as Hold;
-        if (this.peek(hold.userId)) base.release.call(this, hold);
+        if (this.peek(hold.userId)) {
+          base.release.call(this, hold);
+          this.unclaim(hold.id);
+        }
         return null;
       }
+      case 'reserve':
+        return this.reserveHere(...(forward.args as Parameters<BalanceService['reserve']>));
       case 'settle': {
         if (forward.retry) {
           const done = await this.settledAlready((forward.args[0] as Hold).id);
           if (done) return done;
         }
-        return base.settle.apply(this, forward.args as Parameters<BalanceService['settle']>);
+        return this.settleHere(...(forward.args as Parameters<BalanceService['settle']>));
       }
       case 'refundChargeOf':
         return base.refundCharge.apply(this, forward.args.slice(1) as Parameters<BalanceService['refundCharge']>);
