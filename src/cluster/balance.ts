@@ -282,10 +282,11 @@ export class ClusteredBalanceService extends BalanceService {
       let owner: OwnerRef | null;
       if (!known) {
         try {
-          return await local();
+          return retry && op === 'settle' ? ((await this.runHere({ op, args, retry })) as T) : await local();
         } catch (err) {
-          if (!(err instanceof NotOwnerError)) throw err;
-          owner = err.owner;
+          if (!(err instanceof NotOwnerError) && !deposedSettle(op, err)) throw err;
+          owner = err instanceof NotOwnerError ? err.owner : null;
+          retry ||= op === 'settle';
         }
       } else {
         owner = known;
@@ -300,9 +301,9 @@ export class ClusteredBalanceService extends BalanceService {
         if (op === 'settle') retry = true;
         if (answer && 'ok' in answer) {
           if (answer.ok) return answer.value as T;
-          throw fromWire(answer.error);
-        }
-        if (answer && answer.notOwner && answer.notOwner.instanceId !== owner.instanceId) {
+          const err = fromWire(answer.error);
+          if (!deposedSettle(op, err)) throw err;
+        } else if (answer?.notOwner && answer.notOwner.instanceId !== owner.instanceId) {
           this.remember(userId, answer.notOwner);
           continue;
         }
@@ -430,6 +431,15 @@ export class ClusteredBalanceService extends BalanceService {
     const overage = Number(row.metadata?.overage ?? row.metadata?.quotaOverage ?? 0);
     return { entryId: row.id, entry: { id: row.id, actor: { userId: row.user_id } }, snapshot, charged, overage };
   }
+}
+
+/**
+ * A settle whose owner was deposed before its batch committed (the fence rolled it back): the work
+ * happened, so it is charged again on the balance's next owner (the hold unknown there: from what is
+ * available), never dropped.
+ */
+function deposedSettle(op: RoutedOp, err: unknown): boolean {
+  return op === 'settle' && err instanceof BalanceFencedError;
 }
 
 function digest(text: string): Buffer {
