@@ -57,6 +57,16 @@ export function loadTokenizer(): Tiktoken.Tiktoken {
   return encoder;
 }
 
+/**
+ * Hands the tokenizer an o200k encoder built elsewhere, in place of building its own. For the test
+ * suite only: every jest test file has a module registry of its own, so each built the encoder again
+ * (a quarter of a small test file's CPU); the suite's environment builds one per worker
+ * (test/support/environment.ts). It must be js-tiktoken's o200k encoder; the service never calls this.
+ */
+export function useTokenizer(prebuilt: Tiktoken.Tiktoken): void {
+  encoder = prebuilt;
+}
+
 /** User text that spells a special token such as `<|endoftext|>` is counted as plain text, as vendors do. */
 function o200kCount(text: string): number {
   return loadTokenizer().encode(text, [], []).length;
