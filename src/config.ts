@@ -115,6 +115,20 @@ export const LIMITS = {
   stripeRetriesMax: 2,
 } as const;
 
+/** What one password hash costs (argon2id, one thread): memory in KiB and passes over it. */
+export interface PasswordHashCost {
+  memoryKib: number;
+  iterations: number;
+}
+
+/**
+ * OWASP's argon2id recommendation (19 MiB, 2 passes), also @node-rs/argon2's defaults: about 30 ms
+ * of a core per sign-up or sign-in. PASSWORD_HASH_MEMORY_KIB / PASSWORD_HASH_ITERATIONS may raise
+ * it; lowering it is refused except under NODE_ENV=test, where hundreds of sign-ups made it a
+ * visible share of the suite's CPU. A hash carries its cost, so verifying never depends on this.
+ */
+export const PASSWORD_HASH_COST: PasswordHashCost = { memoryKib: 19_456, iterations: 2 };
+
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const envSchema = z.object({
@@ -143,6 +157,9 @@ const envSchema = z.object({
   SIGNIN_FAILURES_PER_ADDRESS_EMAIL_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signInFailuresPerAddressEmailMax),
   SIGNIN_FAILURES_PER_EMAIL_MAX: intFromEnv(1, 1_000_000).default(LIMITS.signInFailuresPerEmailMax),
   SIGNIN_FAILURES_WINDOW_MS: intFromEnv(1_000, 86_400_000).default(LIMITS.signInFailuresWindowMs),
+  // argon2's own bounds below; anything under PASSWORD_HASH_COST only with NODE_ENV=test (loadConfig).
+  PASSWORD_HASH_MEMORY_KIB: intFromEnv(8, 4 * 1024 * 1024).default(PASSWORD_HASH_COST.memoryKib),
+  PASSWORD_HASH_ITERATIONS: intFromEnv(1, 100).default(PASSWORD_HASH_COST.iterations),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SIGNUP_GRANT_TOKENS: intFromEnv(0, 1_000_000_000).default(10_000),
   OPENAI_API_KEY: z.string().min(1).optional(),
@@ -262,6 +279,8 @@ export interface Config {
   /** Proxies we run in front of the service: X-Forwarded-For is believed this many hops (graphql/client-address.ts). @default 0 */
   trustProxy: number;
   throttle: ThrottleConfig;
+  /** argon2id cost of new password hashes. @default PASSWORD_HASH_COST */
+  passwordHashCost: PasswordHashCost;
   /** When set, GET /metrics wants `Authorization: Bearer <it>`. */
   metricsToken: string | undefined;
   /** @default 10 */
@@ -380,6 +399,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.STRIPE_SECRET_KEY && !e.STRIPE_WEBHOOK_SECRET) {
     throw new ConfigError('invalid environment:\n  STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY (purchases complete only through verified webhooks)');
   }
+  const passwordHashCost = { memoryKib: e.PASSWORD_HASH_MEMORY_KIB, iterations: e.PASSWORD_HASH_ITERATIONS };
+  if (e.NODE_ENV !== 'test' && (passwordHashCost.memoryKib < PASSWORD_HASH_COST.memoryKib || passwordHashCost.iterations < PASSWORD_HASH_COST.iterations)) {
+    throw new ConfigError(
+      `invalid environment:\n  PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_ITERATIONS: below ${PASSWORD_HASH_COST.memoryKib} KiB and ${PASSWORD_HASH_COST.iterations} passes only when NODE_ENV=test`,
+    );
+  }
   const adminEmails = parseAdminEmails(e.ADMIN_EMAILS, e.NODE_ENV);
   if (e.REDIS_URL && !e.DATABASE_URL) {
     throw new ConfigError(
@@ -398,6 +423,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     metricsToken: e.METRICS_TOKEN,
     websocketsPerUserMax: e.WEBSOCKETS_PER_USER_MAX,
+    passwordHashCost,
     throttle: {
       signUpsPerAddressMax: e.SIGNUP_PER_ADDRESS_MAX,
       signUpsPerAddressWindowMs: e.SIGNUP_PER_ADDRESS_WINDOW_MS,

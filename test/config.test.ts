@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../src/config';
+import { hashPassword, verifyPassword } from '../src/accounts/auth';
+import { ConfigError, PASSWORD_HASH_COST, loadConfig } from '../src/config';
 
 describe('configuration', () => {
   it('names the variable when a value is bad, and refuses production without JWT_SECRET', () => {
@@ -35,6 +36,28 @@ describe('configuration', () => {
     expect(loadConfig(production).adminEmails.size).toBe(0);
     expect(() => loadConfig({ ...production, ADMIN_EMAILS: 'boss@example.test' })).toThrow(/ADMIN_EMAILS: refused when NODE_ENV=production/);
     expect(loadConfig({ ...production, ADMIN_EMAILS: ' , ' }).adminEmails.size).toBe(0);
+  });
+
+  it("hashes passwords at OWASP's argon2id cost; a lower one is refused outside NODE_ENV=test", async () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    expect(PASSWORD_HASH_COST).toEqual({ memoryKib: 19_456, iterations: 2 });
+    const cost = loadConfig(production).passwordHashCost;
+    expect(cost).toEqual(PASSWORD_HASH_COST);
+    // The stored hash names its cost (PHC string): this is what production writes.
+    const stored = await hashPassword('correct horse battery', cost);
+    expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(await verifyPassword(stored, 'correct horse battery')).toBe(true);
+    for (const env of ['production', 'development']) {
+      expect(() => loadConfig({ ...production, NODE_ENV: env, PASSWORD_HASH_MEMORY_KIB: '8' })).toThrow(/PASSWORD_HASH_MEMORY_KIB.*only when NODE_ENV=test/);
+      expect(() => loadConfig({ ...production, NODE_ENV: env, PASSWORD_HASH_ITERATIONS: '1' })).toThrow(/only when NODE_ENV=test/);
+    }
+    expect(loadConfig({ ...production, PASSWORD_HASH_MEMORY_KIB: '65536', PASSWORD_HASH_ITERATIONS: '3' }).passwordHashCost).toEqual({ memoryKib: 65_536, iterations: 3 });
+    const cheap = loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_MEMORY_KIB: '8', PASSWORD_HASH_ITERATIONS: '1' }).passwordHashCost;
+    const cheapHash = await hashPassword('correct horse battery', cheap);
+    expect(cheapHash).toMatch(/^\$argon2id\$v=19\$m=8,t=1,p=1\$/);
+    // Verifying reads the cost from the hash: a hash made at another cost still verifies, and only its password.
+    expect(await verifyPassword(cheapHash, 'correct horse battery')).toBe(true);
+    expect(await verifyPassword(cheapHash, 'correct horse batterz')).toBe(false);
   });
 
   it('has working defaults and reads overrides', () => {

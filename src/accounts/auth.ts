@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { hash, verify } from '@node-rs/argon2';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
+import { PASSWORD_HASH_COST, type PasswordHashCost } from '../config';
 import { ROLES, type Role } from '../db/entities';
 import { unauthenticated } from '../errors';
 
@@ -80,6 +81,8 @@ export class Auth {
   }
 }
 
-export const hashPassword = (password: string): Promise<string> => hash(password);
+/** A PHC string that carries its cost, so verifying reads it from the hash whatever the current cost. */
+export const hashPassword = (password: string, cost: PasswordHashCost = PASSWORD_HASH_COST): Promise<string> =>
+  hash(password, { memoryCost: cost.memoryKib, timeCost: cost.iterations, parallelism: 1 });
 export const verifyPassword = (passwordHash: string, password: string): Promise<boolean> =>
   verify(passwordHash, password).catch(() => false);

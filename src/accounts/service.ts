@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ForeignKeyConstraintViolationException, UniqueConstraintViolationException, type MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { LIMITS } from '../config';
+import { LIMITS, type PasswordHashCost } from '../config';
 import { Brand, DEFAULT_GRANT_PRIORITY, LedgerEntry, TokenGrant, User, type IBrand, type IUser, type Role } from '../db/entities';
 import { uuidv7 } from '../db/ids';
 import { inTransaction } from '../db/transaction';
@@ -44,7 +44,7 @@ export class AccountService {
   constructor(
     private readonly orm: MikroORM,
     private readonly auth: Auth,
-    private readonly opts: { adminEmails: ReadonlySet<string>; signupGrantTokens: number; throttle: ThrottleConfig },
+    private readonly opts: { adminEmails: ReadonlySet<string>; signupGrantTokens: number; throttle: ThrottleConfig; passwordHashCost: PasswordHashCost },
   ) {
     this.throttle = new LoginThrottle(opts.throttle);
   }
@@ -58,7 +58,7 @@ export class AccountService {
     const email = parseInput(emailSchema, input.email);
     const password = parseInput(passwordSchema, input.password);
     const role: Role = this.opts.adminEmails.has(email) ? 'ADMIN' : 'USER';
-    const passwordHash = await hashPassword(password);
+    const passwordHash = await hashPassword(password, this.opts.passwordHashCost);
     try {
       const user = await inTransaction(this.orm, async (tx) => {
         const id = randomUUID();
@@ -162,6 +162,6 @@ export class AccountService {
 
   private dummy: Promise<string> | null = null;
   private dummyHash(): Promise<string> {
-    return (this.dummy ??= hashPassword(randomUUID()));
+    return (this.dummy ??= hashPassword(randomUUID(), this.opts.passwordHashCost));
   }
 }

@@ -47,6 +47,13 @@ export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
  */
 export const UNTHROTTLED = { SIGNUP_PER_ADDRESS_MAX: '1000000', SIGNIN_PER_ADDRESS_MAX: '1000000' };
 
+/**
+ * In-process test apps hash passwords at argon2's lowest cost (NODE_ENV=test only): hundreds of
+ * sign-ups at the production cost were a visible share of the suite's CPU. The production cost is
+ * checked in test/config.test.ts; servers run as child processes keep it.
+ */
+export const CHEAP_PASSWORD_HASH = { PASSWORD_HASH_MEMORY_KIB: '8', PASSWORD_HASH_ITERATIONS: '1' };
+
 export interface TestApp {
   app: App;
   url: string;
@@ -68,6 +75,7 @@ export async function startTestApp(env: Record<string, string> = {}, db?: TestDa
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JWT_SECRET: TEST_JWT_SECRET,
     ...UNTHROTTLED,
+    ...CHEAP_PASSWORD_HASH,
     ...database.env,
     ...env,
   };
