@@ -27,6 +27,12 @@ export interface DatabaseTemplate {
   server?: string;
   /** Embedded: a migrated PGlite data directory, closed cleanly (its `pg` folder is copied). */
   dataDir?: string;
+  /**
+   * Embedded: a PGlite data directory as PGlite's initdb leaves it, before any migration, for the
+   * tests that migrate from nothing (`createTestDatabase({ empty: true })`): initdb costs about 2 s of
+   * CPU each time, the copy a fraction of that.
+   */
+  emptyDataDir?: string;
   /** PostgreSQL: a migrated database on `server` that accepts no connections (CREATE DATABASE … TEMPLATE). */
   database?: string;
 }
@@ -61,7 +67,7 @@ export async function buildTemplate(server: string | undefined): Promise<Databas
   const root = mkdtempSync(join(runFolderParent(), 'andora-test-run-'));
   try {
     if (server) return { key, root, server, database: await buildServerTemplate(server, key) };
-    return { key, root, dataDir: await buildEmbeddedTemplate(join(root, 'template')) };
+    return { key, root, ...(await buildEmbeddedTemplates(root)) };
   } catch (err) {
     rmSync(root, { recursive: true, force: true });
     throw err;
@@ -84,17 +90,21 @@ function runFolderParent(): string {
   return tmpdir();
 }
 
-async function buildEmbeddedTemplate(dataDir: string): Promise<string> {
+async function buildEmbeddedTemplates(root: string): Promise<{ dataDir: string; emptyDataDir: string }> {
   const log = createLogger('silent');
+  const emptyDataDir = join(root, 'empty');
+  // A PGlite directory survives a file copy only when it was closed cleanly.
+  await (await startEmbeddedPostgres(emptyDataDir, log)).close();
+  const dataDir = join(root, 'template');
+  copyPgliteDir(emptyDataDir, dataDir);
   const embedded = await startEmbeddedPostgres(dataDir, log);
   try {
     const orm = await openOrm({ url: embedded.url, singleConnection: true, log });
     await orm.close();
   } finally {
-    // A PGlite directory survives a file copy only when it was closed cleanly.
     await embedded.close();
   }
-  return dataDir;
+  return { dataDir, emptyDataDir };
 }
 
 async function buildServerTemplate(server: string, key: string): Promise<string> {
@@ -174,9 +184,17 @@ export function newDataDir(): string {
   return mkdtempSync(join(runTemplate()?.root ?? tmpdir(), 'andora-test-'));
 }
 
-/** Fills an empty DATA_DIR with a copy of the embedded template's database. */
-export function copyEmbeddedTemplate(template: DatabaseTemplate, dataDir: string): void {
-  if (!template.dataDir) throw new Error('not an embedded database template');
+/**
+ * Fills an empty DATA_DIR with a copy of the embedded template's database: the migrated one, or with
+ * `empty` the one initdb left (no migrations applied).
+ */
+export function copyEmbeddedTemplate(template: DatabaseTemplate, dataDir: string, opts: { empty?: boolean } = {}): void {
+  const source = opts.empty ? template.emptyDataDir : template.dataDir;
+  if (!source) throw new Error('not an embedded database template');
+  copyPgliteDir(source, dataDir);
+}
+
+function copyPgliteDir(fromDataDir: string, toDataDir: string): void {
   // COPYFILE_FICLONE shares blocks on file systems that can (copy-on-write) and copies elsewhere.
-  cpSync(join(template.dataDir, PGLITE_DIR), join(dataDir, PGLITE_DIR), { recursive: true, mode: constants.COPYFILE_FICLONE });
+  cpSync(join(fromDataDir, PGLITE_DIR), join(toDataDir, PGLITE_DIR), { recursive: true, mode: constants.COPYFILE_FICLONE });
 }

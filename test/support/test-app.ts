@@ -19,17 +19,19 @@ export interface TestDatabase {
 
 /**
  * A database of its own for one test: a copy of the run's migrated template, or an empty one with
- * `{ empty: true }` (for tests that run the migrations themselves).
+ * `{ empty: true }` (for tests that run the migrations themselves; on the embedded database a copy
+ * of the run's freshly initialised, unmigrated one).
  */
 export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
   const dataDir = newDataDir();
   const server = process.env.TEST_DATABASE_URL;
-  const template = opts.empty ? undefined : currentTemplate(server);
+  const template = currentTemplate(server);
   if (!server) {
-    if (template) copyEmbeddedTemplate(template, dataDir);
+    // Empty: as initdb left it (copied when the run has a template, else PGlite's initdb at start).
+    if (template) copyEmbeddedTemplate(template, dataDir, opts);
     return { env: { DATA_DIR: dataDir }, drop: () => rm(dataDir, { recursive: true, force: true }) };
   }
-  const scratch = await createScratchDatabase(server, 'andora_test', template?.database);
+  const scratch = await createScratchDatabase(server, 'andora_test', opts.empty ? undefined : template?.database);
   return {
     env: { DATA_DIR: dataDir, DATABASE_URL: scratch.url.toString() },
     drop: async () => {
