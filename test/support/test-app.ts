@@ -50,7 +50,7 @@ export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 export const UNTHROTTLED = { SIGNUP_PER_ADDRESS_MAX: '1000000', SIGNIN_PER_ADDRESS_MAX: '1000000' };
 
 /**
- * In-process test apps hash passwords at argon2's lowest cost (NODE_ENV=test only): hundreds of
+ * In-process test apps under NODE_ENV=test hash passwords at argon2's lowest cost: hundreds of
  * sign-ups at the production cost were a visible share of the suite's CPU. The production cost is
  * checked in test/config.test.ts; servers run as child processes keep it.
  */
@@ -77,7 +77,8 @@ export async function startTestApp(env: Record<string, string> = {}, db?: TestDa
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JWT_SECRET: TEST_JWT_SECRET,
     ...UNTHROTTLED,
-    ...CHEAP_PASSWORD_HASH,
+    // Refused outside NODE_ENV=test: apps started as production or development keep the default cost.
+    ...((env.NODE_ENV ?? 'test') === 'test' ? CHEAP_PASSWORD_HASH : {}),
     ...database.env,
     ...env,
   };
