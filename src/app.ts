@@ -9,6 +9,7 @@ import { openOrm } from './db/orm';
 import { startHttpServer } from './graphql/server';
 import { createLogger, type Logger } from './logger';
 import { PubSub, topics } from './realtime/pubsub';
+import { RedisBus } from './realtime/redis';
 import type { Services } from './services';
 import { assertModelRoutes } from './ai/lifecycle';
 import { createPricing, type Pricing } from './ai/pricing';
@@ -74,9 +75,11 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     const orm = await openDatabase(config, log, cleanups, opts.connectThrough);
     await checkBooks(orm, log);
     const auth = Auth.create({ secret: config.jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
-    const pubsub = new PubSub();
+    const pubsub = createPubSub(config, log);
+    // Closed after the HTTP server (cleanups run in reverse): no subscription is left to feed.
+    cleanups.push(() => pubsub.close());
     const balance = new BalanceService(orm, config.balance, log, opts.now, config.plans);
-    const metrics = new Metrics(balance);
+    const metrics = new Metrics(balance, pubsub);
     const alerts = new AlertService(orm, pubsub, config.monitoring, log);
     alerts.start();
     cleanups.push(() => alerts.stop());
@@ -125,6 +128,13 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     await closeAll();
     throw err;
   }
+}
+
+/** Clustered (REDIS_URL), live updates travel through Redis to every instance; alone, no Redis connection at all. */
+function createPubSub(config: Config, log: Logger): PubSub {
+  const cluster = config.cluster;
+  if (!cluster) return new PubSub();
+  return new PubSub((deliver) => new RedisBus({ url: cluster.redisUrl, prefix: cluster.redisPrefix, instanceId: cluster.instanceId, log }, deliver));
 }
 
 function createMeter(config: Config, balance: BalanceService, pricing: Pricing, log: Logger, factory?: (parts: MeterParts) => Meter): Meter {

@@ -11,9 +11,9 @@ import type { FlowLimits } from '../config';
 import type { IBrand } from '../db/entities';
 import { AppError, notFound } from '../errors';
 import type { Meter } from '../metering/meter';
-import type { PubSub } from '../realtime/pubsub';
+import { withFirst, type PubSub } from '../realtime/pubsub';
 import { loadStoredContext, stepContextBound, type StoredContext } from './context';
-import type { FlowDefinition, StepPlan } from './flows';
+import { FLOW_STEPS_MAX, type FlowDefinition, type StepPlan } from './flows';
 import { isFinalEvent, type FlowEvent, type FlowRunModel } from './model';
 import { CANCELLED_BY_SHUTDOWN, CANCELLED_BY_USER, FlowRunner } from './runner';
 import { failInterruptedRuns, findRun, insertRun, runsPage } from './store';
@@ -122,8 +122,22 @@ export class FlowService {
       });
       return untilFinal(events);
     }
-    const run = await this.get(userId, flowRunId);
-    return stateOnly({ type: 'STATE', flowRun: run, step: null, usage: null });
+    // Running on another instance (clustered), or ended: hear the run's topic from every instance
+    // first, then read its state, so no event falls between the state and the stream.
+    const events = this.pubsub.subscribe<FlowEvent>(flowTopic(flowRunId), { queueMax: 2 * FLOW_STEPS_MAX + 2 });
+    try {
+      await this.pubsub.listening(flowTopic(flowRunId));
+      const run = await this.get(userId, flowRunId);
+      const state: FlowEvent = { type: 'STATE', flowRun: run, step: null, usage: null };
+      if (isFinalEvent(state)) {
+        await events.return?.();
+        return stateOnly(state);
+      }
+      return withFirst(state, untilFinal(events));
+    } catch (err) {
+      await events.return?.();
+      throw err;
+    }
   }
 
   /** Plans the steps, reads the stored context once, and refuses what the balance cannot cover. */
