@@ -132,7 +132,10 @@ export interface QuotaEvent {
 
 /** Events for subscriptions, metrics and alerts. */
 export interface BalanceListener {
-  /** Coalesced: at most once per user per tick, always with the latest state. */
+  /**
+   * Coalesced: at most once per user per tick, with the latest state as committed
+   * (BalanceActor.committedSnapshot: tokens only once committed, holds at once).
+   */
   changed?(userId: string, snapshot: BalanceSnapshot): void;
   /** After an entry is durable. */
   committed?(entry: JournalEntry, snapshot: BalanceSnapshot): void;
@@ -585,6 +588,11 @@ export class BalanceService {
     return (await this.ready(userId)).snapshot();
   }
 
+  /** The balance as live updates show it (BalanceActor.committedSnapshot): a subscription's first value. */
+  async committedSnapshot(userId: string): Promise<BalanceSnapshot> {
+    return (await this.ready(userId)).committedSnapshot();
+  }
+
   /**
    * Changes a user's plan from the next UTC month (the current month keeps its plan and the allowance
    * already granted); choosing the current plan again cancels a pending change.
@@ -703,6 +711,9 @@ export class BalanceService {
 
   private committed(segment: Segment, entry: JournalEntry): void {
     segment.throwIfFailed(entry);
+    entry.actor.entryCommitted(entry);
+    // The committed balance moved: live updates show it now, not at the in-memory change.
+    this.markDirty(entry.actor);
     if (this.listeners.length === 0) return;
     const snapshot = entry.actor.snapshot();
     for (const l of this.listeners) l.committed?.(entry, snapshot);
@@ -724,7 +735,7 @@ export class BalanceService {
     this.dirty.clear();
     if (this.listeners.length === 0) return;
     for (const actor of changed) {
-      const snapshot = actor.snapshot();
+      const snapshot = actor.committedSnapshot();
       for (const l of this.listeners) l.changed?.(actor.userId, snapshot);
     }
   }
