@@ -39,6 +39,8 @@ const RECONNECT_STEP_MS = 100;
 const RECONNECT_MS_MAX = 2_000;
 /** Connecting (TCP and handshake) gives up after this; the reconnect backoff then applies. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/** After close(), a socket that does not close on its own is destroyed after this. */
+const DISCONNECT_WAIT_MS_MAX = 200;
 /** close(): QUIT is given this long before the connections are cut. */
 const QUIT_WAIT_MS_MAX = 1_000;
 
@@ -80,6 +82,9 @@ export class RedisBus implements Bus {
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: 0,
       connectTimeout: CONNECT_TIMEOUT_MS,
+      // Not in ioredis's types, but read by its connector: how long a closed connection's socket may
+      // linger before it is destroyed (2 s by default, which kept the process alive after close()).
+      disconnectTimeout: DISCONNECT_WAIT_MS_MAX,
       retryStrategy: (times: number) => (this.closed ? null : Math.min(times * RECONNECT_STEP_MS, RECONNECT_MS_MAX)),
     };
     this.publisher = new Redis(opts.url, { ...options, connectionName: `andora-pub-${opts.instanceId}` });
