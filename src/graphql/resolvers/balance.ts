@@ -52,7 +52,7 @@ export const balanceResolvers: Resolvers = {
         const events = pubsub.subscribe<BalanceModel>(topic, { latestOnly: true });
         try {
           await pubsub.listening(topic);
-          return withFirst(await balance.committedSnapshot(viewer.userId), events);
+          return withFirst(await balance.snapshot(viewer.userId, 'committed'), events);
         } catch (err) {
           await events.return?.();
           throw err;
