@@ -148,7 +148,8 @@ describeCluster(
       admin = await a.signUp(ADMIN_EMAIL);
     });
     afterAll(async () => {
-      await b?.close();
+      // Both on one database: the second to close drops it.
+      await b?.close({ drop: false });
       await a?.close({ drop: true });
       await fake.close();
     });
@@ -161,6 +162,9 @@ describeCluster(
 
     it('a subscriber on B sees a charge made through A (committed tokens); alerts raised on A reach the user and an admin on B', async () => {
       const user = await userWithBrand();
+      // A owns the balance (its lease): B serves the subscription and forwards its first read to A.
+      expect((await gql(a.url, '{ tokenBalance { tokens } }', {}, user.token)).data!.tokenBalance.tokens).toBe(SIGNUP_TOKENS);
+      expect(a.app.services.balance.peek(user.userId)).toBeDefined();
       const userClient = wsClient(b.url, user.token);
       const adminClient = wsClient(b.url, admin.token);
       const balances = subscribe<{ balanceChanged: { tokens: number; reserved: number; available: number } }>(userClient, 'subscription { balanceChanged { tokens reserved available } }');
@@ -194,6 +198,7 @@ describeCluster(
         while (theirs.id !== raised.id) theirs = (await everyone.next()).tokenAlertRaised;
         expect(theirs).toEqual(mine);
         expect(b.app.services.pubsub.busCounts!.received).toBeGreaterThan(receivedBefore);
+        expect(b.app.services.balance.peek(user.userId)).toBeUndefined();
       } finally {
         balances.stop();
         own.stop();
