@@ -242,6 +242,38 @@ describeCluster(
         await client.dispose();
       }
     });
+
+    it('a run of an instance declared dead ends for a subscriber on another instance: the survivor publishes its FAILED state', async () => {
+      const user = await userWithBrand();
+      await gql(a.url, 'mutation($u: ID!) { grantTokens(input: { userId: $u, amount: 100000, reason: "flows" }) { balance { tokens } } }', { u: user.userId }, admin.token);
+      const answer = deferred<void>();
+      fake.setBehavior({ gate: answer.promise });
+      const started = await gql(
+        a.url,
+        'mutation($input: StartExpandBriefFlowInput!) { startExpandBriefFlow(input: $input) { flowRun { id } } }',
+        { input: { brandId: user.brandId, brief: 'Launch post for the spring line' } },
+        user.token,
+      );
+      const runId = started.data!.startExpandBriefFlow.flowRun.id as string;
+      const client = wsClient(b.url, user.token);
+      const progress = subscribe<any>(client, `subscription($id: ID!) { flowProgress(flowRunId: $id) { type flowRun { id status error } } }`, { id: runId });
+      try {
+        expect((await progress.next()).flowProgress).toMatchObject({ type: 'STATE', flowRun: { status: 'RUNNING' } });
+        // As if A had died: its run is recorded under an instance past its lease, and the leader (A here,
+        // so the state travels through Redis to B) fails that instance's runs.
+        const dead = `dead-${randomBytes(4).toString('hex')}`;
+        await a.app.services.orm.em.fork().execute('update flow_runs set instance_id = ? where id = ?', [dead, runId]);
+        expect(await a.app.services.flows.failRunsOf([dead])).toBe(1);
+        await within(progress.done, 30_000, 'the subscription on B to end with the run');
+        const events = progress.buffered().map((e) => e.flowProgress);
+        expect(events).toEqual([{ type: 'STATE', flowRun: { id: runId, status: 'FAILED', error: expect.any(String) } }]);
+      } finally {
+        answer.resolve();
+        fake.setBehavior({});
+        progress.stop();
+        await client.dispose();
+      }
+    });
   },
 );
 

@@ -113,7 +113,7 @@ export type InterruptedScope = { all: true } | { orphans: true } | { instanceIds
  * runs a crash left (alone: all of them; clustered: those of no live instance), and, on the leader, the
  * runs of instances declared dead.
  */
-export async function failInterruptedRuns(orm: MikroORM, scope: InterruptedScope = { all: true }): Promise<number> {
+export async function failInterruptedRuns(orm: MikroORM, scope: InterruptedScope = { all: true }): Promise<string[]> {
   return inTransaction(orm, async (em) => {
     let where = '';
     let params: unknown[] = [];
@@ -138,7 +138,7 @@ export async function failInterruptedRuns(orm: MikroORM, scope: InterruptedScope
         returning id`,
       [INTERRUPTED_MESSAGE, ...params],
     );
-    return failed.length;
+    return failed.map((r) => r.id);
   });
 }
 
