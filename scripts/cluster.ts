@@ -112,9 +112,10 @@ function run(name: string, command: string, args: string[], env: NodeJS.ProcessE
   });
 }
 
-function startInstance(id: string, port: number, shared: NodeJS.ProcessEnv): Promise<void> {
+async function startInstance(id: string, port: number, shared: NodeJS.ProcessEnv): Promise<void> {
   const env = { ...shared, INSTANCE_ID: id, PORT: String(port), HOST: '127.0.0.1' };
-  return run(id, process.execPath, [MAIN_JS], env, (line) => line.includes(LISTENING_MSG));
+  await run(id, process.execPath, [MAIN_JS], env, (line) => line.includes(LISTENING_MSG));
+  say(`${id} listens on 127.0.0.1:${port} (pid ${children.get(id)?.pid}; \`kill -9\` it to watch a takeover)`);
 }
 
 function haproxyInstalled(): boolean {
