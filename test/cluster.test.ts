@@ -140,6 +140,21 @@ describeClustered(TITLE, () => {
     fake.requests.length = 0;
   });
 
+  it('runs each instance on its own port under its own id, with the run\'s Redis prefix and lease TTL', () => {
+    expect(cluster.live.map((i) => i.id)).toEqual(['i1', 'i2', 'i3']);
+    expect(new Set(cluster.live.map((i) => i.url)).size).toBe(3);
+    expect(cluster.redisPrefix).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
+    for (const instance of cluster.live) {
+      expect(instance.env).toMatchObject({
+        INSTANCE_ID: instance.id,
+        REDIS_URL: process.env.TEST_REDIS_URL,
+        REDIS_PREFIX: cluster.redisPrefix,
+        LEASE_TTL_MS: String(LEASE_TTL_MS),
+        DATABASE_URL: cluster.databaseUrl,
+      });
+    }
+  });
+
   it('never overspends under 200 concurrent generations of one user spread over the 3 instances', async () => {
     const user = await signUp(cluster, nextEmail('overspend'));
     const reported: number[] = [];

@@ -130,7 +130,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     throw new Error('several instances need a Redis URL (clustered mode): without REDIS_URL each instance would be a balance writer of its own');
   }
   const leaseTtlMs = opts.leaseTtlMs ?? LEASE_TTL_MS_DEFAULT;
-  const redisPrefix = redisUrl ? `andora-test-${process.pid}-${randomBytes(4).toString('hex')}:` : undefined;
+  // REDIS_PREFIX: up to 64 of A-Z a-z 0-9 . _ - (src/config.ts).
+  const redisPrefix = redisUrl ? `andora-test-${process.pid}-${randomBytes(4).toString('hex')}` : undefined;
   const all = new Map<string, Instance>();
   let live: Instance[] = [];
   let starts = 0;
