@@ -2,12 +2,12 @@ import { Client } from 'pg';
 import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
 import { taskByMutation } from '../src/ai/tasks';
 import { countMessageTokens } from '../src/ai/tokenizer';
-import { startCluster, type Cluster, type Instance } from './support/cluster';
+import { CLUSTER_INSTANCES_DEFAULT, startCluster, type Cluster, type Instance } from './support/cluster';
 import { startFakeProvider, type FakeProvider } from './support/fake-provider';
 import { errorCode, gql, subscribe } from './support/graphql-client';
 import { assertBuilt, killAllServers, runVerifyCli } from './support/server-process';
 import { createTestDatabase, type TestDatabase } from './support/test-app';
-import { within } from './support/wait';
+import { deferred, within } from './support/wait';
 
 /**
  * Issue 17: three real server processes on one PostgreSQL and one Redis, every request sent to an
@@ -22,6 +22,9 @@ const CREATE_BRAND = 'mutation { createBrand(input: { name: "Andora Shoes", indu
 const CHAT = `mutation($b: ID!, $m: String!) { chatWithAndora(input: { brandId: $b, message: $m }) {
   generationId usage { totalTokens } balance { tokens reserved available } } }`;
 const BALANCE = '{ tokenBalance { tokens reserved available } }';
+const START_FLOW = 'mutation($input: StartExpandBriefFlowInput!) { startExpandBriefFlow(input: $input) { flowRun { id status } } }';
+const PROGRESS = 'subscription($id: ID!) { flowProgress(flowRunId: $id) { type flowRun { status } } }';
+const FLOW_RUN = 'query($id: ID!) { flowRun(id: $id) { status } }';
 const GRANT = 'mutation($u: ID!, $a: Int!, $r: String!) { grantTokens(input: { userId: $u, amount: $a, reason: $r }) { balance { tokens } } }';
 
 /** The model the chat task's tier goes to by default (src/ai/router.ts). */
@@ -135,10 +138,12 @@ describeClustered(TITLE, () => {
     await fake?.close();
     await db?.drop();
   });
-  beforeEach(() => {
+  beforeEach(async () => {
     fake.setBehavior({});
     fake.requests.length = 0;
-  });
+    // A test that killed an instance (and maybe failed before replacing it) leaves the next one three.
+    while (cluster.live.length < CLUSTER_INSTANCES_DEFAULT) await cluster.start();
+  }, 120_000);
 
   it('runs each instance on its own port under its own id, with the run\'s Redis prefix and lease TTL', () => {
     expect(cluster.live.map((i) => i.id)).toEqual(['i1', 'i2', 'i3']);
@@ -226,6 +231,35 @@ describeClustered(TITLE, () => {
     await watcher.client.dispose();
   }, 120_000);
 
+  it('marks a flow run of a killed instance FAILED from a survivor, and tells its watcher there', async () => {
+    const user = await signUp(cluster, nextEmail('flow'));
+    expect((await cluster.gql(GRANT, { u: user.userId, a: LOAD_GRANT_TOKENS, r: 'flow' }, admin.token)).errors).toBeUndefined();
+    // The step's model call never answers: the run is RUNNING on its instance when that dies.
+    const gate = deferred<void>();
+    fake.setBehavior({ gate: gate.promise });
+    try {
+      const runner = cluster.pick();
+      const start = await cluster.gql(START_FLOW, { input: { brandId: user.brandId, brief: 'Launch post for the spring line' } }, user.token, runner);
+      expect(start.errors).toBeUndefined();
+      const runId: string = start.data!.startExpandBriefFlow.flowRun.id;
+      await fake.waitForRequests(1);
+      const survivor = cluster.live.find((i) => i !== runner)!;
+      const watcher = cluster.ws(user.token, survivor);
+      const progress = subscribe<{ flowProgress: { type: string; flowRun: { status: string } } }>(watcher.client, PROGRESS, { id: runId });
+      expect((await progress.next()).flowProgress.flowRun.status).toBe('RUNNING');
+
+      expect((await cluster.kill9(runner.id)).signal).toBe('SIGKILL');
+      const ended = await nextMatching(progress, (e) => e.flowProgress.flowRun.status !== 'RUNNING', `the run ${runId} ending on ${survivor.id}`);
+      expect(ended.flowProgress.flowRun.status).toBe('FAILED');
+      const read = await cluster.gql(FLOW_RUN, { id: runId }, user.token);
+      expect(read.data!.flowRun.status).toBe('FAILED');
+      progress.stop();
+      await watcher.client.dispose();
+    } finally {
+      gate.resolve();
+    }
+  }, 120_000);
+
   it('keeps every acknowledged charge through a kill -9 of the owner, serves the user again within LEASE_TTL_MS + 1 s, and the ledger verifies', async () => {
     const user = await signUp(cluster, nextEmail('kill9'));
     expect((await gql(cluster.pick().url, GRANT, { u: user.userId, a: LOAD_GRANT_TOKENS, r: 'load' }, admin.token)).errors).toBeUndefined();
@@ -269,7 +303,6 @@ describeClustered(TITLE, () => {
         `served again after ${servedAfterMs} ms (bound ${TAKEOVER_MS_MAX} ms); ${requests.filter((r) => r.outcome === 'refused').length} refused (retryable), ` +
         `${requests.filter((r) => r.outcome === 'lost').length} without an answer`,
     );
-    await cluster.start();
   }, 240_000);
 
   it('restarts all 3 instances one by one under load without refusing a request', async () => {
@@ -364,7 +397,9 @@ function others(cluster: Cluster, owner: string | undefined): [Instance, Instanc
 async function nextMatching<T>(sub: { next(): Promise<T> }, match: (v: T) => boolean, what: string): Promise<T> {
   const skipped: T[] = [];
   for (let i = 0; i < SUBSCRIPTION_SKIPS_MAX; i++) {
-    const value = await sub.next();
+    const value = await sub.next().catch((err: Error) => {
+      throw new Error(`${what}: ${err.message}; before it: ${JSON.stringify(skipped)}`);
+    });
     if (match(value)) return value;
     skipped.push(value);
   }
