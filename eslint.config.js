@@ -4,7 +4,7 @@ const tseslint = require('typescript-eslint');
 // The layering of ARCHITECTURE.md ("Layers"): what each folder or top-level module of src/ may
 // import; everything else in src/ is refused, so an import that points back up fails `npm run lint`.
 // Matched on the import's text: `./x`, `../x`, `../../x/…` naming another folder or module.
-const FOLDERS = ['graphql', 'generation', 'flows', 'purchases', 'monitoring', 'metering', 'accounts', 'balance', 'ai', 'limits', 'realtime', 'db'];
+const FOLDERS = ['graphql', 'generation', 'flows', 'purchases', 'monitoring', 'metering', 'accounts', 'cluster', 'balance', 'ai', 'limits', 'realtime', 'db'];
 const MODULES = ['main', 'app', 'services', 'idempotency', 'config', 'input', 'paging', 'errors', 'logger', 'plans'];
 const SHARED = ['config', 'errors', 'logger'];
 const LAYERS = {
@@ -22,6 +22,8 @@ const LAYERS = {
   monitoring: ['balance', 'ai', 'realtime', 'db', 'paging', ...SHARED],
   metering: ['balance', 'ai', 'db', ...SHARED],
   accounts: ['limits', 'db', 'input', ...SHARED],
+  // Several instances: leases over the balance service, and the forwarding to a balance's owner.
+  cluster: ['balance', 'plans', 'db', ...SHARED],
   // The actor enforces the plan's rate limits with the limits module's counters (issue 15).
   balance: ['limits', 'plans', 'db', 'paging', ...SHARED],
   ai: ['db', 'input', ...SHARED],

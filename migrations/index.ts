@@ -13,6 +13,7 @@ import { Migration20261130000051_grant_expiry_alert } from './Migration202611300
 import { Migration20261130000052_pending_plan } from './Migration20261130000052_pending_plan';
 import { Migration20261130000060_token_purchases } from './Migration20261130000060_token_purchases';
 import { Migration20261130000070_brand_quotas } from './Migration20261130000070_brand_quotas';
+import { Migration20261130000080_cluster } from './Migration20261130000080_cluster';
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
@@ -34,4 +35,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261130000052_pending_plan', class: Migration20261130000052_pending_plan },
   { name: 'Migration20261130000060_token_purchases', class: Migration20261130000060_token_purchases },
   { name: 'Migration20261130000070_brand_quotas', class: Migration20261130000070_brand_quotas },
+  { name: 'Migration20261130000080_cluster', class: Migration20261130000080_cluster },
 ];

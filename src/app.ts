@@ -3,7 +3,10 @@ import { Auth } from './accounts/auth';
 import { AccountService } from './accounts/service';
 import { verifyLedger } from './balance/ledger';
 import { BalanceService } from './balance/service';
-import type { Config } from './config';
+import type { ClusterConfig, Config } from './config';
+import { ClusteredBalanceService, FORWARD_BODY_BYTES_MAX, FORWARD_BUDGET_MARGIN_MS, INTERNAL_BALANCE_PATH } from './cluster/balance';
+import { LEASE_RENEWALS_PER_TTL, Leases, sharedSecret } from './cluster/leases';
+import { failInterruptedRuns } from './flows/store';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
 import { openOrm } from './db/orm';
 import { startHttpServer } from './graphql/server';
@@ -73,12 +76,16 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     assertModelRoutes(config.modelRoutes, pricing, log);
     const orm = await openDatabase(config, log, cleanups, opts.connectThrough);
     await checkBooks(orm, log);
-    const auth = Auth.create({ secret: config.jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
+    const cluster = config.cluster && (await joinCluster(config.cluster, config, orm, log, opts.now));
+    // Several instances must sign and verify each other's tokens: without JWT_SECRET they share one in the database.
+    const jwtSecret = config.jwtSecret ?? (cluster ? await sharedSecret(orm, 'jwt') : undefined);
+    const auth = Auth.create({ secret: jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
     const pubsub = new PubSub();
-    const balance = new BalanceService(orm, config.balance, log, opts.now, config.plans);
+    const balance = cluster?.balance ?? new BalanceService(orm, config.balance, log, opts.now, config.plans);
     const metrics = new Metrics(balance);
     const alerts = new AlertService(orm, pubsub, config.monitoring, log);
-    alerts.start();
+    // The platform's sweeps (alert retention, expiring grants) run on one instance: the leader.
+    alerts.start(cluster ? () => cluster.leases.isLeader : undefined);
     cleanups.push(() => alerts.stop());
     balance.addAttachmentWriter(generationWriter);
     balance.addAttachmentWriter(flowStepWriter);
@@ -97,7 +104,8 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     });
     alerts.addObserver({ raised: (alert) => metrics.alertsRaised.inc({ type: alert.type }) });
     balance.start();
-    cleanups.push(() => balance.stop());
+    const balanceStop = () => balance.stop();
+    cleanups.push(balanceStop);
     const accounts = new AccountService(orm, auth, config);
     const meter = createMeter(config, balance, pricing, log, opts.meterFactory);
     meter.addObserver({
@@ -111,15 +119,37 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
       },
     });
     const generation = new GenerationService(orm, accounts, balance, meter);
-    const flows = new FlowService(orm, accounts, balance, meter, pubsub, log, config.flows);
+    const flows = new FlowService(orm, accounts, balance, meter, pubsub, log, config.flows, cluster ? cluster.config.instanceId : null);
     await flows.start();
     // Pushed after the balance service, so it stops first: cancelled steps are charged before it stops.
     cleanups.push(() => flows.stop());
     if (!config.stripe) log.info('no STRIPE_SECRET_KEY: purchasing token packages is off (the catalog still lists)');
     const purchases = new PurchaseService(orm, balance, config.stripe && new StripeGateway(config.stripe), log);
-    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation, flows, alerts, metrics, purchases };
+    const internal = cluster && {
+      path: INTERNAL_BALANCE_PATH,
+      bodyBytesMax: FORWARD_BODY_BYTES_MAX,
+      authorized: (header: string | undefined) => cluster.balance.authorized(header),
+      handleForward: (body: Buffer) => cluster.balance.handleForward(body),
+    };
+    const services: Services = { config, log, orm, auth, accounts, balance, pubsub, meter, generation, flows, alerts, metrics, purchases, internal };
     const http = await startHttpServer(services);
     cleanups.push(() => http.close());
+    if (cluster) {
+      // Leases are taken only once this instance can be reached at its address; they are handed over
+      // (released, not left to expire) after the balance service committed everything (cleanups run backwards).
+      await cluster.leases.join(cluster.config.internalUrl ?? `http://${cluster.config.internalHost}:${http.port}`);
+      cleanups.splice(cleanups.indexOf(balanceStop), 0, () => cluster.leases.leave());
+      const duty = setInterval(() => {
+        if (!cluster.leases.isLeader) return;
+        void cluster.leases.buryDead((ids) => failInterruptedRuns(orm, { instanceIds: ids })).catch((err) => log.warn({ err }, 'declaring dead instances failed'));
+      }, Math.floor(cluster.config.leaseTtlMs / LEASE_RENEWALS_PER_TTL));
+      duty.unref();
+      cleanups.push(async () => {
+        clearInterval(duty);
+        await cluster.leases.drain();
+      });
+      log.info({ instanceId: cluster.config.instanceId, internalUrl: cluster.leases.settings.address }, 'cluster member started');
+    }
     return { url: http.url, port: http.port, services, close: closeAll };
   } catch (err) {
     await closeAll();
@@ -168,6 +198,19 @@ async function openDatabase(
   const orm = await openOrm({ url: connectThrough ? await connectThrough(url) : url, singleConnection: !!embedded, log });
   cleanups.push(() => orm.close());
   return orm;
+}
+
+/**
+ * Clustered mode: this instance's leases (joined once the server listens) and the balance service that
+ * forwards to each balance's owner, with the cluster's internal secret.
+ */
+async function joinCluster(settings: ClusterConfig, config: Config, orm: MikroORM, log: Logger, now: (() => number) | undefined) {
+  const leases = new Leases(orm, { instanceId: settings.instanceId, address: '', ttlMs: settings.leaseTtlMs }, log.child({ instanceId: settings.instanceId }));
+  const secret = await sharedSecret(orm, 'internal');
+  // An owner unreachable (killed) is asked again until its lease has expired and one more renewal period passed.
+  const forwardBudgetMs = settings.leaseTtlMs + FORWARD_BUDGET_MARGIN_MS;
+  const balance = new ClusteredBalanceService(orm, config.balance, log, now, config.plans, leases, secret, forwardBudgetMs);
+  return { config: settings, leases, balance };
 }
 
 /** users.tokens must equal the sum of each user's ledger; starting on broken books would hide it. */

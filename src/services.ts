@@ -27,4 +27,13 @@ export interface Services {
   alerts: AlertService;
   metrics: Metrics;
   purchases: PurchaseService;
+  /** Clustered mode: the endpoint other instances forward balance operations to (src/cluster/balance.ts). */
+  internal?: InternalEndpoint | undefined;
+}
+
+export interface InternalEndpoint {
+  path: string;
+  bodyBytesMax: number;
+  authorized(header: string | undefined): boolean;
+  handleForward(body: Buffer): Promise<Buffer>;
 }

@@ -384,7 +384,7 @@ describe('BalanceService against the reference model, with a real database', () 
             case 'revoke': {
               const expected = model.revoke(op.amount);
               inFlight.push(
-                service.revoke(userId, op.amount, 'model test', undefined, {}, () => ({})).then((r) => {
+                service.revoke(userId, op.amount, 'model test', undefined, {}, { attachments: {} }).then((r) => {
                   expect({ taken: r.taken, deficit: r.deficit }).toEqual(expected);
                 }),
               );

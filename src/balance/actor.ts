@@ -118,6 +118,8 @@ export class BalanceActor {
   unflushed = 0;
   /** Version of the users row this process last wrote or read; the fence for the next write. */
   persistedVersion: number;
+  /** The lease epoch it was loaded under (clustered mode; 0 alone): every flush of it names it. */
+  epoch = 0;
   /** Set when a write found another writer's version: the actor must not be used any more. */
   fenced = false;
   lastUsedMs = 0;

@@ -14,6 +14,15 @@ export class BalanceUnavailableError extends Error {
   override name = 'BalanceUnavailableError';
 }
 
+/**
+ * Clustered mode: a request with this idempotency key is running on another instance, or its charge is
+ * being committed: the caller waits and replays the stored result (SERVICE_UNAVAILABLE, retryable, if
+ * the wait runs out).
+ */
+export class KeyInFlightError extends BalanceUnavailableError {
+  override name = 'KeyInFlightError';
+}
+
 /** Too many generations of one user at once (HOLDS_PER_USER_MAX): RATE_LIMITED, limit CONCURRENT_GENERATIONS. */
 export class TooManyHoldsError extends Error {
   override name = 'TooManyHoldsError';

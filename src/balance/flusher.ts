@@ -358,12 +358,12 @@ async function writeBatch(
   entries: readonly JournalEntry[],
   attached: readonly BoundStatement[],
 ): Promise<void> {
-  const rows = [...balances].map(([actor, tokens]) => ({ id: actor.userId, tokens, version: actor.persistedVersion }));
+  const rows = [...balances].map(([actor, tokens]) => ({ id: actor.userId, tokens, version: actor.persistedVersion, epoch: actor.epoch }));
   const ctes = [
     `balances as (
        update users set tokens = v.tokens, balance_version = v.version + 1, updated_at = now()
-         from unnest(?::uuid[], ?::int8[], ?::int8[]) as v(id, tokens, version)
-        where users.id = v.id and users.balance_version = v.version
+         from unnest(?::uuid[], ?::int8[], ?::int8[], ?::int8[]) as v(id, tokens, version, epoch)
+        where users.id = v.id and users.balance_version = v.version and users.balance_epoch = v.epoch
         returning users.id)`,
     `ledger as (${LEDGER_INSERT})`,
     `grants as (${GRANTS_UPSERT})`,
@@ -374,6 +374,7 @@ async function writeBatch(
     uuidArray(rows, (r) => r.id),
     int8Array(rows, (r) => r.tokens),
     int8Array(rows, (r) => r.version),
+    int8Array(rows, (r) => r.epoch),
     ...ledgerColumns(entries),
     ...grantColumns(entries),
     ...burnColumns(entries),
@@ -391,15 +392,18 @@ async function writeBatch(
 /** Raised by andora_balance_fence (migration 5) when a balance's version moved on. */
 const FENCE_SQLSTATE = 'ANF01';
 
-/** The actors whose balance row no longer has the version they expect. */
+/** The actors whose balance row no longer has the version or the lease epoch they expect. */
 async function movedOn(em: EntityManager, rows: Array<{ id: string; version: number }>, balances: Map<BalanceActor, number>): Promise<BalanceActor[]> {
-  const current = await executeBound<{ id: string; balance_version: string }>(
+  const current = await executeBound<{ id: string; balance_version: string; balance_epoch: string }>(
     em,
-    'select id, balance_version from users where id in (select value::uuid from json_array_elements_text(?::json))',
+    'select id, balance_version, balance_epoch from users where id in (select value::uuid from json_array_elements_text(?::json))',
     [JSON.stringify(rows.map((r) => r.id))],
   );
-  const version = new Map(current.map((r) => [r.id, Number(r.balance_version)]));
-  return [...balances.keys()].filter((a) => version.get(a.userId) !== a.persistedVersion);
+  const found = new Map(current.map((r) => [r.id, r]));
+  return [...balances.keys()].filter((a) => {
+    const row = found.get(a.userId);
+    return !row || Number(row.balance_version) !== a.persistedVersion || Number(row.balance_epoch) !== a.epoch;
+  });
 }
 
 const LEDGER_INSERT = `insert into token_ledger (id, user_id, kind, amount, balance_after, brand_id, task_type, model,

@@ -21,6 +21,7 @@ import { GRANT_SOURCES, refundPieces, grantView, type Grant, type GrantSource, t
 import { ledgerRow, type LedgerRow } from './ledger';
 import { DEFAULT_PLANS, monthOf, nextMonthStartMs, planOf, type Plans } from '../plans';
 import { AppError } from '../errors';
+import { NotOwnerError, type BalanceOwnership, type OwnerRef, type UserRow } from './ownership';
 
 /**
  * Largest balance: token amounts travel as GraphQL Int (32-bit signed), so no balance may exceed it.
@@ -75,15 +76,6 @@ export interface RefundResult {
   snapshot: BalanceSnapshot;
   /** True when the idempotency key had been used: nothing was refunded now. */
   replayed: boolean;
-}
-
-interface UserRow {
-  id: string;
-  tokens: string;
-  balance_version: string;
-  plan: string;
-  pending_plan: string | null;
-  pending_plan_from: string | null;
 }
 
 /** A token_grants row as the database returns it (read by the service and the grants resolvers). */
@@ -175,12 +167,14 @@ export class BalanceService {
   private readonly monthsStarting = new Map<BalanceActor, Promise<void>>();
 
   constructor(
-    private readonly orm: MikroORM,
+    protected readonly orm: MikroORM,
     private readonly config: BalanceConfig,
-    private readonly log: Logger,
+    protected readonly log: Logger,
     private readonly now: () => number = Date.now,
     /** The plan table for monthly allowances and plan changes; @default config.plans, else the built-in plans. */
     private readonly plans: Plans = config.plans ?? DEFAULT_PLANS,
+    /** Clustered mode: actors load only under a lease (src/cluster/leases.ts). Alone: undefined. */
+    private readonly ownership?: BalanceOwnership,
   ) {
     this.journal = new Journal(config.flushBatchMax);
     const observer: FlushObserver = {
@@ -188,6 +182,7 @@ export class BalanceService {
       fenced: (actors) => actors.forEach((a) => this.drop(a)),
     };
     this.flusher = new Flusher(orm, this.journal, { flushIntervalMs: config.flushIntervalMs }, log, observer);
+    ownership?.onLost(() => this.dropAll('the leases were not renewed in time'));
   }
 
   addListener(listener: BalanceListener): void {
@@ -202,7 +197,9 @@ export class BalanceService {
     this.flusher.start();
     this.sweepTimer = setInterval(() => this.sweep(), Math.min(SWEEP_INTERVAL_MS, this.config.reservationTtlMs));
     this.sweepTimer.unref();
-    this.pollTimer = setInterval(() => void this.pollDueGrants(), EXPIRY_POLL_INTERVAL_MS);
+    this.pollTimer = setInterval(() => {
+      if (!this.ownership || this.ownership.platformDuty()) void this.pollDueGrants();
+    }, EXPIRY_POLL_INTERVAL_MS);
     this.pollTimer.unref();
   }
 
@@ -348,12 +345,13 @@ export class BalanceService {
     reason: string,
     idempotencyKey: string | undefined,
     details: Record<string, unknown>,
-    attach: (taken: number, deficit: number) => Record<string, unknown>,
+    attach: RevokeAttachments,
     fromLedgerEntryId?: string,
   ): Promise<Committed & { taken: number; deficit: number }> {
     this.refuseWhenSaturated();
     const actor = await this.actorFor(userId);
-    const { entry, taken, deficit } = actor.revoke(amount, { ...details, reason }, idempotencyKey, attach, fromLedgerEntryId);
+    const build = (_taken: number, deficit: number) => revokeAttachments(attach, deficit);
+    const { entry, taken, deficit } = actor.revoke(amount, { ...details, reason }, idempotencyKey, build, fromLedgerEntryId);
     this.markDirty(actor);
     await this.persist(entry);
     return { entryId: entry.id, entry, snapshot: actor.snapshot(), taken, deficit };
@@ -732,7 +730,26 @@ export class BalanceService {
   /** The live actor when it is in memory: the common case, answered without a promise. */
   private cached(userId: string): BalanceActor | undefined {
     const actor = this.actors.get(userId);
-    return actor && !actor.fenced ? actor : undefined;
+    if (!actor || actor.fenced) return undefined;
+    // Clustered mode, the lease in doubt (not renewed lately, e.g. the process was starved): nothing is
+    // decided on this memory until a renewal tells whether it is still this instance's (the caller asks
+    // again shortly); a renewal that finds it lost drops every actor (onLost).
+    if (this.ownership && !this.ownership.valid()) return undefined;
+    return actor;
+  }
+
+  /**
+   * Clustered mode, the leases lost (not renewed in time: another instance may own these balances
+   * now): every actor is forgotten, so nothing more is decided on their memory; what was journaled
+   * still flushes, and the fence rolls it back if another instance took the balance meanwhile.
+   */
+  private dropAll(reason: string): void {
+    if (this.actors.size === 0) return;
+    this.log.warn({ actors: this.actors.size, reason }, 'dropping every balance actor');
+    for (const actor of [...this.actors.values()]) {
+      actor.fenced = true;
+      this.drop(actor);
+    }
   }
 
   private async actorFor(userId: string): Promise<BalanceActor> {
@@ -761,12 +778,18 @@ export class BalanceService {
       const batch = queue.slice(i, i + LOAD_BATCH_MAX);
       try {
         const em = this.orm.em.fork();
-        const ids = JSON.stringify(batch.map((b) => b.userId));
-        const rows: UserRow[] = await em.execute(
-          `select id, tokens, balance_version, plan, pending_plan, pending_plan_from from users
-            where id in (select value::uuid from json_array_elements_text(?::json))`,
-          [ids],
-        );
+        let rows: UserRow[];
+        let elsewhere = new Map<string, OwnerRef | null>();
+        if (this.ownership) {
+          ({ rows, elsewhere } = await this.ownership.acquire(em, batch.map((b) => b.userId)));
+        } else {
+          rows = await em.execute(
+            `select id, tokens, balance_version, balance_epoch, plan, pending_plan, pending_plan_from from users
+              where id in (select value::uuid from json_array_elements_text(?::json))`,
+            [JSON.stringify(batch.map((b) => b.userId))],
+          );
+        }
+        const ids = JSON.stringify(rows.map((r) => r.id));
         const grantRows: GrantRow[] = await em.execute(
           `select ${GRANT_COLUMNS} from token_grants
             where user_id in (select value::uuid from json_array_elements_text(?::json)) and remaining > 0`,
@@ -783,7 +806,8 @@ export class BalanceService {
         }
         for (const { userId, resolve, reject } of batch) {
           const row = byId.get(userId);
-          if (!row) reject(new UnknownUserError(userId));
+          if (elsewhere.has(userId)) reject(new NotOwnerError(userId, elsewhere.get(userId) ?? null));
+          else if (!row) reject(new UnknownUserError(userId));
           else resolve(this.install(row, grantsOf.get(userId) ?? [], brands.get(userId) ?? [], nowMs));
         }
       } catch (err) {
@@ -840,6 +864,7 @@ export class BalanceService {
       { nowMs, loaded: brands },
       grants,
     );
+    actor.epoch = tokensFromDb(row.balance_epoch, 'users.balance_epoch');
     actor.lastUsedMs = this.now();
     actor.pendingPlan = row.pending_plan;
     actor.pendingPlanFrom = row.pending_plan_from;
@@ -950,16 +975,38 @@ export class BalanceService {
   /** Evicts up to `count` idle actors last used before `usedBeforeMs`, oldest loaded first. */
   private evict(count: number, usedBeforeMs: number): void {
     let scanned = 0;
-    let evicted = 0;
+    const evicted: Array<{ userId: string; epoch: number }> = [];
     for (const actor of this.actors.values()) {
-      if (evicted >= count || scanned++ >= EVICTION_SCAN_MAX) break;
+      if (evicted.length >= count || scanned++ >= EVICTION_SCAN_MAX) break;
       if (actor.isIdle() && actor.lastUsedMs < usedBeforeMs && !this.dirty.has(actor)) {
         this.actors.delete(actor.userId);
         this.expiries.forget(actor);
-        evicted++;
+        evicted.push({ userId: actor.userId, epoch: actor.epoch });
       }
     }
+    // Clustered mode: an idle balance's lease goes too, so the next request takes it where it lands.
+    if (evicted.length > 0) this.ownership?.release(evicted);
   }
+}
+
+/**
+ * What a revoke carries into its commit, as data (it may be forwarded to the balance's owner on another
+ * instance): the attachments as given, and optionally one numeric field of one of them that gets the
+ * revoke's deficit (what could not be taken back) added.
+ */
+export interface RevokeAttachments {
+  attachments: Record<string, Record<string, unknown>>;
+  addDeficitTo?: { attachment: string; field: string };
+}
+
+function revokeAttachments(attach: RevokeAttachments, deficit: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...attach.attachments };
+  const target = attach.addDeficitTo;
+  if (target) {
+    const attachment = attach.attachments[target.attachment] ?? {};
+    out[target.attachment] = { ...attachment, [target.field]: Number(attachment[target.field] ?? 0) + deficit };
+  }
+  return out;
 }
 
 export function bulkGrantKey(key: string, userId: string): string {

@@ -34,6 +34,8 @@ export const User = defineEntity({
     tokens: p.bigint('number').default(10_000),
     /** Fence for balance writes: every flush must name the version it read. */
     balanceVersion: p.bigint('number').default(0),
+    /** The epoch of the lease the balance was last loaded under (clustered mode; 0 alone): every flush names it. */
+    balanceEpoch: p.bigint('number').default(0),
     plan: p.string().default('free'),
     /** setUserPlan's plan, taking effect at the first activity in pendingPlanFrom (yyyy-mm) or later. */
     pendingPlan: p.string().nullable(),
@@ -233,6 +235,8 @@ export const FlowRun = defineEntity({
     error: p.text().nullable(),
     /** The step (from 1) whose failure failed the run. */
     failedStep: p.integer().nullable(),
+    /** The instance running it (clustered mode), so a survivor fails the runs of a dead instance. */
+    instanceId: p.text().nullable(),
     /** Set by the service, in milliseconds, so the (created_at, id) cursor round-trips exactly. */
     createdAt: p.datetime(),
     finishedAt: p.datetime().nullable(),
@@ -383,4 +387,42 @@ export const StripeEvent = defineEntity({
 });
 export type IStripeEvent = InferEntity<typeof StripeEvent>;
 
-export const ENTITIES = [User, Brand, LedgerEntry, TokenGrant, LedgerGrantBurn, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange, BrandQuota, TokenPackage, TokenPurchase, StripeEvent];
+export const CLUSTER_INSTANCE_STATES = ['LIVE', 'DRAINING', 'GONE'] as const;
+
+/** An instance in clustered mode; its leases last while it is LIVE or DRAINING and not expired. */
+export const ClusterInstance = defineEntity({
+  name: 'ClusterInstance',
+  tableName: 'cluster_instances',
+  properties: {
+    id: p.text().primary(),
+    address: p.text(),
+    state: p.enum([...CLUSTER_INSTANCE_STATES]).default('LIVE'),
+    startedAt: p.datetime().defaultRaw('now()'),
+    expiresAt: p.datetime(),
+  },
+});
+
+/** Which instance owns a user's balance, under which epoch (src/cluster/leases.ts). */
+export const BalanceLease = defineEntity({
+  name: 'BalanceLease',
+  tableName: 'balance_leases',
+  properties: {
+    userId: p.uuid().primary(),
+    instanceId: p.text(),
+    epoch: p.bigint('number'),
+    acquiredAt: p.datetime().defaultRaw('now()'),
+  },
+});
+
+/** Secrets every instance shares, created by the first to start. */
+export const ClusterSecret = defineEntity({
+  name: 'ClusterSecret',
+  tableName: 'cluster_secrets',
+  properties: {
+    name: p.text().primary(),
+    secret: p.text(),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+});
+
+export const ENTITIES = [User, Brand, LedgerEntry, TokenGrant, LedgerGrantBurn, Generation, BrandTokenUsage, TokenAlert, FlowRun, FlowStep, UserRoleChange, BrandQuota, TokenPackage, TokenPurchase, StripeEvent, ClusterInstance, BalanceLease, ClusterSecret];

@@ -43,11 +43,13 @@ export class FlowService {
     private readonly pubsub: PubSub,
     private readonly log: Logger,
     private readonly limits: FlowLimits,
+    /** Clustered mode: this instance's id, recorded on its runs (a survivor fails them if it dies). */
+    private readonly instanceId: string | null = null,
   ) {}
 
   /** Runs left RUNNING by a previous process cannot resume: they are marked FAILED. */
   async start(): Promise<void> {
-    const interrupted = await failInterruptedRuns(this.orm);
+    const interrupted = await failInterruptedRuns(this.orm, this.instanceId === null ? { all: true } : { orphans: true });
     if (interrupted > 0) this.log.warn({ runs: interrupted }, 'flow runs interrupted by a restart were marked FAILED');
   }
 
@@ -147,7 +149,7 @@ export class FlowService {
     let ended!: () => void;
     this.live.set(runner.id, { runner, done: new Promise<void>((resolve) => (ended = resolve)) });
     try {
-      await insertRun(this.orm, runner.snapshot());
+      await insertRun(this.orm, runner.snapshot(), this.instanceId);
     } catch (err) {
       this.live.delete(runner.id);
       ended();

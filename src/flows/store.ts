@@ -67,10 +67,10 @@ export const flowStepWriter: AttachmentWriter = {
 };
 
 /** The run and all its steps (PENDING), in one transaction. */
-export async function insertRun(orm: MikroORM, run: FlowRunModel): Promise<void> {
+export async function insertRun(orm: MikroORM, run: FlowRunModel, instanceId: string | null = null): Promise<void> {
   await inTransaction(orm, async (em) => {
     const { id, userId, brandId, kind, status, input, createdAt } = run;
-    await em.insert(FlowRun, { id, userId, brandId, kind, status, input, createdAt });
+    await em.insert(FlowRun, { id, userId, brandId, kind, status, input, createdAt, instanceId });
     await em.insertMany(
       FlowStep,
       run.steps.map((step) => ({ flowRunId: id, index: step.index, agent: step.agent, taskType: step.taskType, status: step.status })),
@@ -105,21 +105,38 @@ export async function endRun(orm: MikroORM, run: FlowRunModel, endingStep: FlowS
  * running (its hold died with that process, so it was never charged) FAILED, the rest SKIPPED.
  * Steps whose charge committed are already FINISHED (see flowStepWriter).
  */
-export async function failInterruptedRuns(orm: MikroORM): Promise<number> {
+/** Which RUNNING runs failInterruptedRuns fails: every one (alone), those of no live instance, or those of these instances. */
+export type InterruptedScope = { all: true } | { orphans: true } | { instanceIds: readonly string[] };
+
+/**
+ * Marks RUNNING runs FAILED, their running step FAILED and the steps after it SKIPPED: at start-up, the
+ * runs a crash left (alone: all of them; clustered: those of no live instance), and, on the leader, the
+ * runs of instances declared dead.
+ */
+export async function failInterruptedRuns(orm: MikroORM, scope: InterruptedScope = { all: true }): Promise<number> {
   return inTransaction(orm, async (em) => {
-    const running = `select id from flow_runs where status = 'RUNNING'`;
+    let where = '';
+    let params: unknown[] = [];
+    if ('orphans' in scope) {
+      where = ` and (instance_id is null or not exists (select 1 from cluster_instances i
+                 where i.id = flow_runs.instance_id and i.state <> 'GONE' and i.expires_at > clock_timestamp()))`;
+    } else if ('instanceIds' in scope) {
+      where = ' and instance_id in (select value from json_array_elements_text(?::json))';
+      params = [JSON.stringify(scope.instanceIds)];
+    }
+    const running = `select id from flow_runs where status = 'RUNNING'${where}`;
     await em.execute(
       `update flow_steps set status = 'FAILED', error = ?, finished_at = now() where status = 'RUNNING' and flow_run_id in (${running})`,
-      [INTERRUPTED_MESSAGE],
+      [INTERRUPTED_MESSAGE, ...params],
     );
-    await em.execute(`update flow_steps set status = 'SKIPPED' where status = 'PENDING' and flow_run_id in (${running})`);
+    await em.execute(`update flow_steps set status = 'SKIPPED' where status = 'PENDING' and flow_run_id in (${running})`, params);
     const failed = await em.execute<Array<{ id: string }>>(
-      `update flow_runs r
+      `update flow_runs
           set status = 'FAILED', error = ?, finished_at = now(),
-              failed_step = (select min(s.index) from flow_steps s where s.flow_run_id = r.id and s.status = 'FAILED')
-        where r.status = 'RUNNING'
-        returning r.id`,
-      [INTERRUPTED_MESSAGE],
+              failed_step = (select min(s.index) from flow_steps s where s.flow_run_id = flow_runs.id and s.status = 'FAILED')
+        where status = 'RUNNING'${where}
+        returning id`,
+      [INTERRUPTED_MESSAGE, ...params],
     );
     return failed.length;
   });

@@ -5,6 +5,7 @@ import type { AccountService } from '../accounts/service';
 import { parseInput } from '../input';
 import type { BalanceSnapshot } from '../balance/actor';
 import type { BalanceService } from '../balance/service';
+import { KeyInFlightError } from '../balance/errors';
 import { brandContext, type TaskDefinition } from '../ai/tasks';
 import { LIMITS } from '../config';
 import type { IBrand, IGeneration } from '../db/entities';
@@ -27,6 +28,11 @@ export interface GenerationStreamEvent {
   balance: BalanceSnapshot | null;
   generationId: string | null;
 }
+
+/** Waits for a key running on another instance (KeyInFlightError), from the first pause doubling up to the last. */
+export const KEY_IN_FLIGHT_WAITS_MAX = 40;
+export const KEY_IN_FLIGHT_PAUSE_MIN_MS = 25;
+export const KEY_IN_FLIGHT_PAUSE_MAX_MS = 2_000;
 
 /** An idempotency key and the fingerprint of the request it was sent with. */
 interface Keyed {
@@ -64,8 +70,26 @@ export class GenerationService {
     if (!key) return this.generate(userId, task, brand, params, undefined);
     // What the key is for: the task, the brand and the parsed fields, never the key itself.
     const keyed = { key, fingerprint: requestFingerprint({ task: task.task, brandId: brand.id, input: params }) };
-    const work = () => this.generate(userId, task, brand, params, keyed);
+    const work = () => this.generateKeyed(userId, task, brand, params, keyed);
     return this.keyed.once(userId, key, keyed.fingerprint, () => this.replay(userId, task, keyed), work);
+  }
+
+  /**
+   * Clustered mode: the same key may be running on another instance (the balance's owner refuses the
+   * second hold with KeyInFlightError): wait for the first to be stored and replay it, or run once the
+   * key is free again (the first failed and charged nothing under it); at most KEY_IN_FLIGHT_WAITS_MAX waits.
+   */
+  private async generateKeyed(userId: string, task: TaskDefinition, brand: IBrand, params: unknown, keyed: Keyed): Promise<GenerationOutcome> {
+    for (let wait = 0; ; wait++) {
+      try {
+        return await this.generate(userId, task, brand, params, keyed);
+      } catch (err) {
+        if (!(err instanceof KeyInFlightError) || wait >= KEY_IN_FLIGHT_WAITS_MAX) throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(KEY_IN_FLIGHT_PAUSE_MAX_MS, KEY_IN_FLIGHT_PAUSE_MIN_MS * 2 ** wait)));
+      const stored = await this.replay(userId, task, keyed);
+      if (stored) return stored;
+    }
   }
 
   /** A streamed run of any task; the last event carries the exact usage and the balance after it. */

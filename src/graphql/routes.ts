@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Express } from 'express';
+import { raw, type Express } from 'express';
 import { isReady } from '../db/orm';
 import type { Services } from '../services';
 
@@ -14,6 +14,22 @@ export function mountRoutes(app: Express, services: Services): void {
     const ready = db && ledger.healthy;
     res.status(ready ? 200 : 503).json({ ready, database: db, ledger });
   });
+  const { internal } = services;
+  if (internal) {
+    // Other instances' forwarded balance operations (clustered mode): the cluster's secret, a bounded body.
+    app.post(internal.path, raw({ type: () => true, limit: internal.bodyBytesMax }), async (req, res) => {
+      if (!internal.authorized(req.headers.authorization)) {
+        res.status(401).end();
+        return;
+      }
+      try {
+        res.type('application/x-v8-serialized').send(await internal.handleForward(req.body as Buffer));
+      } catch (err) {
+        services.log.error({ err }, 'forwarded balance operation failed');
+        res.status(500).end();
+      }
+    });
+  }
   const allowed = metricsAccess(services.config.metricsToken);
   app.get('/metrics', async (req, res) => {
     if (!allowed(req.headers.authorization)) {

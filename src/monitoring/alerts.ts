@@ -75,13 +75,15 @@ export class AlertService {
     this.observers.push(observer);
   }
 
-  start(): void {
-    this.sweepTimer = setInterval(() => void this.deleteExpired().catch((err) => this.log.error({ err }, 'alert retention sweep failed')), RETENTION_SWEEP_INTERVAL_MS);
+  /** `duty`: whether this instance runs the platform's sweeps now (clustered mode: the leader only). @default always */
+  start(duty: () => boolean = () => true): void {
+    this.sweepTimer = setInterval(() => {
+      if (duty()) void this.deleteExpired().catch((err) => this.log.error({ err }, 'alert retention sweep failed'));
+    }, RETENTION_SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
-    this.expiryTimer = setInterval(
-      () => void this.alertExpiringGrants().catch((err) => this.log.error({ err }, 'grant expiry alerts failed')),
-      GRANT_EXPIRY_CHECK_INTERVAL_MS,
-    );
+    this.expiryTimer = setInterval(() => {
+      if (duty()) void this.alertExpiringGrants().catch((err) => this.log.error({ err }, 'grant expiry alerts failed'));
+    }, GRANT_EXPIRY_CHECK_INTERVAL_MS);
     this.expiryTimer.unref();
   }
 

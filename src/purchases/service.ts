@@ -404,14 +404,18 @@ export class PurchaseService {
       `payment refunded for purchase of token package ${purchase.packageId}`,
       `${purchaseGrantKey(purchase.id)}:revoke:${target}`,
       { purchaseId: purchase.id, refundedCents: purchase.refundedCents, amountCents: purchase.amountCents },
-      (_taken, deficit) => ({
-        [PURCHASE_ATTACHMENT]: {
-          purchaseId: purchase.id,
-          status,
-          revokedTokens: target,
-          deficitTokens: purchase.deficitTokens + deficit,
-        } satisfies PurchaseAttachment,
-      }),
+      {
+        attachments: {
+          [PURCHASE_ATTACHMENT]: {
+            purchaseId: purchase.id,
+            status,
+            revokedTokens: target,
+            deficitTokens: purchase.deficitTokens,
+          } satisfies PurchaseAttachment,
+        },
+        // What could not be taken back is added to the purchase's deficit, in the same commit.
+        addDeficitTo: { attachment: PURCHASE_ATTACHMENT, field: 'deficitTokens' },
+      },
       // From what remains of this purchase's own grant (burns recorded), not from other grants.
       purchase.grantEntryId ?? undefined,
     );
