@@ -126,8 +126,8 @@ describeClustered(TITLE, () => {
         SIGNUP_GRANT_TOKENS: String(SIGNUP_TOKENS),
         // Every account's first charge leaves it below the threshold: one LOW_BALANCE alert per user.
         LOW_BALANCE_THRESHOLD: String(SIGNUP_TOKENS + 1),
-        // The load tests' thousands of requests per user stay under the plan's per-minute limits.
-        PLANS_JSON: JSON.stringify({ free: { requestsPerMinute: 1_000_000, tokensPerMinute: 1_000_000_000 } }),
+        // The load tests' thousands of requests per user (and brand) stay under the plan's per-minute limits.
+        PLANS_JSON: JSON.stringify({ free: { requestsPerMinute: 1_000_000, tokensPerMinute: 1_000_000_000, brandRequestsPerMinute: 1_000_000 } }),
       },
     });
     admin = await signUp(cluster, ADMIN_EMAIL);
@@ -249,10 +249,15 @@ describeClustered(TITLE, () => {
       expect((await progress.next()).flowProgress.flowRun.status).toBe('RUNNING');
 
       expect((await cluster.kill9(runner.id)).signal).toBe('SIGKILL');
-      const ended = await nextMatching(progress, (e) => e.flowProgress.flowRun.status !== 'RUNNING', `the run ${runId} ending on ${survivor.id}`);
-      expect(ended.flowProgress.flowRun.status).toBe('FAILED');
+      // The leader (the oldest live instance) declares the dead one gone and fails its runs.
+      const buried = (l: Record<string, unknown>) => l.msg === 'instances past their lease declared gone' && (l.instances as string[]).includes(runner.id);
+      const survivors = cluster.live.map((i) => i.id);
+      await Promise.any(survivors.map((id) => cluster.waitForLog(id, buried, LEASE_TTL_MS * 4, `${runner.id} declared gone`)));
       const read = await cluster.gql(FLOW_RUN, { id: runId }, user.token);
       expect(read.data!.flowRun.status).toBe('FAILED');
+      // And a client following the run on another instance is told it ended.
+      const ended = await nextMatching(progress, (e) => e.flowProgress.flowRun.status !== 'RUNNING', `the run ${runId} ending, on ${survivor.id}`);
+      expect(ended.flowProgress.flowRun.status).toBe('FAILED');
       progress.stop();
       await watcher.client.dispose();
     } finally {
