@@ -8,14 +8,12 @@
  * DATABASE_URL defaults to the database `andora_cluster` on the local PostgreSQL (created if
  * missing), REDIS_URL to the local Redis. The instances listen on 127.0.0.1:4001-4003 (INSTANCE_ID
  * i1-i3) and HAProxy on 127.0.0.1:4000 when it is installed. Every other variable of the
- * environment reaches the instances as it is (README, "Environment"); JWT_SECRET, unset, is
- * generated once into .tmp/cluster-jwt-secret, because every instance must verify the tokens the
- * others sign. Ctrl-C stops them all (SIGTERM: each drains and hands its balances over); a second
- * Ctrl-C kills them.
+ * environment reaches the instances as it is (README, "Environment"; without JWT_SECRET they share a
+ * signing key kept in the database). Ctrl-C stops them all (SIGTERM: each drains and hands its
+ * balances over); a second Ctrl-C kills them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
@@ -23,7 +21,6 @@ import { Client } from 'pg';
 const ROOT = resolve(__dirname, '../..');
 const MAIN_JS = join(ROOT, 'dist/src/main.js');
 const HAPROXY_CFG = join(ROOT, 'deploy/haproxy.cfg');
-const JWT_SECRET_FILE = join(ROOT, '.tmp/cluster-jwt-secret');
 
 /** The instances deploy/haproxy.cfg sends traffic to: change both together. */
 const INSTANCES = [
@@ -66,17 +63,6 @@ async function ensureDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-/** The one JWT secret of all instances: JWT_SECRET, or one generated once into .tmp/. */
-function jwtSecret(): string {
-  if (process.env.JWT_SECRET) return process.env.JWT_SECRET;
-  if (!existsSync(JWT_SECRET_FILE)) {
-    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
-    writeFileSync(JWT_SECRET_FILE, randomBytes(32).toString('hex'), { mode: 0o600 });
-    say(`generated a JWT secret for the cluster into ${JWT_SECRET_FILE}`);
-  }
-  return readFileSync(JWT_SECRET_FILE, 'utf8').trim();
 }
 
 /** Runs `command`, its output prefixed with `[name]`; resolves once a line satisfies `ready` (or at once without one). */
@@ -141,7 +127,6 @@ async function main(): Promise<void> {
     ...process.env,
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
-    JWT_SECRET: jwtSecret(),
     // HAProxy appends the client's address to X-Forwarded-For (option forwardfor).
     TRUST_PROXY: process.env.TRUST_PROXY ?? '1',
   };
