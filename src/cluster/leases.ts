@@ -16,6 +16,9 @@ export const LEASE_RELEASE_BATCH_MAX = 1_000;
 /** Releases waiting for their statement; past it, the oldest are left to the next owner's takeover. */
 export const LEASE_RELEASES_QUEUED_MAX = 100_000;
 
+/** How long a GONE instance's row is kept (for a look at what ran) before the leader deletes it. */
+export const GONE_INSTANCES_KEPT_MS = 24 * 3600 * 1000;
+
 export interface LeaseSettings {
   instanceId: string;
   /** The internal URL the other instances forward this instance's balances' operations to (set by join). */
@@ -234,6 +237,12 @@ export class Leases implements BalanceOwnership {
    * are failed by `failRuns` first. Returns the instances declared gone.
    */
   async buryDead(failRuns: (instanceIds: string[]) => Promise<number>): Promise<string[]> {
+    // Rows of instances long gone (a restart with a generated id leaves one) are forgotten.
+    await this.orm.em.fork().execute(
+      `delete from cluster_instances i where state = 'GONE' and expires_at < clock_timestamp() - ? * interval '1 millisecond'
+          and not exists (select 1 from balance_leases l where l.instance_id = i.id)`,
+      [GONE_INSTANCES_KEPT_MS],
+    );
     const dead = await this.orm.em.fork().execute<Array<{ id: string }>>(
       `select id from cluster_instances where state <> 'GONE' and expires_at < clock_timestamp() - ? * interval '1 millisecond' limit 100`,
       [this.settings.ttlMs],
