@@ -163,12 +163,16 @@ export class Leases implements BalanceOwnership {
     );
     if (rows.length < userIds.length) {
       const got = new Set(rows.map((r) => r.id));
-      const owners = await em.execute<Array<{ user_id: string; instance_id: string; address: string | null }>>(
-        `select l.user_id, l.instance_id, i.address from balance_leases l left join cluster_instances i on i.id = l.instance_id
-          where l.user_id in (select value::uuid from json_array_elements_text(?::json))`,
+      // Users that exist but were not taken: owned by a live instance (named), or their lease changed hands
+      // between the two statements (released at a shutdown: null, asked again); users that do not exist are
+      // in neither list.
+      const owners = await em.execute<Array<{ user_id: string; instance_id: string | null; address: string | null }>>(
+        `select u.id as user_id, l.instance_id, i.address
+           from users u left join balance_leases l on l.user_id = u.id left join cluster_instances i on i.id = l.instance_id
+          where u.id in (select value::uuid from json_array_elements_text(?::json))`,
         [JSON.stringify(userIds.filter((u) => !got.has(u)))],
       );
-      for (const o of owners) elsewhere.set(o.user_id, o.address ? { instanceId: o.instance_id, address: o.address } : null);
+      for (const o of owners) elsewhere.set(o.user_id, o.instance_id && o.address ? { instanceId: o.instance_id, address: o.address } : null);
     }
     return { rows, elsewhere };
   }
