@@ -6,7 +6,6 @@ import { BalanceService } from './balance/service';
 import type { ClusterConfig, Config } from './config';
 import { ClusteredBalanceService, FORWARD_BODY_BYTES_MAX, FORWARD_BUDGET_MARGIN_MS, INTERNAL_BALANCE_PATH } from './cluster/balance';
 import { LEASE_RENEWALS_PER_TTL, Leases, sharedSecret } from './cluster/leases';
-import { failInterruptedRuns } from './flows/store';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
 import { openOrm } from './db/orm';
 import { startHttpServer } from './graphql/server';
@@ -143,7 +142,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
       cleanups.splice(cleanups.indexOf(balanceStop), 0, () => cluster.leases.leave());
       const duty = setInterval(() => {
         if (!cluster.leases.isLeader) return;
-        void cluster.leases.buryDead((ids) => failInterruptedRuns(orm, { instanceIds: ids })).catch((err) => log.warn({ err }, 'declaring dead instances failed'));
+        void cluster.leases.buryDead((ids) => flows.failRunsOf(ids)).catch((err) => log.warn({ err }, 'declaring dead instances failed'));
       }, Math.floor(cluster.config.leaseTtlMs / LEASE_RENEWALS_PER_TTL));
       duty.unref();
       cleanups.push(async () => {
