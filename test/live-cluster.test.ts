@@ -243,7 +243,7 @@ describeCluster(
       }
     });
 
-    it('a run of an instance declared dead ends for a subscriber on another instance: the survivor publishes its FAILED state', async () => {
+    it('a run of an instance declared dead ends for a subscriber on another instance: the leader publishes FLOW_FAILED', async () => {
       const user = await userWithBrand();
       await gql(a.url, 'mutation($u: ID!) { grantTokens(input: { userId: $u, amount: 100000, reason: "flows" }) { balance { tokens } } }', { u: user.userId }, admin.token);
       const answer = deferred<void>();
@@ -266,7 +266,7 @@ describeCluster(
         expect(await a.app.services.flows.failRunsOf([dead])).toBe(1);
         await within(progress.done, 30_000, 'the subscription on B to end with the run');
         const events = progress.buffered().map((e) => e.flowProgress);
-        expect(events).toEqual([{ type: 'STATE', flowRun: { id: runId, status: 'FAILED', error: expect.any(String) } }]);
+        expect(events).toEqual([{ type: 'FLOW_FAILED', flowRun: { id: runId, status: 'FAILED', error: expect.any(String) } }]);
       } finally {
         answer.resolve();
         fake.setBehavior({});

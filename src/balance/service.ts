@@ -206,6 +206,11 @@ export class BalanceService {
     this.pollTimer.unref();
   }
 
+  /** Whether stop() was called: no new work is taken. */
+  get stopping(): boolean {
+    return this.closed;
+  }
+
   /** Refuses new work, commits everything journaled, stops the flusher. */
   async stop(): Promise<void> {
     this.closed = true;

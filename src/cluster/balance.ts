@@ -111,6 +111,7 @@ export class ClusteredBalanceService extends BalanceService {
    */
   private readonly keyClaims = new Map<string, { holdId: string | null; untilMs: number }>();
   private readonly claimOfHold = new Map<string, string>();
+  private readonly forwardObservers: Array<(op: string, seconds: number, outcome: 'ok' | 'refused' | 'moved') => void> = [];
 
   constructor(
     orm: MikroORM,
@@ -128,6 +129,11 @@ export class ClusteredBalanceService extends BalanceService {
 
   get instanceId(): string {
     return this.leases.instanceId;
+  }
+
+  /** Called for every forwarded operation, with its round trip. */
+  onForwarded(observer: (op: string, seconds: number, outcome: 'ok' | 'refused' | 'moved') => void): void {
+    this.forwardObservers.push(observer);
   }
 
   override reserve(...args: Parameters<BalanceService['reserve']>): ReturnType<BalanceService['reserve']> {
@@ -282,27 +288,31 @@ export class ClusteredBalanceService extends BalanceService {
       let owner: OwnerRef | null;
       if (!known) {
         try {
-          return await local();
+          return retry && op === 'settle' ? ((await this.runHere({ op, args, retry })) as T) : await local();
         } catch (err) {
-          if (!(err instanceof NotOwnerError)) throw err;
-          owner = err.owner;
+          if (!(err instanceof NotOwnerError) && !deposedSettle(op, err)) throw err;
+          owner = err instanceof NotOwnerError ? err.owner : null;
+          retry ||= op === 'settle';
         }
       } else {
         owner = known;
       }
       if (owner && owner.instanceId !== this.instanceId && owner.address) {
         this.remember(userId, owner);
+        const started = performance.now();
         const answer = await this.send(owner, { op, args, retry }).catch((err: unknown) => {
           this.log.debug({ err, owner: owner!.instanceId, op }, 'forward failed; asking again where the balance lives');
           return null;
         });
+        const outcome = answer && 'ok' in answer ? (answer.ok ? 'ok' : 'refused') : 'moved';
+        for (const observe of this.forwardObservers) observe(op, (performance.now() - started) / 1_000, outcome);
         // A settle that reached an owner may have committed even though its answer was lost.
         if (op === 'settle') retry = true;
         if (answer && 'ok' in answer) {
           if (answer.ok) return answer.value as T;
-          throw fromWire(answer.error);
-        }
-        if (answer && answer.notOwner && answer.notOwner.instanceId !== owner.instanceId) {
+          const err = fromWire(answer.error);
+          if (!deposedSettle(op, err)) throw err;
+        } else if (answer?.notOwner && answer.notOwner.instanceId !== owner.instanceId) {
           this.remember(userId, answer.notOwner);
           continue;
         }
@@ -378,6 +388,8 @@ export class ClusteredBalanceService extends BalanceService {
     let answer: ForwardAnswer;
     try {
       if (!Object.hasOwn(ROUTED, forward.op) || !Array.isArray(forward.args)) throw new Error('unknown forwarded operation');
+      // Shutting down: the leases are about to be handed over; the caller asks again and finds the next owner.
+      if (this.stopping) throw new NotOwnerError(ROUTED[forward.op](forward.args), null);
       answer = { ok: true, value: wireSafe(await this.runHere(forward)) };
     } catch (err) {
       if (err instanceof NotOwnerError) answer = { notOwner: err.owner };
@@ -430,6 +442,15 @@ export class ClusteredBalanceService extends BalanceService {
     const overage = Number(row.metadata?.overage ?? row.metadata?.quotaOverage ?? 0);
     return { entryId: row.id, entry: { id: row.id, actor: { userId: row.user_id } }, snapshot, charged, overage };
   }
+}
+
+/**
+ * A settle whose owner was deposed before its batch committed (the fence rolled it back): the work
+ * happened, so it is charged again on the balance's next owner (the hold unknown there: from what is
+ * available), never dropped.
+ */
+function deposedSettle(op: RoutedOp, err: unknown): boolean {
+  return op === 'settle' && err instanceof BalanceFencedError;
 }
 
 function digest(text: string): Buffer {

@@ -14,14 +14,12 @@ import type { Meter } from '../metering/meter';
 import { withFirst, type PubSub } from '../realtime/pubsub';
 import { loadStoredContext, stepContextBound, type StoredContext } from './context';
 import { FLOW_STEPS_MAX, type FlowDefinition, type StepPlan } from './flows';
-import { isFinalEvent, type FlowEvent, type FlowRunModel } from './model';
+import { isFinalEvent, runUsage, type FlowEvent, type FlowRunModel } from './model';
 import { CANCELLED_BY_SHUTDOWN, CANCELLED_BY_USER, FlowRunner } from './runner';
 import { failInterruptedRuns, findRun, insertRun, runsPage } from './store';
 import { checkPageSize } from '../paging';
 
 const flowTopic = (flowRunId: string) => `flow:${flowRunId}`;
-/** Runs failed at once (a dead instance's) whose final state is published; past it their subscribers end with their sockets. */
-const ENDED_RUNS_PUBLISHED_MAX = 1_000;
 
 /**
  * Runs multi-agent flows for the owners of brands. Starting one checks ownership and input, refuses
@@ -51,32 +49,23 @@ export class FlowService {
 
   /** Runs left RUNNING by a previous process cannot resume: they are marked FAILED. */
   async start(): Promise<void> {
-    const interrupted = await failInterruptedRuns(this.orm, this.instanceId === null ? { all: true } : { orphans: true });
-    if (interrupted.length > 0) this.log.warn({ runs: interrupted.length }, 'flow runs interrupted by a restart were marked FAILED');
-    // Alone, no one can be following them yet; clustered, subscribers on other instances may be.
-    if (this.instanceId !== null) this.publishEnded(interrupted);
+    const interrupted = (await failInterruptedRuns(this.orm, this.instanceId === null ? { all: true } : { orphans: true })).length;
+    if (interrupted > 0) this.log.warn({ runs: interrupted }, 'flow runs interrupted by a restart were marked FAILED');
   }
 
   /**
-   * Clustered mode, on the instance that declares others dead: their running flows are marked FAILED
-   * and each one's final state is published, so a subscriber following it from another instance sees
-   * it end instead of waiting for events that will never come.
+   * Clustered mode, the leader's duty: the RUNNING runs of instances declared dead are marked FAILED,
+   * and whoever watches one (on any instance) is told with a FLOW_FAILED event.
    */
-  async failRunsOf(instanceIds: string[]): Promise<number> {
+  async failRunsOf(instanceIds: readonly string[]): Promise<number> {
     const failed = await failInterruptedRuns(this.orm, { instanceIds });
-    this.publishEnded(failed);
+    for (const id of failed) {
+      const run = await findRun(this.orm, id);
+      if (!run) continue;
+      const step = run.steps.find((s) => s.status === 'FAILED') ?? null;
+      this.pubsub.publish(flowTopic(id), { type: 'FLOW_FAILED', flowRun: run, step, usage: runUsage(run) } satisfies FlowEvent);
+    }
     return failed.length;
-  }
-
-  /** Publishes the stored final state of runs failed here (at most ENDED_RUNS_PUBLISHED_MAX, read one by one in the background). */
-  private publishEnded(runIds: readonly string[]): void {
-    if (runIds.length === 0) return;
-    void (async () => {
-      for (const id of runIds.slice(0, ENDED_RUNS_PUBLISHED_MAX)) {
-        const run = await findRun(this.orm, id);
-        if (run) this.pubsub.publish(flowTopic(id), { type: 'STATE', flowRun: run, step: null, usage: null } satisfies FlowEvent);
-      }
-    })().catch((err: unknown) => this.log.warn({ err, runs: runIds.length }, 'final states of failed flow runs not published'));
   }
 
   /** Cancels every running flow (each step is charged for what it did) and waits until all have ended. */

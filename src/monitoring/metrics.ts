@@ -32,6 +32,14 @@ export class Metrics {
   readonly providerErrors = new Counter({ name: 'andora_provider_errors_total', help: 'Failed provider calls', labelNames: ['provider'], registers: [this.registry] });
   readonly alertsRaised = new Counter({ name: 'andora_alerts_raised_total', help: 'Alerts raised, by type', labelNames: ['type'], registers: [this.registry] });
   readonly subscriptionsOpen = new Gauge({ name: 'andora_websocket_subscriptions', help: 'Open websocket operations', registers: [this.registry] });
+  readonly forwardSeconds = new Histogram({
+    name: 'andora_balance_forward_seconds',
+    help: "Balance operations forwarded to their owner on another instance (clustered mode), by operation and outcome (ok, refused: the owner's answer was an error, moved: asked again elsewhere)",
+    labelNames: ['op', 'outcome'],
+    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+  readonly leasesLost = new Counter({ name: 'andora_balance_leases_lost_total', help: "Times this instance's leases were found lost (clustered mode)", registers: [this.registry] });
   readonly holdsExpired = new Counter({ name: 'andora_holds_expired_total', help: 'Holds released by the TTL sweeper', registers: [this.registry] });
 
   constructor(balance: BalanceService, pubsub?: PubSub) {
