@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
 import Redis from 'ioredis';
 import pino from 'pino';
 import { alertTopics } from '../src/monitoring/alerts';
@@ -115,6 +116,80 @@ describeRedis(REDIS_URL ? 'RedisBus on a real Redis' : 'SKIPPED (set TEST_REDIS_
     expect(await numsub()).toBe(1);
     await second.return!();
     await until(async () => (await numsub()) === 0, 'the channel to be unsubscribed');
+  });
+});
+
+/** A TCP proxy to Redis that can cut every connection and refuse new ones until restored: an outage. */
+async function redisOutage(target: string): Promise<{ url: string; cut(): void; restore(): void; close(): Promise<void> }> {
+  const upstream = new URL(target);
+  const sockets = new Set<Socket>();
+  let down = false;
+  const server = createServer((client) => {
+    if (down) return client.destroy();
+    const redis = connect(Number(upstream.port || 6379), upstream.hostname);
+    for (const s of [client, redis]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(redis).pipe(client);
+    client.on('close', () => redis.destroy());
+    redis.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    cut: () => {
+      down = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore: () => {
+      down = false;
+    },
+    close: async () => {
+      down = true;
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describeRedis(REDIS_URL ? 'RedisBus through a Redis outage' : 'SKIPPED (set TEST_REDIS_URL; .ci/run does): RedisBus through a Redis outage', () => {
+  it('reconnects after an outage and subscribes again to what is watched; publishing meanwhile drops and counts, never waits', async () => {
+    const prefix = runPrefix();
+    const outage = await redisOutage(REDIS_URL!);
+    let busB!: RedisBus;
+    const a = new PubSub((deliver) => new RedisBus({ url: REDIS_URL!, prefix, instanceId: 'a', log }, deliver));
+    const b = new PubSub((deliver) => (busB = new RedisBus({ url: outage.url, prefix, instanceId: 'b', log }, deliver)));
+    const admin = new Redis(REDIS_URL!);
+    const channel = `andora:${prefix}:${topics.balance('u')}`;
+    const numsub = async () => Number(((await admin.pubsub('NUMSUB', channel)) as [string, number])[1]);
+    try {
+      await until(() => busB.connected, 'B to connect through the proxy');
+      const watching = b.subscribe<{ n: number }>(topics.balance('u'));
+      await b.listening(topics.balance('u'));
+      a.publish(topics.balance('u'), { n: 1 });
+      expect((await watching.next()).value).toEqual({ n: 1 });
+
+      outage.cut();
+      await until(() => !busB.connected, 'B to see the outage');
+      await until(async () => (await numsub()) === 0, 'Redis to see B gone');
+      b.publish(topics.balance('u'), { n: 2 });
+      expect(busB.counts.dropped.disconnected).toBe(1);
+      expect((await watching.next()).value).toEqual({ n: 2 });
+
+      outage.restore();
+      await until(async () => (await numsub()) === 1, 'B to subscribe again after reconnecting');
+      a.publish(topics.balance('u'), { n: 3 });
+      expect((await watching.next()).value).toEqual({ n: 3 });
+      await watching.return!();
+    } finally {
+      await a.close();
+      await b.close();
+      admin.disconnect();
+      await outage.close();
+    }
   });
 });
 
