@@ -1,5 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import { Client } from 'pg';
 import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
+import { FORWARD_BODY_BYTES_MAX } from '../src/cluster/balance';
 import { taskByMutation } from '../src/ai/tasks';
 import { countMessageTokens } from '../src/ai/tokenizer';
 import { CLUSTER_INSTANCES_DEFAULT, startCluster, type Cluster, type Instance } from './support/cluster';
@@ -159,6 +164,27 @@ describeClustered(TITLE, () => {
         DATABASE_URL: cluster.databaseUrl,
       });
     }
+  });
+
+  it('answers forwarded operations only with the cluster\'s secret, a bounded body, and an error answer for nonsense', async () => {
+    const internal = new URL('/internal/balance', cluster.pick().url).toString();
+    const post = (body: Buffer, authorization?: string) =>
+      fetch(internal, { method: 'POST', body, headers: authorization ? { authorization } : {} });
+    const ping = serialize({ op: 'snapshot', args: [randomUUID()], retry: false });
+    expect((await post(ping)).status).toBe(401);
+    expect((await post(ping, 'Cluster not-the-secret')).status).toBe(401);
+    const [row] = await query<{ secret: string }>(`select secret from cluster_secrets where name = 'internal'`, []);
+    const auth = `Cluster ${row!.secret}`;
+    // Too large: 413, or the connection cut while the body was still being sent; never read.
+    const big = await post(Buffer.alloc(FORWARD_BODY_BYTES_MAX + 1), auth).then((r) => r.status, () => 'cut');
+    expect([413, 'cut']).toContain(big);
+    // A user that does not exist: the owner's own refusal comes back as data, the instance stays up.
+    const unknown = deserialize(Buffer.from(await (await post(ping, auth)).arrayBuffer())) as { ok: boolean; error?: { name: string } };
+    expect(unknown).toMatchObject({ ok: false, error: { name: 'UnknownUserError' } });
+    const nonsense = deserialize(Buffer.from(await (await post(serialize({ op: 'constructor', args: [] }), auth)).arrayBuffer())) as { ok: boolean };
+    expect(nonsense.ok).toBe(false);
+    // The public proxy in front refuses the path altogether (deploy/haproxy.cfg).
+    expect(readFileSync(join(__dirname, '../deploy/haproxy.cfg'), 'utf8')).toMatch(/\/internal\//);
   });
 
   it('never overspends under 200 concurrent generations of one user spread over the 3 instances', async () => {

@@ -366,6 +366,7 @@ export class ClusteredBalanceService extends BalanceService {
           res.on('error', reject);
         },
       );
+      req.on('socket', (socket) => socket.setNoDelay(true));
       req.on('timeout', () => req.destroy(new Error('forward timed out')));
       req.on('error', reject);
       req.end(body);
