@@ -6,12 +6,12 @@ import { BalanceService } from './balance/service';
 import type { ClusterConfig, Config } from './config';
 import { ClusteredBalanceService, FORWARD_BODY_BYTES_MAX, FORWARD_BUDGET_MARGIN_MS, INTERNAL_BALANCE_PATH } from './cluster/balance';
 import { LEASE_RENEWALS_PER_TTL, Leases, sharedSecret } from './cluster/leases';
-import { failInterruptedRuns } from './flows/store';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
 import { openOrm } from './db/orm';
 import { startHttpServer } from './graphql/server';
 import { createLogger, type Logger } from './logger';
 import { PubSub, topics } from './realtime/pubsub';
+import { RedisBus } from './realtime/redis';
 import type { Services } from './services';
 import { assertModelRoutes } from './ai/lifecycle';
 import { createPricing, type Pricing } from './ai/pricing';
@@ -80,9 +80,13 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     // Several instances must sign and verify each other's tokens: without JWT_SECRET they share one in the database.
     const jwtSecret = config.jwtSecret ?? (cluster ? await sharedSecret(orm, 'jwt') : undefined);
     const auth = Auth.create({ secret: jwtSecret, dataDir: config.dataDir, ttlSeconds: config.jwtTtlSeconds, log });
-    const pubsub = new PubSub();
+    const pubsub = createPubSub(config, log);
+    // Closed after the HTTP server (cleanups run in reverse): no subscription is left to feed.
+    cleanups.push(() => pubsub.close());
     const balance = cluster?.balance ?? new BalanceService(orm, config.balance, log, opts.now, config.plans);
-    const metrics = new Metrics(balance);
+    const metrics = new Metrics(balance, pubsub);
+    cluster?.balance.onForwarded((op, seconds, outcome) => metrics.forwardSeconds.observe({ op, outcome }, seconds));
+    cluster?.leases.onLost(() => metrics.leasesLost.inc());
     const alerts = new AlertService(orm, pubsub, config.monitoring, log);
     // The platform's sweeps (alert retention, expiring grants) run on one instance: the leader.
     alerts.start(cluster ? () => cluster.leases.isLeader : undefined);
@@ -141,7 +145,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
       cleanups.splice(cleanups.indexOf(balanceStop), 0, () => cluster.leases.leave());
       const duty = setInterval(() => {
         if (!cluster.leases.isLeader) return;
-        void cluster.leases.buryDead((ids) => failInterruptedRuns(orm, { instanceIds: ids })).catch((err) => log.warn({ err }, 'declaring dead instances failed'));
+        void cluster.leases.buryDead((ids) => flows.failRunsOf(ids)).catch((err) => log.warn({ err }, 'declaring dead instances failed'));
       }, Math.floor(cluster.config.leaseTtlMs / LEASE_RENEWALS_PER_TTL));
       duty.unref();
       cleanups.push(async () => {
@@ -155,6 +159,13 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     await closeAll();
     throw err;
   }
+}
+
+/** Clustered (REDIS_URL), live updates travel through Redis to every instance; alone, no Redis connection at all. */
+function createPubSub(config: Config, log: Logger): PubSub {
+  const cluster = config.cluster;
+  if (!cluster) return new PubSub();
+  return new PubSub((deliver) => new RedisBus({ url: cluster.redisUrl, prefix: cluster.redisPrefix, instanceId: cluster.instanceId, log }, deliver));
 }
 
 function createMeter(config: Config, balance: BalanceService, pricing: Pricing, log: Logger, factory?: (parts: MeterParts) => Meter): Meter {

@@ -137,6 +137,7 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
   REDIS_URL: z.string().url().optional(),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{0,64}$/, 'REDIS_PREFIX: up to 64 of A-Z a-z 0-9 . _ -').default(''),
   INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'INSTANCE_ID: 1 to 64 of A-Z a-z 0-9 . _ : -').optional(),
   INTERNAL_URL: z.string().url().optional(),
   LEASE_TTL_MS: intFromEnv(1_000, 600_000).default(5_000),
@@ -309,6 +310,8 @@ export interface Config {
 /** REDIS_URL, INSTANCE_ID, INTERNAL_URL, LEASE_TTL_MS (ARCHITECTURE.md, "Several instances"). */
 export interface ClusterConfig {
   redisUrl: string;
+  /** Goes into every Redis channel name (`andora:<prefix>:…`), so deployments or test runs can share a Redis. @default '' */
+  redisPrefix: string;
   /** This instance's name in cluster_instances and its leases. @default <hostname>-<port>-<random> */
   instanceId: string;
   /** Where the other instances reach this one (forwarded balance operations). @default http://HOST:<the port it listens on> */
@@ -480,6 +483,7 @@ function clusterConfig(e: Env, redisUrl: string): ClusterConfig {
   const host = wildcard ? hostname() : e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
   return {
     redisUrl,
+    redisPrefix: e.REDIS_PREFIX,
     instanceId: e.INSTANCE_ID ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${e.PORT}-${randomBytes(3).toString('hex')}`,
     internalUrl: e.INTERNAL_URL?.replace(/\/+$/, ''),
     internalHost: host,

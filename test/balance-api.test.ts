@@ -119,7 +119,9 @@ describe('balanceChanged', () => {
     expect((await theirs.next()).balanceChanged.tokens).toBe(10_000);
 
     await gql(t.url, GRANT, { userId: owner.userId, amount: 1_000, reason: 'live' }, admin.token);
+    // Tokens are pushed once committed: a push at the grant's in-memory change still shows the committed 10,000.
     let seen = (await mine.next()).balanceChanged;
+    while (seen.tokens === 10_000) seen = (await mine.next()).balanceChanged;
     expect(seen).toEqual({ tokens: 11_000, reserved: 0, available: 11_000, plan: 'free' });
 
     const chat = await gql(t.url, 'mutation($b: ID!) { chatWithAndora(input: { brandId: $b, message: "hi" }) { usage { totalTokens } } }', { b: brand.data!.createBrand.brand.id }, owner.token);
@@ -130,7 +132,10 @@ describe('balanceChanged', () => {
 
     // The other user's subscription saw nothing after its initial value.
     await gql(t.url, GRANT, { userId: other.userId, amount: 7, reason: 'marker' }, admin.token);
-    expect((await theirs.next()).balanceChanged.tokens).toBe(10_007);
+    let theirsSeen = (await theirs.next()).balanceChanged;
+    expect(theirsSeen.tokens).toBe(10_000);
+    while (theirsSeen.tokens === 10_000) theirsSeen = (await theirs.next()).balanceChanged;
+    expect(theirsSeen.tokens).toBe(10_007);
     expect(theirs.buffered()).toEqual([]);
     mine.stop();
     theirs.stop();

@@ -111,6 +111,8 @@ export interface ActorLimits {
 export class BalanceActor {
   /** Settled balance including changes not yet committed (they are committed in order). */
   tokens: number;
+  /** The balance as committed: as loaded, then each committed entry's balanceAfter (entryCommitted). */
+  committedTokens: number;
   reserved = 0;
   /** Allocated on the first hold, so an idle cached actor stays small. */
   private holds: Map<string, Hold> | null = null;
@@ -154,6 +156,7 @@ export class BalanceActor {
   ) {
     assertTokens(tokens, 'loaded tokens');
     this.tokens = tokens;
+    this.committedTokens = tokens;
     this.persistedVersion = persistedVersion;
     this.quotas = new BrandQuotas(brands.nowMs, brands.loaded);
     this.rates = limits.rates ? new UserRates(limits.rates) : null;
@@ -174,6 +177,31 @@ export class BalanceActor {
     const snapshot: BalanceSnapshot = { tokens: this.tokens, reserved: this.reserved, available: this.available, plan: this.plan };
     if (this.nextExpiryMs !== null) snapshot.expiringSoon = this.expiringAt(this.nextExpiryMs);
     return snapshot;
+  }
+
+  /**
+   * The balance as live updates show it: `tokens` only as committed, so no crash or failed commit
+   * can take back a value a client saw. Holds are memory by nature and show at once. A settle or
+   * revoke waiting for its commit still counts as held (what it takes is not available, and not yet
+   * gone from `tokens`); a grant waiting for its commit is not available yet. So
+   * `tokens == reserved + available` and `available` never exceeds either view of the balance.
+   */
+  committedSnapshot(): BalanceSnapshot {
+    const tokens = this.committedTokens;
+    const available = Math.max(0, Math.min(this.available, tokens - this.reserved));
+    const snapshot: BalanceSnapshot = { tokens, reserved: tokens - available, available, plan: this.plan };
+    if (this.nextExpiryMs !== null) snapshot.expiringSoon = this.expiringAt(this.nextExpiryMs);
+    return snapshot;
+  }
+
+  /**
+   * One of this actor's entries is durable. Called in commit order (the journal commits each
+   * user's entries in the order they were emitted, and releases their waiters in that order), so
+   * the last call leaves the newest committed balance.
+   */
+  entryCommitted(entry: JournalEntry): void {
+    assert(entry.actor === this, 'entry committed on another actor');
+    this.committedTokens = entry.balanceAfter;
   }
 
   /** The grants with tokens left, in burn order. */

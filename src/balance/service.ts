@@ -124,7 +124,10 @@ export interface QuotaEvent {
 
 /** Events for subscriptions, metrics and alerts. */
 export interface BalanceListener {
-  /** Coalesced: at most once per user per tick, always with the latest state. */
+  /**
+   * Coalesced: at most once per user per tick, with the latest state as committed
+   * (BalanceActor.committedSnapshot: tokens only once committed, holds at once).
+   */
   changed?(userId: string, snapshot: BalanceSnapshot): void;
   /** After an entry is durable. */
   committed?(entry: JournalEntry, snapshot: BalanceSnapshot): void;
@@ -201,6 +204,11 @@ export class BalanceService {
       if (!this.ownership || this.ownership.platformDuty()) void this.pollDueGrants();
     }, EXPIRY_POLL_INTERVAL_MS);
     this.pollTimer.unref();
+  }
+
+  /** Whether stop() was called: no new work is taken. */
+  get stopping(): boolean {
+    return this.closed;
   }
 
   /** Refuses new work, commits everything journaled, stops the flusher. */
@@ -579,8 +587,14 @@ export class BalanceService {
     return { entryId: entry.id, entry, snapshot: actor.snapshot() };
   }
 
-  async snapshot(userId: string): Promise<BalanceSnapshot> {
-    return (await this.ready(userId)).snapshot();
+  /**
+   * The balance now (`memory`), or as live updates show it (`committed`: BalanceActor.committedSnapshot,
+   * a balanceChanged subscription's first value). One method with the view as an argument, so a
+   * non-owner instance forwards either to the owner alike.
+   */
+  async snapshot(userId: string, view: 'memory' | 'committed' = 'memory'): Promise<BalanceSnapshot> {
+    const actor = await this.ready(userId);
+    return view === 'committed' ? actor.committedSnapshot() : actor.snapshot();
   }
 
   /**
@@ -701,6 +715,9 @@ export class BalanceService {
 
   private committed(segment: Segment, entry: JournalEntry): void {
     segment.throwIfFailed(entry);
+    entry.actor.entryCommitted(entry);
+    // The committed balance moved: live updates show it now, not at the in-memory change.
+    this.markDirty(entry.actor);
     if (this.listeners.length === 0) return;
     const snapshot = entry.actor.snapshot();
     for (const l of this.listeners) l.committed?.(entry, snapshot);
@@ -722,7 +739,7 @@ export class BalanceService {
     this.dirty.clear();
     if (this.listeners.length === 0) return;
     for (const actor of changed) {
-      const snapshot = actor.snapshot();
+      const snapshot = actor.committedSnapshot();
       for (const l of this.listeners) l.changed?.(actor.userId, snapshot);
     }
   }

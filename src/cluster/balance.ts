@@ -111,6 +111,7 @@ export class ClusteredBalanceService extends BalanceService {
    */
   private readonly keyClaims = new Map<string, { holdId: string | null; untilMs: number }>();
   private readonly claimOfHold = new Map<string, string>();
+  private readonly forwardObservers: Array<(op: string, seconds: number, outcome: 'ok' | 'refused' | 'moved') => void> = [];
 
   constructor(
     orm: MikroORM,
@@ -128,6 +129,11 @@ export class ClusteredBalanceService extends BalanceService {
 
   get instanceId(): string {
     return this.leases.instanceId;
+  }
+
+  /** Called for every forwarded operation, with its round trip. */
+  onForwarded(observer: (op: string, seconds: number, outcome: 'ok' | 'refused' | 'moved') => void): void {
+    this.forwardObservers.push(observer);
   }
 
   override reserve(...args: Parameters<BalanceService['reserve']>): ReturnType<BalanceService['reserve']> {
@@ -293,10 +299,13 @@ export class ClusteredBalanceService extends BalanceService {
       }
       if (owner && owner.instanceId !== this.instanceId && owner.address) {
         this.remember(userId, owner);
+        const started = performance.now();
         const answer = await this.send(owner, { op, args, retry }).catch((err: unknown) => {
           this.log.debug({ err, owner: owner!.instanceId, op }, 'forward failed; asking again where the balance lives');
           return null;
         });
+        const outcome = answer && 'ok' in answer ? (answer.ok ? 'ok' : 'refused') : 'moved';
+        for (const observe of this.forwardObservers) observe(op, (performance.now() - started) / 1_000, outcome);
         // A settle that reached an owner may have committed even though its answer was lost.
         if (op === 'settle') retry = true;
         if (answer && 'ok' in answer) {
@@ -357,6 +366,7 @@ export class ClusteredBalanceService extends BalanceService {
           res.on('error', reject);
         },
       );
+      req.on('socket', (socket) => socket.setNoDelay(true));
       req.on('timeout', () => req.destroy(new Error('forward timed out')));
       req.on('error', reject);
       req.end(body);
@@ -379,6 +389,8 @@ export class ClusteredBalanceService extends BalanceService {
     let answer: ForwardAnswer;
     try {
       if (!Object.hasOwn(ROUTED, forward.op) || !Array.isArray(forward.args)) throw new Error('unknown forwarded operation');
+      // Shutting down: the leases are about to be handed over; the caller asks again and finds the next owner.
+      if (this.stopping) throw new NotOwnerError(ROUTED[forward.op](forward.args), null);
       answer = { ok: true, value: wireSafe(await this.runHere(forward)) };
     } catch (err) {
       if (err instanceof NotOwnerError) answer = { notOwner: err.owner };

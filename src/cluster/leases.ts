@@ -16,6 +16,9 @@ export const LEASE_RELEASE_BATCH_MAX = 1_000;
 /** Releases waiting for their statement; past it, the oldest are left to the next owner's takeover. */
 export const LEASE_RELEASES_QUEUED_MAX = 100_000;
 
+/** How long a GONE instance's row is kept (for a look at what ran) before the leader deletes it. */
+export const GONE_INSTANCES_KEPT_MS = 24 * 3600 * 1000;
+
 export interface LeaseSettings {
   instanceId: string;
   /** The internal URL the other instances forward this instance's balances' operations to (set by join). */
@@ -160,12 +163,16 @@ export class Leases implements BalanceOwnership {
     );
     if (rows.length < userIds.length) {
       const got = new Set(rows.map((r) => r.id));
-      const owners = await em.execute<Array<{ user_id: string; instance_id: string; address: string | null }>>(
-        `select l.user_id, l.instance_id, i.address from balance_leases l left join cluster_instances i on i.id = l.instance_id
-          where l.user_id in (select value::uuid from json_array_elements_text(?::json))`,
+      // Users that exist but were not taken: owned by a live instance (named), or their lease changed hands
+      // between the two statements (released at a shutdown: null, asked again); users that do not exist are
+      // in neither list.
+      const owners = await em.execute<Array<{ user_id: string; instance_id: string | null; address: string | null }>>(
+        `select u.id as user_id, l.instance_id, i.address
+           from users u left join balance_leases l on l.user_id = u.id left join cluster_instances i on i.id = l.instance_id
+          where u.id in (select value::uuid from json_array_elements_text(?::json))`,
         [JSON.stringify(userIds.filter((u) => !got.has(u)))],
       );
-      for (const o of owners) elsewhere.set(o.user_id, o.address ? { instanceId: o.instance_id, address: o.address } : null);
+      for (const o of owners) elsewhere.set(o.user_id, o.instance_id && o.address ? { instanceId: o.instance_id, address: o.address } : null);
     }
     return { rows, elsewhere };
   }
@@ -234,6 +241,12 @@ export class Leases implements BalanceOwnership {
    * are failed by `failRuns` first. Returns the instances declared gone.
    */
   async buryDead(failRuns: (instanceIds: string[]) => Promise<number>): Promise<string[]> {
+    // Rows of instances long gone (a restart with a generated id leaves one) are forgotten.
+    await this.orm.em.fork().execute(
+      `delete from cluster_instances i where state = 'GONE' and expires_at < clock_timestamp() - ? * interval '1 millisecond'
+          and not exists (select 1 from balance_leases l where l.instance_id = i.id)`,
+      [GONE_INSTANCES_KEPT_MS],
+    );
     const dead = await this.orm.em.fork().execute<Array<{ id: string }>>(
       `select id from cluster_instances where state <> 'GONE' and expires_at < clock_timestamp() - ? * interval '1 millisecond' limit 100`,
       [this.settings.ttlMs],

@@ -11,10 +11,10 @@ import type { FlowLimits } from '../config';
 import type { IBrand } from '../db/entities';
 import { AppError, notFound } from '../errors';
 import type { Meter } from '../metering/meter';
-import type { PubSub } from '../realtime/pubsub';
+import { withFirst, type PubSub } from '../realtime/pubsub';
 import { loadStoredContext, stepContextBound, type StoredContext } from './context';
-import type { FlowDefinition, StepPlan } from './flows';
-import { isFinalEvent, type FlowEvent, type FlowRunModel } from './model';
+import { FLOW_STEPS_MAX, type FlowDefinition, type StepPlan } from './flows';
+import { isFinalEvent, runUsage, type FlowEvent, type FlowRunModel } from './model';
 import { CANCELLED_BY_SHUTDOWN, CANCELLED_BY_USER, FlowRunner } from './runner';
 import { failInterruptedRuns, findRun, insertRun, runsPage } from './store';
 import { checkPageSize } from '../paging';
@@ -49,8 +49,23 @@ export class FlowService {
 
   /** Runs left RUNNING by a previous process cannot resume: they are marked FAILED. */
   async start(): Promise<void> {
-    const interrupted = await failInterruptedRuns(this.orm, this.instanceId === null ? { all: true } : { orphans: true });
+    const interrupted = (await failInterruptedRuns(this.orm, this.instanceId === null ? { all: true } : { orphans: true })).length;
     if (interrupted > 0) this.log.warn({ runs: interrupted }, 'flow runs interrupted by a restart were marked FAILED');
+  }
+
+  /**
+   * Clustered mode, the leader's duty: the RUNNING runs of instances declared dead are marked FAILED,
+   * and whoever watches one (on any instance) is told with a FLOW_FAILED event.
+   */
+  async failRunsOf(instanceIds: readonly string[]): Promise<number> {
+    const failed = await failInterruptedRuns(this.orm, { instanceIds });
+    for (const id of failed) {
+      const run = await findRun(this.orm, id);
+      if (!run) continue;
+      const step = run.steps.find((s) => s.status === 'FAILED') ?? null;
+      this.pubsub.publish(flowTopic(id), { type: 'FLOW_FAILED', flowRun: run, step, usage: runUsage(run) } satisfies FlowEvent);
+    }
+    return failed.length;
   }
 
   /** Cancels every running flow (each step is charged for what it did) and waits until all have ended. */
@@ -124,8 +139,22 @@ export class FlowService {
       });
       return untilFinal(events);
     }
-    const run = await this.get(userId, flowRunId);
-    return stateOnly({ type: 'STATE', flowRun: run, step: null, usage: null });
+    // Running on another instance (clustered), or ended: hear the run's topic from every instance
+    // first, then read its state, so no event falls between the state and the stream.
+    const events = this.pubsub.subscribe<FlowEvent>(flowTopic(flowRunId), { queueMax: 2 * FLOW_STEPS_MAX + 2 });
+    try {
+      await this.pubsub.listening(flowTopic(flowRunId));
+      const run = await this.get(userId, flowRunId);
+      const state: FlowEvent = { type: 'STATE', flowRun: run, step: null, usage: null };
+      if (isFinalEvent(state)) {
+        await events.return?.();
+        return stateOnly(state);
+      }
+      return withFirst(state, untilFinal(events));
+    } catch (err) {
+      await events.return?.();
+      throw err;
+    }
   }
 
   /** Plans the steps, reads the stored context once, and refuses what the balance cannot cover. */

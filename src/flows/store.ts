@@ -111,9 +111,9 @@ export type InterruptedScope = { all: true } | { orphans: true } | { instanceIds
 /**
  * Marks RUNNING runs FAILED, their running step FAILED and the steps after it SKIPPED: at start-up, the
  * runs a crash left (alone: all of them; clustered: those of no live instance), and, on the leader, the
- * runs of instances declared dead.
+ * runs of instances declared dead. Returns the runs failed.
  */
-export async function failInterruptedRuns(orm: MikroORM, scope: InterruptedScope = { all: true }): Promise<number> {
+export async function failInterruptedRuns(orm: MikroORM, scope: InterruptedScope = { all: true }): Promise<string[]> {
   return inTransaction(orm, async (em) => {
     let where = '';
     let params: unknown[] = [];
@@ -138,7 +138,7 @@ export async function failInterruptedRuns(orm: MikroORM, scope: InterruptedScope
         returning id`,
       [INTERRUPTED_MESSAGE, ...params],
     );
-    return failed.length;
+    return failed.map((r) => r.id);
   });
 }
 

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { raw, type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Express } from 'express';
 import { isReady } from '../db/orm';
 import type { Services } from '../services';
 
@@ -14,22 +15,6 @@ export function mountRoutes(app: Express, services: Services): void {
     const ready = db && ledger.healthy;
     res.status(ready ? 200 : 503).json({ ready, database: db, ledger });
   });
-  const { internal } = services;
-  if (internal) {
-    // Other instances' forwarded balance operations (clustered mode): the cluster's secret, a bounded body.
-    app.post(internal.path, raw({ type: () => true, limit: internal.bodyBytesMax }), async (req, res) => {
-      if (!internal.authorized(req.headers.authorization)) {
-        res.status(401).end();
-        return;
-      }
-      try {
-        res.type('application/x-v8-serialized').send(await internal.handleForward(req.body as Buffer));
-      } catch (err) {
-        services.log.error({ err }, 'forwarded balance operation failed');
-        res.status(500).end();
-      }
-    });
-  }
   const allowed = metricsAccess(services.config.metricsToken);
   app.get('/metrics', async (req, res) => {
     if (!allowed(req.headers.authorization)) {
@@ -55,3 +40,41 @@ function metricsAccess(token: string | undefined): (header: string | undefined) 
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/**
+ * Other instances' forwarded balance operations (clustered mode), answered before express sees the
+ * request (the hottest internal path: one round trip per forwarded reserve or settle): the cluster's
+ * secret, a bounded body. Returns whether it took the request; undefined when the service runs alone.
+ */
+export function internalRequestHandler(services: Services): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
+  const { internal } = services;
+  if (!internal) return undefined;
+  return (req, res) => {
+    if (req.method !== 'POST' || req.url !== internal.path) return false;
+    if (!internal.authorized(req.headers.authorization)) {
+      res.writeHead(401).end();
+      req.resume();
+      return true;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > internal.bodyBytesMax) {
+        res.writeHead(413).end();
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > internal.bodyBytesMax) return;
+      internal.handleForward(Buffer.concat(chunks)).then(
+        (body) => res.writeHead(200, { 'content-type': 'application/x-v8-serialized', 'content-length': body.length }).end(body),
+        (err: unknown) => {
+          services.log.error({ err }, 'forwarded balance operation failed');
+          res.writeHead(500).end();
+        },
+      );
+    });
+    return true;
+  };
+}

@@ -5,7 +5,7 @@ import type { Services } from '../services';
 import { createErrorFormatter } from './errors';
 import { mountGraphQL, startApollo } from './http';
 import { documentRules } from './limits';
-import { mountRoutes } from './routes';
+import { internalRequestHandler, mountRoutes } from './routes';
 import { buildSchema } from './schema';
 import { mountStripeWebhook } from './webhooks';
 import { startWebSocketServer } from './websocket';
@@ -29,7 +29,8 @@ export async function startHttpServer(services: Services): Promise<HttpServer> {
   const rules = documentRules(production);
   const formatError = createErrorFormatter(log, { production, hideSuggestions: rules.hideSuggestions }, (code) => services.metrics.refusals.inc({ code }));
   const app = express();
-  const server = createServer(app);
+  const internal = internalRequestHandler(services);
+  const server = createServer(internal ? (req, res) => void (internal(req, res) || app(req, res)) : app);
   const webSocket = startWebSocketServer({ server, schema, services, rules, formatError });
   const apollo = await startApollo({ server, schema, services, rules, formatError, webSocket });
   mountRoutes(app, services);

@@ -1,19 +1,36 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TEST_JWT_SECRET, UNTHROTTLED, type TestDatabase } from './test-app';
 import { Arrivals } from './wait';
+
+/** Folders a file of this project may sit below its root (test/support, or dist/test/support). */
+const ROOT_DEPTH_MAX = 4;
+
+/**
+ * The project's root: the nearest folder above this file with a package.json. Under jest this file
+ * runs from test/support; `npm run bench:cluster` runs its compiled copy from dist/test/support.
+ */
+function projectRoot(): string {
+  let dir = __dirname;
+  for (let up = 0; up < ROOT_DEPTH_MAX; up++, dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  throw new Error(`no package.json within ${ROOT_DEPTH_MAX} folders above ${__dirname}`);
+}
+
+export const PROJECT_ROOT = projectRoot();
 
 /**
  * The real server (`node dist/src/main.js`) as a child process, for tests that kill it. The build is
  * a precondition: `npm run build` (CI builds before jest).
  */
-export const MAIN_JS = resolve(__dirname, '../../dist/src/main.js');
+export const MAIN_JS = join(PROJECT_ROOT, 'dist/src/main.js');
 /** `npm run ledger:verify` without the build step. */
-export const VERIFY_CLI_JS = resolve(__dirname, '../../dist/src/balance/verify-cli.js');
+export const VERIFY_CLI_JS = join(PROJECT_ROOT, 'dist/src/balance/verify-cli.js');
 /** `npm run admin` without the build step. */
-export const ADMIN_CLI_JS = resolve(__dirname, '../../dist/src/accounts/admin-cli.js');
+export const ADMIN_CLI_JS = join(PROJECT_ROOT, 'dist/src/accounts/admin-cli.js');
 
 const LISTENING_MSG = 'GraphQL over HTTP and websocket listening';
 /** Longest a start may take: the embedded database's first open is the slow part. */
@@ -77,7 +94,7 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
   assertBuilt();
   const child = spawn(process.execPath, [MAIN_JS], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    cwd: join(__dirname, '../..'),
+    cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

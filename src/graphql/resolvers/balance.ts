@@ -3,7 +3,7 @@ import { ledgerCursor, ledgerPage } from '../../balance/ledger';
 import { LIMITS } from '../../config';
 import { connection } from '../../paging';
 import { nanoToUsd } from '../../ai/pricing';
-import { topics } from '../../realtime/pubsub';
+import { topics, withFirst } from '../../realtime/pubsub';
 import type { Resolvers } from '../generated/resolvers-types';
 import type { BalanceModel } from '../models';
 import { requireAdmin, requireViewer } from '../guards';
@@ -46,8 +46,17 @@ export const balanceResolvers: Resolvers = {
     balanceChanged: {
       subscribe: async (_, __, ctx) => {
         const viewer = requireViewer(ctx);
-        const initial = await ctx.services.balance.snapshot(viewer.userId);
-        return ctx.services.pubsub.subscribe<BalanceModel>(topics.balance(viewer.userId), { latestOnly: true, initial });
+        const { pubsub, balance } = ctx.services;
+        const topic = topics.balance(viewer.userId);
+        // Heard from every instance first, then the state read: no change falls between the two.
+        const events = pubsub.subscribe<BalanceModel>(topic, { latestOnly: true });
+        try {
+          await pubsub.listening(topic);
+          return withFirst(await balance.snapshot(viewer.userId, 'committed'), events);
+        } catch (err) {
+          await events.return?.();
+          throw err;
+        }
       },
       resolve: (snapshot: BalanceModel) => snapshot,
     },

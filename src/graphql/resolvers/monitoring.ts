@@ -1,9 +1,17 @@
 import { alertTopics } from '../../monitoring/alerts';
+import type { PubSub } from '../../realtime/pubsub';
 import { checkDays, systemStats, userUsage } from '../../monitoring/usage';
 import type { Resolvers } from '../generated/resolvers-types';
 import type { AlertModel } from '../models';
 import { forbidden } from '../../errors';
 import { ADMIN_REVOKED, requireAdmin, requireViewer, whileAdmin } from '../guards';
+
+/** Alerts of a topic, once alerts raised on any instance reach this subscription. */
+async function heard(pubsub: PubSub, topic: string): Promise<AsyncIterableIterator<AlertModel>> {
+  const events = pubsub.subscribe<AlertModel>(topic);
+  await pubsub.listening(topic);
+  return events;
+}
 
 export const monitoringResolvers: Resolvers = {
   Query: {
@@ -21,9 +29,9 @@ export const monitoringResolvers: Resolvers = {
   Subscription: {
     tokenAlertRaised: {
       subscribe: async (_, { allUsers }, ctx) => {
-        if (!allUsers) return ctx.services.pubsub.subscribe<AlertModel>(alertTopics.user(requireViewer(ctx).userId));
+        if (!allUsers) return heard(ctx.services.pubsub, alertTopics.user(requireViewer(ctx).userId));
         await requireAdmin(ctx);
-        return whileAdmin(ctx, ctx.services.pubsub.subscribe<AlertModel>(alertTopics.all));
+        return whileAdmin(ctx, await heard(ctx.services.pubsub, alertTopics.all));
       },
       resolve: (event: AlertModel | typeof ADMIN_REVOKED) => {
         if (event === ADMIN_REVOKED) throw forbidden('no longer an admin: this subscription to everyone\'s alerts has ended');
