@@ -217,6 +217,24 @@ describeClustered(TITLE, () => {
     expect(await books(user.userId)).toEqual({ tokens: SIGNUP_TOKENS - charged, ledgerSum: SIGNUP_TOKENS - charged });
   }, 120_000);
 
+  it('runs a request sent with one idempotency key to all 3 instances at once exactly once, and replays it everywhere', async () => {
+    const user = await signUp(cluster, nextEmail('keyed'));
+    const KEYED_CHAT = `mutation($b: ID!, $m: String!, $k: String) { chatWithAndora(input: { brandId: $b, message: $m, idempotencyKey: $k }) {
+      generationId usage { totalTokens } } }`;
+    for (let round = 0; round < KEYED_ROUNDS; round++) {
+      fake.requests.length = 0;
+      const key = `cluster-key-${round}`;
+      const results = await Promise.all(
+        Array.from({ length: 3 * KEYED_REQUESTS_PER_INSTANCE }, (_, i) => cluster.gql(KEYED_CHAT, { b: user.brandId, m: 'once', k: key }, user.token, cluster.live[i % 3])),
+      );
+      expect(results.filter((r) => r.errors).map((r) => `${errorCode(r)}: ${r.errors![0]!.message}`)).toEqual([]);
+      expect(new Set(results.map((r) => r.data!.chatWithAndora.generationId)).size).toBe(1);
+      expect(fake.requests).toHaveLength(1);
+      const rows = await query<{ n: string }>(`select count(*) as n from token_ledger where user_id = $1 and idempotency_key = $2`, [user.userId, key]);
+      expect(rows[0]!.n).toBe('1');
+    }
+  }, 120_000);
+
   it('shows a subscriber on C a charge made through A, and an admin on B an alert raised on A', async () => {
     const user = await signUp(cluster, nextEmail('live'));
     // A read makes some instance own the balance; the charge goes through another (it is forwarded)
@@ -401,6 +419,9 @@ describeClustered(TITLE, () => {
   }
 });
 
+/** Rounds of the same-key test, and requests per instance in each. */
+const KEYED_ROUNDS = 3;
+const KEYED_REQUESTS_PER_INSTANCE = 3;
 /** Attempts at an alert crossing instances, each a new user's first charge. */
 const ALERT_ATTEMPTS_MAX = 5;
 /** How long each attempt waits for the alert to reach the admin on another instance. */
