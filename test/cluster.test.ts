@@ -12,7 +12,7 @@ import { startFakeProvider, type FakeProvider } from './support/fake-provider';
 import { errorCode, gql, subscribe } from './support/graphql-client';
 import { assertBuilt, killAllServers, runVerifyCli } from './support/server-process';
 import { createTestDatabase, type TestDatabase } from './support/test-app';
-import { deferred, within } from './support/wait';
+import { Count, deferred, within } from './support/wait';
 
 /**
  * Issue 17: three real server processes on one PostgreSQL and one Redis, every request sent to an
@@ -487,9 +487,8 @@ interface ChatLoad {
  */
 function chatLoad(cluster: Cluster, user: Account, opts: { workers: number; requestsMax: number }): ChatLoad {
   const requests: ChatRequest[] = [];
-  let acked = 0;
+  const acked = new Count();
   let stopped = false;
-  const waiters: Array<{ n: number; resolve: () => void }> = [];
   const send = async () => {
     const instance = cluster.pick();
     const request: ChatRequest = { instance: instance.id, outcome: 'pending' };
@@ -500,11 +499,7 @@ function chatLoad(cluster: Cluster, user: Account, opts: { workers: number; requ
         request.outcome = 'acked';
         request.generationId = res.data.chatWithAndora.generationId;
         request.totalTokens = res.data.chatWithAndora.usage.totalTokens;
-        acked++;
-        for (const w of waiters.filter((w) => acked >= w.n)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve();
-        }
+        acked.increment();
       } else {
         request.outcome = 'refused';
         request.code = errorCode(res) ?? `HTTP ${res.status}`;
@@ -519,8 +514,8 @@ function chatLoad(cluster: Cluster, user: Account, opts: { workers: number; requ
   };
   return {
     requests,
-    acked: () => acked,
-    whenAcked: (n) => (acked >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
+    acked: () => acked.value,
+    whenAcked: (n) => acked.reached(n),
     stop: () => (stopped = true),
     done: Promise.all(Array.from({ length: opts.workers }, worker)).then(() => undefined),
   };
