@@ -141,7 +141,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     if (cluster) {
       // Leases are taken only once this instance can be reached at its address; they are handed over
       // (released, not left to expire) after the balance service committed everything (cleanups run backwards).
-      await cluster.leases.join(cluster.config.internalUrl ?? `http://${cluster.config.internalHost}:${http.port}`);
+      await cluster.leases.start(cluster.config.internalUrl ?? `http://${cluster.config.internalHost}:${http.port}`);
       cleanups.splice(cleanups.indexOf(balanceStop), 0, () => cluster.leases.leave());
       const duty = setInterval(() => {
         if (!cluster.leases.isLeader) return;

@@ -12,7 +12,7 @@ import { startFakeProvider, type FakeProvider } from './support/fake-provider';
 import { errorCode, gql, subscribe } from './support/graphql-client';
 import { assertBuilt, killAllServers, runVerifyCli } from './support/server-process';
 import { createTestDatabase, type TestDatabase } from './support/test-app';
-import { deferred, within } from './support/wait';
+import { Count, deferred, within } from './support/wait';
 
 /**
  * Issue 17: three real server processes on one PostgreSQL and one Redis, every request sent to an
@@ -217,6 +217,24 @@ describeClustered(TITLE, () => {
     expect(await books(user.userId)).toEqual({ tokens: SIGNUP_TOKENS - charged, ledgerSum: SIGNUP_TOKENS - charged });
   }, 120_000);
 
+  it('runs a request sent with one idempotency key to all 3 instances at once exactly once, and replays it everywhere', async () => {
+    const user = await signUp(cluster, nextEmail('keyed'));
+    const KEYED_CHAT = `mutation($b: ID!, $m: String!, $k: String) { chatWithAndora(input: { brandId: $b, message: $m, idempotencyKey: $k }) {
+      generationId usage { totalTokens } } }`;
+    for (let round = 0; round < KEYED_ROUNDS; round++) {
+      fake.requests.length = 0;
+      const key = `cluster-key-${round}`;
+      const results = await Promise.all(
+        Array.from({ length: 3 * KEYED_REQUESTS_PER_INSTANCE }, (_, i) => cluster.gql(KEYED_CHAT, { b: user.brandId, m: 'once', k: key }, user.token, cluster.live[i % 3])),
+      );
+      expect(results.filter((r) => r.errors).map((r) => `${errorCode(r)}: ${r.errors![0]!.message}`)).toEqual([]);
+      expect(new Set(results.map((r) => r.data!.chatWithAndora.generationId)).size).toBe(1);
+      expect(fake.requests).toHaveLength(1);
+      const rows = await query<{ n: string }>(`select count(*) as n from token_ledger where user_id = $1 and idempotency_key = $2`, [user.userId, key]);
+      expect(rows[0]!.n).toBe('1');
+    }
+  }, 120_000);
+
   it('shows a subscriber on C a charge made through A, and an admin on B an alert raised on A', async () => {
     const user = await signUp(cluster, nextEmail('live'));
     // A read makes some instance own the balance; the charge goes through another (it is forwarded)
@@ -401,6 +419,9 @@ describeClustered(TITLE, () => {
   }
 });
 
+/** Rounds of the same-key test, and requests per instance in each. */
+const KEYED_ROUNDS = 3;
+const KEYED_REQUESTS_PER_INSTANCE = 3;
 /** Attempts at an alert crossing instances, each a new user's first charge. */
 const ALERT_ATTEMPTS_MAX = 5;
 /** How long each attempt waits for the alert to reach the admin on another instance. */
@@ -466,9 +487,8 @@ interface ChatLoad {
  */
 function chatLoad(cluster: Cluster, user: Account, opts: { workers: number; requestsMax: number }): ChatLoad {
   const requests: ChatRequest[] = [];
-  let acked = 0;
+  const acked = new Count();
   let stopped = false;
-  const waiters: Array<{ n: number; resolve: () => void }> = [];
   const send = async () => {
     const instance = cluster.pick();
     const request: ChatRequest = { instance: instance.id, outcome: 'pending' };
@@ -479,11 +499,7 @@ function chatLoad(cluster: Cluster, user: Account, opts: { workers: number; requ
         request.outcome = 'acked';
         request.generationId = res.data.chatWithAndora.generationId;
         request.totalTokens = res.data.chatWithAndora.usage.totalTokens;
-        acked++;
-        for (const w of waiters.filter((w) => acked >= w.n)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve();
-        }
+        acked.increment();
       } else {
         request.outcome = 'refused';
         request.code = errorCode(res) ?? `HTTP ${res.status}`;
@@ -498,8 +514,8 @@ function chatLoad(cluster: Cluster, user: Account, opts: { workers: number; requ
   };
   return {
     requests,
-    acked: () => acked,
-    whenAcked: (n) => (acked >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
+    acked: () => acked.value,
+    whenAcked: (n) => acked.reached(n),
     stop: () => (stopped = true),
     done: Promise.all(Array.from({ length: opts.workers }, worker)).then(() => undefined),
   };

@@ -8,7 +8,7 @@ import { startPgProxy } from './support/pg-proxy';
 import { createPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
 import { ServerExitedError, assertBuilt, killAllServers, runVerifyCli, serverProcessEnv, startServerProcess, type ServerProcess } from './support/server-process';
 import { createTestDatabase, startTestApp, type TestApp, type TestDatabase } from './support/test-app';
-import { Arrivals, within } from './support/wait';
+import { Arrivals, Count, within } from './support/wait';
 
 /**
  * What a crash may and may not lose. A grant the server answered with data is acknowledged: it must
@@ -67,19 +67,14 @@ function grantLoad(
   opts: { prefix: string; concurrency: number; requestsMax: number; stop: () => boolean },
 ): GrantLoad {
   const requests: GrantRequest[] = [];
-  let acked = 0;
-  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  const acked = new Count();
   const send = async (request: GrantRequest) => {
     try {
       const res = await gql(url, GRANT, { input: { userId: request.userId, amount: request.amount, reason: request.reason } }, admin.token);
       if (res.data?.grantTokens) {
         request.outcome = 'acked';
         request.entryId = res.data.grantTokens.ledgerEntry.id;
-        acked++;
-        for (const w of waiters.filter((w) => acked >= w.n)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve();
-        }
+        acked.increment();
       } else {
         request.outcome = 'refused';
         request.code = res.errors?.[0]?.extensions?.code ?? res.errors?.[0]?.message ?? `HTTP ${res.status}`;
@@ -104,8 +99,8 @@ function grantLoad(
   };
   return {
     requests,
-    acked: () => acked,
-    whenAcked: (n) => (acked >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
+    acked: () => acked.value,
+    whenAcked: (n) => acked.reached(n),
     done: Promise.all(Array.from({ length: opts.concurrency }, worker)).then(() => undefined),
   };
 }

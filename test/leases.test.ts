@@ -51,6 +51,7 @@ describe('balance leases and the epoch fence', () => {
   });
   afterAll(async () => {
     for (const s of services) await s.stop().catch(() => undefined);
+    for (const l of leases) await l.leave().catch(() => undefined);
     await t?.close();
   });
 
@@ -151,6 +152,24 @@ describe('balance leases and the epoch fence', () => {
     expect(acknowledged + fenced).toBe(ROUNDS * SETTLES_PER_ROUND);
     const report = await verifyLedger(t.app.services.orm);
     expect([...report.mismatches, ...report.grantMismatches, ...report.entryMismatches]).toEqual([]);
+  });
+
+  it('starts under an id whose row a crashed process left once it expires, and refuses an id a live twin renews', async () => {
+    const { orm, log } = t.app.services;
+    // A crash left a row live for 300 ms more: the start waits it out.
+    await sql(`insert into cluster_instances (id, address, expires_at) values ('lease-crashed', 'http://old.invalid', now() + interval '300 milliseconds')`);
+    const restarted = new Leases(orm, { instanceId: 'lease-crashed', address: '', ttlMs: TTL_MS }, log);
+    leases.push(restarted);
+    await restarted.start('http://new.invalid');
+    const [row] = await sql<{ address: string; state: string }>(`select address, state from cluster_instances where id = 'lease-crashed'`);
+    expect(row).toEqual({ address: 'http://new.invalid', state: 'LIVE' });
+    // A live twin renews its row (every third of its 900 ms) while the newcomer waits for it to expire.
+    const twin = new Leases(orm, { instanceId: 'lease-twin', address: 'http://twin.invalid', ttlMs: 900 }, log);
+    leases.push(twin);
+    await twin.join();
+    const second = new Leases(orm, { instanceId: 'lease-twin', address: '', ttlMs: 900 }, log);
+    await expect(second.start('http://second.invalid')).rejects.toThrow(/INSTANCE_ID lease-twin is in use/);
+    await twin.leave();
   });
 
   it('shutdown hands every lease over (GONE): another instance takes the balance at once', async () => {

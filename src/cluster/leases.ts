@@ -16,6 +16,9 @@ export const LEASE_RELEASE_BATCH_MAX = 1_000;
 /** Releases waiting for their statement; past it, the oldest are left to the next owner's takeover. */
 export const LEASE_RELEASES_QUEUED_MAX = 100_000;
 
+/** At start-up, checks of a live row left under this INSTANCE_ID, and the pause past its expiry before each. */
+export const START_WAITS_MAX = 3;
+export const START_WAIT_MARGIN_MS = 50;
 /** How long a GONE instance's row is kept (for a look at what ran) before the leader deletes it. */
 export const GONE_INSTANCES_KEPT_MS = 24 * 3600 * 1000;
 
@@ -58,6 +61,35 @@ export class Leases implements BalanceOwnership {
   /** Whether this instance is the one that runs the platform's duties (the oldest live instance). */
   get isLeader(): boolean {
     return this.leader && this.valid();
+  }
+
+  /**
+   * At start-up: joins, once no other process holds a live row under this INSTANCE_ID. A restart right
+   * after a crash (kill -9) with a fixed id waits for the dead process's row to expire (at most
+   * LEASE_TTL_MS); a row renewed while this one waits belongs to a live twin, and the start is refused:
+   * two processes under one id would take each other's balances back and forth.
+   */
+  async start(address: string): Promise<void> {
+    let seen: number | null = null;
+    for (let waits = 0; ; waits++) {
+      const rows = await this.orm.em.fork().execute<Array<{ expires_ms: string; remaining_ms: string }>>(
+        `select (extract(epoch from expires_at) * 1000)::int8 as expires_ms,
+                greatest(0, (extract(epoch from expires_at - clock_timestamp()) * 1000)::int8) as remaining_ms
+           from cluster_instances where id = ? and state <> 'GONE' and expires_at > clock_timestamp()`,
+        [this.settings.instanceId],
+      );
+      const row = rows[0];
+      if (!row) break;
+      const expiresMs = Number(row.expires_ms);
+      if (seen !== null && expiresMs !== seen) {
+        throw new Error(`INSTANCE_ID ${this.settings.instanceId} is in use: another live instance renews it; give every instance an id of its own`);
+      }
+      if (waits >= START_WAITS_MAX) throw new Error(`INSTANCE_ID ${this.settings.instanceId}: its previous row did not expire`);
+      seen = expiresMs;
+      this.log.warn({ instanceId: this.settings.instanceId, remainingMs: Number(row.remaining_ms) }, 'a previous process under this INSTANCE_ID left a live row: waiting for it to expire');
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Number(row.remaining_ms), this.settings.ttlMs) + START_WAIT_MARGIN_MS));
+    }
+    await this.join(address);
   }
 
   /** Records this instance LIVE at `address` (again, after a restart under the same id) and starts renewing. */

@@ -91,3 +91,27 @@ export function subscribersReach(
   if (ready(pubsub.subscriberCount())) reached.resolve();
   return within(reached.promise, ms, what).finally(stop);
 }
+
+/** A count that a test can wait on: `reached(n)` resolves once it is at least `n` (acknowledged requests of a load). */
+export class Count {
+  private n = 0;
+  private readonly waiters = new Set<{ n: number; resolve: () => void }>();
+
+  get value(): number {
+    return this.n;
+  }
+
+  increment(): void {
+    this.n++;
+    for (const waiter of this.waiters) {
+      if (this.n < waiter.n) continue;
+      this.waiters.delete(waiter);
+      waiter.resolve();
+    }
+  }
+
+  reached(n: number): Promise<void> {
+    if (this.n >= n) return Promise.resolve();
+    return new Promise<void>((resolve) => this.waiters.add({ n, resolve }));
+  }
+}
