@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { BalanceActor, type Hold, type JournalEntry, type SettleUsage } from '../src/balance/actor';
+import { BalanceActor, type Hold, type JournalEntry } from '../src/balance/actor';
 import { InsufficientTokensError, TooManyHoldsError } from '../src/balance/errors';
 import { verifyLedger } from '../src/balance/ledger';
 import { BalanceService } from '../src/balance/service';
 import type { BalanceConfig } from '../src/config';
+import { settleOpArb, usageFor, usageOf, type SettleOp } from './support/model-ops';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -19,7 +20,7 @@ const EPOCH_MS = 1_700_000_000_000;
 type Op =
   | { t: 'reserve'; amount: number }
   /** Settles one of the holds issued so far (open, settled, released or expired). */
-  | { t: 'settle'; pick: number; usage: 'below' | 'equal' | 'above'; by: number }
+  | SettleOp
   | { t: 'settleUnknown'; tokens: number }
   | { t: 'release'; pick: number }
   | { t: 'releaseUnknown' }
@@ -35,15 +36,7 @@ type Op =
 const opArb = (withEvict: boolean): fc.Arbitrary<Op> =>
   fc.oneof(
     { weight: 5, arbitrary: fc.record({ t: fc.constant('reserve' as const), amount: fc.nat(400) }) },
-    {
-      weight: 5,
-      arbitrary: fc.record({
-        t: fc.constant('settle' as const),
-        pick: fc.nat(),
-        usage: fc.constantFrom('below' as const, 'equal' as const, 'above' as const),
-        by: fc.nat(600),
-      }),
-    },
+    { weight: 5, arbitrary: settleOpArb },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('settleUnknown' as const), tokens: fc.nat(300) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('release' as const), pick: fc.nat() }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('releaseUnknown' as const) }) },
@@ -116,15 +109,6 @@ class Model {
     for (const id of expired) this.holds.delete(id);
     return expired;
   }
-}
-
-const usageOf = (tokens: number): SettleUsage => ({ tokens, promptTokens: tokens, completionTokens: 0, costNanoUsd: 0 });
-
-/** The usage a settle op reports for a hold of `amount`: below it (never negative), equal, or above. */
-function usageFor(op: Extract<Op, { t: 'settle' }>, amount: number): number {
-  if (op.usage === 'equal') return amount;
-  if (op.usage === 'above') return amount + 1 + op.by;
-  return amount === 0 ? 0 : op.by % amount;
 }
 
 /**

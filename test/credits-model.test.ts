@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { BalanceActor, type Hold, type JournalEntry, type SettleUsage } from '../src/balance/actor';
+import { BalanceActor, type Hold, type JournalEntry } from '../src/balance/actor';
 import { DEFAULT_GRANT_PRIORITY, refundPieces, type Grant, type GrantSource } from '../src/balance/grants';
+import { settleOpArb, usageFor, usageOf, type SettleOp } from './support/model-ops';
 
 /**
  * The balance actor with grants, against a reference model a reader can check by eye, with a clock.
@@ -19,7 +20,7 @@ const SOURCES: GrantSource[] = ['ADMIN', 'PROMOTION', 'PURCHASE', 'ALLOWANCE'];
 
 type Op =
   | { t: 'reserve'; amount: number }
-  | { t: 'settle'; pick: number; usage: 'below' | 'equal' | 'above'; by: number }
+  | SettleOp
   | { t: 'release'; pick: number }
   | { t: 'grant'; amount: number; source: number; priority: number | null; expiresInMs: number | null }
   | { t: 'adjust'; delta: number }
@@ -30,15 +31,7 @@ type Op =
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ t: fc.constant('reserve' as const), amount: fc.nat(400) }) },
-  {
-    weight: 5,
-    arbitrary: fc.record({
-      t: fc.constant('settle' as const),
-      pick: fc.nat(),
-      usage: fc.constantFrom('below' as const, 'equal' as const, 'above' as const),
-      by: fc.nat(600),
-    }),
-  },
+  { weight: 5, arbitrary: settleOpArb },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('release' as const), pick: fc.nat() }) },
   {
     weight: 4,
@@ -148,14 +141,6 @@ class Model {
     }
     return out;
   }
-}
-
-const usageOf = (tokens: number): SettleUsage => ({ tokens, promptTokens: tokens, completionTokens: 0, costNanoUsd: 0 });
-
-function usageFor(op: Extract<Op, { t: 'settle' }>, amount: number): number {
-  if (op.usage === 'equal') return amount;
-  if (op.usage === 'above') return amount + 1 + op.by;
-  return amount === 0 ? 0 : op.by % amount;
 }
 
 /** Every entry's amount is what it created minus what it burned; returns the burns per grant. */
