@@ -1,5 +1,5 @@
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
-import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const GRANT = `mutation GrantTokens($userId: ID!, $amount: Int!, $reason: String!) {
@@ -17,7 +17,7 @@ let admin: { token: string; userId: string };
 
 beforeAll(async () => {
   fake = await startFakeProvider({ usageFor: () => ({ promptTokens: 20, completionTokens: 5 }) });
-  t = await startTestApp({ ADMIN_EMAILS: 'root@example.com', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1`, PROVIDER_RETRIES_MAX: '0' });
+  t = await startTestApp({ ADMIN_EMAILS: 'root@example.com', ...openaiEnv(fake) });
   admin = await t.signUp('root@example.com');
 });
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { FORWARD_BODY_BYTES_MAX } from '../src/cluster/balance';
 import { taskByMutation } from '../src/ai/tasks';
 import { countMessageTokens } from '../src/ai/tokenizer';
 import { CLUSTER_INSTANCES_DEFAULT, startCluster, type Cluster, type Instance } from './support/cluster';
-import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { errorCode, gql, subscribe } from './support/graphql-client';
 import { assertBuilt, killAllServers, runVerifyCli } from './support/server-process';
 import { createTestDatabase, type TestDatabase } from './support/test-app';
@@ -125,9 +125,7 @@ describeClustered(TITLE, () => {
       adminEmail: ADMIN_EMAIL,
       leaseTtlMs: LEASE_TTL_MS,
       env: {
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: `${fake.url}/v1`,
-        PROVIDER_RETRIES_MAX: '0',
+        ...openaiEnv(fake),
         SIGNUP_GRANT_TOKENS: String(SIGNUP_TOKENS),
         // Every account's first charge leaves it below the threshold: one LOW_BALANCE alert per user.
         LOW_BALANCE_THRESHOLD: String(SIGNUP_TOKENS + 1),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Kind, parse, print, type OperationDefinitionNode } from 'graphql';
 import { verifyLedger } from '../src/balance/ledger';
 import { errorCode, gql, subscribe, wsClient, wsOnce } from './support/graphql-client';
-import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /** The clients' own operations, as the contract file has them, by name. */
@@ -28,7 +28,7 @@ let admin: { token: string; userId: string };
 
 beforeAll(async () => {
   fake = await startFakeProvider({ usageFor: () => ({ promptTokens: 20, completionTokens: 5 }) });
-  t = await startTestApp({ ADMIN_EMAILS: 'credits-root@example.com', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1`, PROVIDER_RETRIES_MAX: '0' });
+  t = await startTestApp({ ADMIN_EMAILS: 'credits-root@example.com', ...openaiEnv(fake) });
   admin = await t.signUp('credits-root@example.com');
 });
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { LIMITS } from '../src/config';
 import { FLOWS } from '../src/flows/flows';
 import { countMessageTokens, countSchemaTokens } from '../src/ai/tokenizer';
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
-import { startFakeProvider, type FakeProvider, type FakeRequestBody } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, type FakeRequestBody, openaiEnv } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -81,7 +81,7 @@ beforeAll(async () => {
 });
 afterAll(() => fake.close());
 
-const fakeEnv = () => ({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1`, PROVIDER_RETRIES_MAX: '0' });
+const fakeEnv = () => openaiEnv(fake);
 
 async function userWithBrand(app: TestApp) {
   const user = await app.signUp();

@@ -1,5 +1,5 @@
 import { errorCode, gql, type GraphQLResponse } from './support/graphql-client';
-import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -18,9 +18,7 @@ let release!: () => void;
 beforeAll(async () => {
   fake = await startFakeProvider();
   t = await startTestApp({
-    OPENAI_API_KEY: 'sk-test',
-    OPENAI_BASE_URL: `${fake.url}/v1`,
-    PROVIDER_RETRIES_MAX: '0',
+    ...openaiEnv(fake),
     FLOWS_PER_USER_MAX: '2',
     FLOWS_RUNNING_MAX: '6',
     FLOWS_FAIR_SHARE_RESERVE: '2',

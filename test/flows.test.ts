@@ -15,7 +15,7 @@ import { EARLIER_RESULTS_TOKENS_MAX, STORED_PIECE_CHARS_MAX, stepContext } from 
 import { FLOWS } from '../src/flows/flows';
 import { countMessageTokens, countSchemaTokens, countTokens } from '../src/ai/tokenizer';
 import { errorCode, gql, subscribe, wsClient, type GraphQLResponse } from './support/graphql-client';
-import { startFakeProvider, type FakeBehavior, type FakeProvider, type FakeRequestBody, type FakeUsage } from './support/fake-provider';
+import { startFakeProvider, type FakeBehavior, type FakeProvider, type FakeRequestBody, type FakeUsage, openaiEnv } from './support/fake-provider';
 import { deferred } from './support/wait';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -179,9 +179,7 @@ function behave(behavior: FakeBehavior = {}) {
 /** The provider timeout outlasts every test's wait, so only a cancel ever ends a hanging request. */
 function appEnv(): Record<string, string> {
   return {
-    OPENAI_API_KEY: 'sk-test',
-    OPENAI_BASE_URL: `${fake.url}/v1`,
-    PROVIDER_RETRIES_MAX: '0',
+    ...openaiEnv(fake),
     PROVIDER_TIMEOUT_MS: '10000',
     SIGNUP_GRANT_TOKENS: String(GRANT),
   };

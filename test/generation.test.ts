@@ -2,7 +2,7 @@ import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
 import { TASKS, taskByMutation } from '../src/ai/tasks';
 import { countMessageTokens, countTokens } from '../src/ai/tokenizer';
 import { errorCode, gql, subscribe, wsClient } from './support/graphql-client';
-import { startFakeProvider, type FakeProvider, type FakeRequestBody } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, type FakeRequestBody, openaiEnv } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
 import { deferred } from './support/wait';
 
@@ -59,9 +59,7 @@ let t: TestApp;
 beforeAll(async () => {
   fake = await startFakeProvider();
   t = await startTestApp({
-    OPENAI_API_KEY: 'sk-test',
-    OPENAI_BASE_URL: `${fake.url}/v1`,
-    PROVIDER_RETRIES_MAX: '0',
+    ...openaiEnv(fake),
     // Far above what a reply takes on a loaded machine (200 concurrent calls share this process with
     // the fake provider); the timeout case runs on an app of its own with a short one.
     PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS_RELAXED),
@@ -212,7 +210,7 @@ describe('metered generation through the OpenAI SDK', () => {
   it('releases the hold on a timeout and answers UPSTREAM_FAILED', async () => {
     // The reply never comes (the gate opens only after the assertions), so the 300 ms timeout fires
     // whatever the machine's load.
-    const short = await startTestApp({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1`, PROVIDER_RETRIES_MAX: '0', PROVIDER_TIMEOUT_MS: '300' });
+    const short = await startTestApp({ ...openaiEnv(fake), PROVIDER_TIMEOUT_MS: '300' });
     const gate = deferred<void>();
     try {
       const user = await short.signUp();

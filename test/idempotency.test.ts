@@ -1,5 +1,5 @@
 import { errorCode, gql, type GraphQLResponse } from './support/graphql-client';
-import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -15,13 +15,9 @@ const CHARGES = `{ tokenLedger(first: 100) { edges { node { kind idempotencyKey 
 let fake: FakeProvider;
 let t: TestApp;
 
-function appEnv(): Record<string, string> {
-  return { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1`, PROVIDER_RETRIES_MAX: '0' };
-}
-
 beforeAll(async () => {
   fake = await startFakeProvider();
-  t = await startTestApp(appEnv());
+  t = await startTestApp(openaiEnv(fake));
 });
 afterAll(async () => {
   await t.close();
@@ -97,7 +93,7 @@ describe('idempotency keys', () => {
   });
 
   it('keeps what a key was used for across a restart', async () => {
-    const own = await startTestApp(appEnv());
+    const own = await startTestApp(openaiEnv(fake));
     try {
       const { token, brandA, brandA2 } = await userWithBrands(own);
       const first = await gql(own.url, CHAT, { input: { brandId: brandA, message: 'remember me', idempotencyKey: 'k-restart' } }, token);

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { verifyBrandUsage } from '../src/balance/ledger';
-import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { errorCode, gql, wsClient, wsOnce, type GraphQLResponse } from './support/graphql-client';
 import { killAllServers, runVerifyCli, serverProcessEnv, startServerProcess, type ServerProcess } from './support/server-process';
 import { createTestDatabase, startTestApp, type TestApp } from './support/test-app';
@@ -80,9 +80,7 @@ describe('brand quotas', () => {
   beforeAll(async () => {
     fake = await startFakeProvider();
     t = await startTestApp({
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: `${fake.url}/v1`,
-      PROVIDER_RETRIES_MAX: '0',
+      ...openaiEnv(fake),
       SIGNUP_GRANT_TOKENS: String(SIGNUP_TOKENS),
       ADMIN_EMAILS: 'quota-admin@example.com',
     });
@@ -233,9 +231,7 @@ describe('per-minute rate limits', () => {
   const appWithPlans = (plans: Record<string, Record<string, number>>) =>
     startTestApp(
       {
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: `${fake.url}/v1`,
-        PROVIDER_RETRIES_MAX: '0',
+        ...openaiEnv(fake),
         SIGNUP_GRANT_TOKENS: String(SIGNUP_TOKENS),
         PLANS_JSON: JSON.stringify(plans),
       },

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { alertTopics } from '../src/monitoring/alerts';
 import { PubSub, topics } from '../src/realtime/pubsub';
 import { RedisBus } from '../src/realtime/redis';
-import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { gql, subscribe, wsClient } from './support/graphql-client';
 import { createTestDatabase, startTestApp, type TestApp } from './support/test-app';
 import { deferred, subscribersReach, within } from './support/wait';
@@ -212,9 +212,7 @@ describeCluster(
         REDIS_URL: REDIS_URL!,
         REDIS_PREFIX: runPrefix(),
         ADMIN_EMAILS: ADMIN_EMAIL,
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: `${fake.url}/v1`,
-        PROVIDER_RETRIES_MAX: '0',
+        ...openaiEnv(fake),
         SIGNUP_GRANT_TOKENS: String(SIGNUP_TOKENS),
         LOW_BALANCE_THRESHOLD: '1000',
       };
@@ -360,7 +358,7 @@ describePostgres(DATABASE_URL ? 'a dead Redis' : 'SKIPPED (set TEST_DATABASE_URL
   beforeAll(async () => {
     fake = await startFakeProvider();
     // Port 1 on loopback: every connection is refused.
-    t = await startTestApp({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_PREFIX: runPrefix(), OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1`, PROVIDER_RETRIES_MAX: '0' });
+    t = await startTestApp({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_PREFIX: runPrefix(), ...openaiEnv(fake) });
   });
   afterAll(async () => {
     await t?.close({ drop: true });

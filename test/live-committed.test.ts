@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { BalanceActor, type Hold, type JournalEntry } from '../src/balance/actor';
 import { gql, subscribe, wsClient, wsOnce } from './support/graphql-client';
-import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { startPgProxy, type PgProxy } from './support/pg-proxy';
 import { startTestApp, type TestApp } from './support/test-app';
 import { deferred } from './support/wait';
@@ -75,7 +75,7 @@ describe('balanceChanged over a real socket', () => {
   beforeAll(async () => {
     fake = await startFakeProvider();
     t = await startTestApp(
-      { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1`, PROVIDER_RETRIES_MAX: '0', SIGNUP_GRANT_TOKENS: String(SIGNUP_TOKENS) },
+      { ...openaiEnv(fake), SIGNUP_GRANT_TOKENS: String(SIGNUP_TOKENS) },
       undefined,
       {
         connectThrough: async (url) => {

@@ -2,7 +2,7 @@ import pino from 'pino';
 import type { JournalEntry } from '../src/balance/actor';
 import { AlertService } from '../src/monitoring/alerts';
 import { gql, subscribe, wsClient, type Subscription } from './support/graphql-client';
-import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { subscribersReach } from './support/wait';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -24,9 +24,7 @@ const usages: number[] = [];
 function appEnv(): Record<string, string> {
   return {
     ADMIN_EMAILS: 'lows@example.com',
-    OPENAI_API_KEY: 'sk-test',
-    OPENAI_BASE_URL: `${fake.url}/v1`,
-    PROVIDER_RETRIES_MAX: '0',
+    ...openaiEnv(fake),
     SIGNUP_GRANT_TOKENS: '500',
     LOW_BALANCE_THRESHOLD: '1000',
   };

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
 import { errorCode, gql, subscribe, wsClient, type Subscription } from './support/graphql-client';
-import { startFakeProvider, type FakeProvider } from './support/fake-provider';
+import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { subscribersReach } from './support/wait';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -21,9 +21,7 @@ beforeAll(async () => {
   fake = await startFakeProvider({ usageFor: () => usages.shift() ?? { promptTokens: 10, completionTokens: 1 } });
   t = await startTestApp({
     ADMIN_EMAILS: 'ops@example.com',
-    OPENAI_API_KEY: 'sk-test',
-    OPENAI_BASE_URL: `${fake.url}/v1`,
-    PROVIDER_RETRIES_MAX: '0',
+    ...openaiEnv(fake),
     LOW_BALANCE_THRESHOLD: '1000',
     HIGH_USAGE_THRESHOLD: '5000',
     SPIKE_FACTOR: '5',

@@ -117,6 +117,14 @@ const OPENAI_PATHS = new Set(['/v1/chat/completions', '/chat/completions']);
 const ANTHROPIC_PATHS = new Set(['/v1/messages']);
 const REQUEST_ID = 'req_fake';
 
+/**
+ * The environment of a test app whose OpenAI calls go to this fake (through the real SDK), with the
+ * SDK's retries off so that a scripted failure is seen once; `extra` on top.
+ */
+export function openaiEnv(fake: { url: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1`, PROVIDER_RETRIES_MAX: '0', ...extra };
+}
+
 export async function startFakeProvider(initial: FakeBehavior = {}): Promise<FakeProvider> {
   let behavior = initial;
   let failuresSent = 0;
