@@ -74,55 +74,46 @@ export function int4Array<R>(rows: readonly R[], read: Read<R, number>): Buffer 
   });
 }
 
+/** Like fixedWidth, for a column whose values may be null (NULL elements, no bytes). */
+function nullableFixedWidth<R, V>(rows: readonly R[], read: Read<R, V | null>, oid: number, width: number, write: (buf: Buffer, value: V, at: number) => void): Buffer {
+  let nulls = 0;
+  for (const row of rows) if (read(row) === null) nulls++;
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + rows.length * LENGTH_BYTES + (rows.length - nulls) * width);
+  let at = writeHeader(buf, rows.length, nulls > 0, oid);
+  for (const row of rows) {
+    const value = read(row);
+    if (value === null) {
+      buf.writeInt32BE(-1, at);
+      at += LENGTH_BYTES;
+      continue;
+    }
+    buf.writeInt32BE(width, at);
+    write(buf, value, at + LENGTH_BYTES);
+    at += LENGTH_BYTES + width;
+  }
+  return buf;
+}
+
+/** A Date as timestamptz: microseconds since 2000-01-01, at the Date's millisecond precision. */
+function writeTimestamptz(buf: Buffer, value: Date, at: number): void {
+  const ms = value.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError('timestamptz element is an invalid Date');
+  writeInt64(buf, (ms - POSTGRES_EPOCH_MS) * 1_000, at);
+}
+
 /** timestamptz[] from Dates (millisecond precision, as a Date has). */
 export function timestamptzArray<R>(rows: readonly R[], read: Read<R, Date>): Buffer {
-  return fixedWidth(rows, ELEMENT_OID.timestamptz, 8, (buf, row, at) => {
-    const ms = read(row).getTime();
-    if (!Number.isFinite(ms)) throw new RangeError('timestamptz element is an invalid Date');
-    writeInt64(buf, (ms - POSTGRES_EPOCH_MS) * 1_000, at);
-  });
+  return fixedWidth(rows, ELEMENT_OID.timestamptz, 8, (buf, row, at) => writeTimestamptz(buf, read(row), at));
 }
 
 /** timestamptz[] from Dates or null (NULL elements), at millisecond precision. */
 export function nullableTimestamptzArray<R>(rows: readonly R[], read: Read<R, Date | null>): Buffer {
-  let nulls = 0;
-  for (const row of rows) if (read(row) === null) nulls++;
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + rows.length * LENGTH_BYTES + (rows.length - nulls) * 8);
-  let at = writeHeader(buf, rows.length, nulls > 0, ELEMENT_OID.timestamptz);
-  for (const row of rows) {
-    const value = read(row);
-    if (value === null) {
-      buf.writeInt32BE(-1, at);
-      at += LENGTH_BYTES;
-      continue;
-    }
-    const ms = value.getTime();
-    if (!Number.isFinite(ms)) throw new RangeError('timestamptz element is an invalid Date');
-    buf.writeInt32BE(8, at);
-    writeInt64(buf, (ms - POSTGRES_EPOCH_MS) * 1_000, at + LENGTH_BYTES);
-    at += LENGTH_BYTES + 8;
-  }
-  return buf;
+  return nullableFixedWidth(rows, read, ELEMENT_OID.timestamptz, 8, writeTimestamptz);
 }
 
 /** uuid[] from the canonical text form; null elements are NULL. */
 export function uuidArray<R>(rows: readonly R[], read: Read<R, string | null>): Buffer {
-  let nulls = 0;
-  for (const row of rows) if (read(row) === null) nulls++;
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + rows.length * LENGTH_BYTES + (rows.length - nulls) * UUID_BYTES);
-  let at = writeHeader(buf, rows.length, nulls > 0, ELEMENT_OID.uuid);
-  for (const row of rows) {
-    const value = read(row);
-    if (value === null) {
-      buf.writeInt32BE(-1, at);
-      at += LENGTH_BYTES;
-      continue;
-    }
-    buf.writeInt32BE(UUID_BYTES, at);
-    writeUuid(buf, value, at + LENGTH_BYTES);
-    at += LENGTH_BYTES + UUID_BYTES;
-  }
-  return buf;
+  return nullableFixedWidth(rows, read, ELEMENT_OID.uuid, UUID_BYTES, writeUuid);
 }
 
 /** text[]; null elements are NULL. */
