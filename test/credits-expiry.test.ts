@@ -4,6 +4,7 @@ import { verifyLedger } from '../src/balance/ledger';
 import { BalanceService } from '../src/balance/service';
 import type { BalanceConfig } from '../src/config';
 import { AlertService, GRANT_EXPIRY_ALERT_AHEAD_MS } from '../src/monitoring/alerts';
+import { usageOf } from './support/model-ops';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
@@ -32,7 +33,6 @@ afterAll(async () => {
 });
 
 const sql = <T>(query: string, params: unknown[] = []) => t.app.services.orm.em.fork().execute<T[]>(query, params);
-const usage = (tokens: number) => ({ tokens, promptTokens: tokens, completionTokens: 0, costNanoUsd: 0 });
 
 /** Everything journaled so far for the user is committed once this entry is (commits are in order). */
 const barrier = (userId: string) => service.adjust(userId, 0, 'barrier');
@@ -87,7 +87,7 @@ describe('grant expiry through the service and PostgreSQL, with a clock', () => 
               break;
             case 'settle': {
               const hold = pick(op.pick);
-              if (hold) pending.push(service.settle(hold, usage(op.tokens)));
+              if (hold) pending.push(service.settle(hold, usageOf(op.tokens)));
               break;
             }
             case 'release': {
