@@ -14,13 +14,12 @@ import { monthStartMs, type BrandQuotaView, type LoadedBrand } from './quotas';
 import type { RateLimits, RateLimitView } from './rates';
 import { Flusher, type AttachmentWriter, type FlushObserver } from './flusher';
 import { tokensFromDb } from './invariants';
-import { badInput, notFound } from '../errors';
+import { AppError, badInput, notFound } from '../errors';
 import { Journal, type Segment } from './journal';
 import { ExpiryQueue } from './expiry-queue';
 import { GRANT_SOURCES, refundPieces, grantView, type Grant, type GrantSource, type GrantSpec, type GrantView } from './grants';
 import { ledgerRow, type LedgerRow } from './ledger';
 import { DEFAULT_PLANS, monthOf, nextMonthStartMs, planOf, type Plans } from '../plans';
-import { AppError } from '../errors';
 import { NotOwnerError, type BalanceOwnership, type OwnerRef, type UserRow } from './ownership';
 
 /**
@@ -173,7 +172,7 @@ export class BalanceService {
     protected readonly orm: MikroORM,
     private readonly config: BalanceConfig,
     protected readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    protected readonly now: () => number = Date.now,
     /** The plan table for monthly allowances and plan changes; @default config.plans, else the built-in plans. */
     private readonly plans: Plans = config.plans ?? DEFAULT_PLANS,
     /** Clustered mode: actors load only under a lease (src/cluster/leases.ts). Alone: undefined. */

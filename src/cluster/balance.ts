@@ -152,7 +152,7 @@ export class ClusteredBalanceService extends BalanceService {
     const key = meta.idempotencyKey;
     if (key === undefined) return super.reserve(userId, amount, meta);
     const claim = `${userId}\u0000${key}`;
-    const nowMs = Date.now();
+    const nowMs = this.now();
     const held = this.keyClaims.get(claim);
     if (held && held.untilMs > nowMs) throw new KeyInFlightError('a request with this idempotency key is running; its result is replayed once it is stored');
     this.sweepClaims(nowMs);
