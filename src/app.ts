@@ -85,6 +85,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     cleanups.push(() => pubsub.close());
     const balance = cluster?.balance ?? new BalanceService(orm, config.balance, log, opts.now, config.plans);
     const metrics = new Metrics(balance, pubsub);
+    cleanups.push(async () => metrics.stop());
     cluster?.balance.onForwarded((op, seconds, outcome) => metrics.forwardSeconds.observe({ op, outcome }, seconds));
     cluster?.leases.onLost(() => metrics.leasesLost.inc());
     const alerts = new AlertService(orm, pubsub, config.monitoring, log);

@@ -1,7 +1,12 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Registry } from 'prom-client';
 import pino from 'pino';
 import { DEFAULT_MODEL_ROUTES } from '../src/ai/router';
+import { HOOKED_DEFAULT_METRICS, PROM_CLIENT_DEFAULT_METRICS, PULLED_DEFAULT_METRICS, collectProcessMetrics } from '../src/monitoring/process-metrics';
 import { errorCode, gql, subscribe, wsClient, type Subscription } from './support/graphql-client';
 import { startFakeProvider, type FakeProvider, openaiEnv } from './support/fake-provider';
 import { subscribersReach } from './support/wait';
@@ -249,5 +254,42 @@ describe('system stats and metrics', () => {
     for (const name of ['andora_reservations_in_flight', 'andora_live_actors', 'andora_journal_depth', 'andora_websocket_subscriptions', 'andora_provider_request_seconds_bucket']) {
       expect(text).toContain(name);
     }
+  });
+});
+
+describe('process metrics', () => {
+  it('are every one of prom-client\u2019s default metrics, under its names', async () => {
+    expect([...PULLED_DEFAULT_METRICS, ...HOOKED_DEFAULT_METRICS].sort()).toEqual([...PROM_CLIENT_DEFAULT_METRICS].sort());
+    const names = PROM_CLIENT_DEFAULT_METRICS.flatMap((metric) => (require(`prom-client/lib/metrics/${metric}`) as { metricNames: string[] }).metricNames);
+    const text = await (await fetch(t.url.replace('/graphql', '/metrics'))).text();
+    const served = new Set(text.split('\n').filter((line) => line.startsWith('# TYPE ')).map((line) => line.split(' ')[2]));
+    expect(names.length).toBeGreaterThan(20);
+    for (const name of names) expect(served).toContain(`andora_${name}`);
+  });
+
+  it('leave nothing behind once stopped: no monitor or observer keeps their registry, or where they started, alive', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const context = new AsyncLocalStorage<object>();
+    const collected = async (stop: boolean) => {
+      // Nothing here holds the registry, the metrics or the context's store once this returns: only what they started can.
+      const [registry, store] = ((): [WeakRef<Registry>, WeakRef<object>] => {
+        const where = { started: 'here' };
+        const registry = new Registry();
+        const metrics = context.run(where, () => collectProcessMetrics(registry, 'probe_'));
+        if (stop) metrics.stop();
+        return [new WeakRef(registry), new WeakRef(where)];
+      })();
+      for (let i = 0; i < 3; i++) {
+        await new Promise((done) => setImmediate(done));
+        gc();
+      }
+      return { registry: registry.deref() === undefined, store: store.deref() === undefined };
+    };
+    // Without stop() the GC observer still holds the registry, and through it the event-loop monitor
+    // and the store it was started in: what collectDefaultMetrics did to every closed app
+    // (under jest, the store held the test file's whole module registry).
+    expect(await collected(false)).toEqual({ registry: false, store: false });
+    expect(await collected(true)).toEqual({ registry: true, store: true });
   });
 });

@@ -1,10 +1,11 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BalanceService } from '../balance/service';
 import type { PubSub } from '../realtime/pubsub';
+import { collectProcessMetrics, type ProcessMetrics } from './process-metrics';
 
 /**
  * Prometheus metrics, served at GET /metrics. One registry per app instance, so several instances
- * in one process (tests) never share counters.
+ * in one process (tests) never share counters; `stop()` when the app closes.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -42,14 +43,21 @@ export class Metrics {
   readonly leasesLost = new Counter({ name: 'andora_balance_leases_lost_total', help: "Times this instance's leases were found lost (clustered mode)", registers: [this.registry] });
   readonly holdsExpired = new Counter({ name: 'andora_holds_expired_total', help: 'Holds released by the TTL sweeper', registers: [this.registry] });
 
+  private readonly process: ProcessMetrics;
+
   constructor(balance: BalanceService, pubsub?: PubSub) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'andora_' });
+    this.process = collectProcessMetrics(this.registry, 'andora_');
     const stat = (name: string, help: string, read: () => number) =>
       new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
     stat('andora_reservations_in_flight', 'Open holds', () => balance.stats().openHolds);
     stat('andora_live_actors', 'Balances held in memory', () => balance.stats().liveActors);
     stat('andora_journal_depth', 'Ledger entries waiting for their commit', () => balance.stats().journalDepth);
     if (pubsub) this.watchPubSub(pubsub);
+  }
+
+  /** Ends the process metrics' event-loop monitor and GC observer. */
+  stop(): void {
+    this.process.stop();
   }
 
   /** Live updates: counters kept by the pub/sub and its bus, read at each scrape. */
