@@ -32,6 +32,16 @@ export const VERIFY_CLI_JS = join(PROJECT_ROOT, 'dist/src/balance/verify-cli.js'
 /** `npm run admin` without the build step. */
 export const ADMIN_CLI_JS = join(PROJECT_ROOT, 'dist/src/accounts/admin-cli.js');
 
+/**
+ * Node flags a child inherits from the process that starts it. `npm test` runs with --liftoff-only:
+ * V8 then runs PGlite's 9 MB of WebAssembly with its baseline compiler only, instead of also
+ * recompiling all of it with the optimizing one in the background: a process that opens PGlite and
+ * runs 200 queries takes half the CPU, 2,000 queries 0.6 of it; past ~10,000 the optimized code would
+ * pay (`npm run bench:embedded`, BENCHMARKS.md). The benchmarks run without it, and so do their servers.
+ */
+const INHERITED_NODE_FLAGS = ['--liftoff-only'];
+const nodeFlags = () => process.execArgv.filter((flag) => INHERITED_NODE_FLAGS.includes(flag));
+
 const LISTENING_MSG = 'GraphQL over HTTP and websocket listening';
 /** Longest a start may take: the embedded database's first open is the slow part. */
 const START_TIMEOUT_MS = 60_000;
@@ -92,7 +102,7 @@ export function assertBuilt(): void {
  */
 export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   assertBuilt();
-  const child = spawn(process.execPath, [MAIN_JS], {
+  const child = spawn(process.execPath, [...nodeFlags(), MAIN_JS], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -177,7 +187,7 @@ function runCli(file: string, args: string[], env: Record<string, string>): Prom
   return new Promise((done) => {
     execFile(
       process.execPath,
-      [file, ...args],
+      [...nodeFlags(), file, ...args],
       { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: START_TIMEOUT_MS },
       (err, stdout, stderr) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
