@@ -2,6 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded';
 import { ormConfig } from '../src/db/orm';
 import { createLogger } from '../src/logger';
+import { runAdminCommand } from '../src/accounts/admin-command';
 import { errorCode, gql } from './support/graphql-client';
 import { ServerExitedError, assertBuilt, killAllServers, runAdminCli, serverProcessEnv, startServerProcess } from './support/server-process';
 import { createTestDatabase, startTestApp, type TestApp, type TestDatabase } from './support/test-app';
@@ -168,13 +169,20 @@ describe('setUserRole', () => {
   });
 });
 
-describe('npm run admin (the compiled CLI)', () => {
+describe('npm run admin', () => {
   let db: TestDatabase;
   let app: TestApp | undefined;
   afterAll(async () => {
     await app?.close({ drop: false });
     await db?.drop();
   });
+
+  /** A command run in this process, as the CLI runs it: its exit code and what it wrote. */
+  const admin = async (args: string[], env: Record<string, string>) => {
+    const result = { code: -1, stdout: '', stderr: '' };
+    result.code = await runAdminCommand(args, env, { out: (text) => (result.stdout += text), err: (text) => (result.stderr += text) });
+    return result;
+  };
 
   it('promotes and demotes by email, refuses the last admin and unknown emails, and records the operator', async () => {
     db = await createTestDatabase();
@@ -183,6 +191,9 @@ describe('npm run admin (the compiled CLI)', () => {
     await app.signUp('dev@example.test', PASSWORD);
     const cliEnv = { ...db.env, LOG_LEVEL: 'silent' };
 
+    // The compiled CLI, as `npm run admin` runs it: its usage, its refusal while a server holds the
+    // embedded database, and one change. Each run opens the database in a process of its own; the
+    // rest of the commands run in this one (runAdminCommand, what the CLI runs).
     expect(await runAdminCli(['frobnicate', 'ops@example.test'], cliEnv)).toMatchObject({ code: 1, stderr: expect.stringMatching(/usage: npm run admin/) });
     if (embedded) {
       // The running server holds the embedded database: the CLI must refuse, not open it a second time.
@@ -194,11 +205,12 @@ describe('npm run admin (the compiled CLI)', () => {
 
     const promoted = await runAdminCli(['promote', ' OPS@Example.test '], cliEnv);
     expect(promoted).toMatchObject({ code: 0, stdout: expect.stringMatching(/ops@example\.test: USER -> ADMIN/) });
-    expect(await runAdminCli(['demote', 'ops@example.test'], cliEnv)).toMatchObject({ code: 1, stderr: expect.stringMatching(/last admin/) });
-    expect(await runAdminCli(['promote', 'nobody@example.test'], cliEnv)).toMatchObject({ code: 1, stderr: expect.stringMatching(/user not found/) });
-    expect(await runAdminCli(['promote', 'dev@example.test'], cliEnv)).toMatchObject({ code: 0 });
-    expect(await runAdminCli(['demote', 'ops@example.test'], cliEnv)).toMatchObject({ code: 0, stdout: expect.stringMatching(/ops@example\.test: ADMIN -> USER/) });
-    const list = await runAdminCli(['list'], cliEnv);
+    expect(await admin(['demote', 'ops@example.test'], cliEnv)).toMatchObject({ code: 1, stderr: expect.stringMatching(/last admin/) });
+    expect(await admin(['promote', 'nobody@example.test'], cliEnv)).toMatchObject({ code: 1, stderr: expect.stringMatching(/user not found/) });
+    expect(await admin(['promote'], cliEnv)).toMatchObject({ code: 1, stderr: expect.stringMatching(/usage: npm run admin/) });
+    expect(await admin(['promote', 'dev@example.test'], cliEnv)).toMatchObject({ code: 0 });
+    expect(await admin(['demote', 'ops@example.test'], cliEnv)).toMatchObject({ code: 0, stdout: expect.stringMatching(/ops@example\.test: ADMIN -> USER/) });
+    const list = await admin(['list'], cliEnv);
     expect(list.stdout).toMatch(/^dev@example\.test\t/m);
     expect(list.stdout).toMatch(/^1 admin\(s\)$/m);
 
@@ -216,6 +228,5 @@ describe('npm run admin (the compiled CLI)', () => {
       { old_role: 'USER', new_role: 'ADMIN', ...cli },
       { old_role: 'ADMIN', new_role: 'USER', ...cli },
     ]);
-    // Each CLI run opens the database on its own (about 10 s each for the embedded one on a busy machine).
   }, 300_000);
 });
