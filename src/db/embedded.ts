@@ -17,6 +17,8 @@ export interface EmbeddedPostgres {
 }
 
 const LOCK_FILE = 'andora.lock';
+/** PGlite's own data directory inside DATA_DIR (beside the lock file). */
+export const PGLITE_DIR = 'pg';
 
 export class DataDirLockedError extends Error {}
 
@@ -66,7 +68,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     const { PGlite } = await import('@electric-sql/pglite');
     const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
     const started = Date.now();
-    const db = await PGlite.create(join(dir, 'pg'));
+    const db = await PGlite.create(join(dir, PGLITE_DIR));
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
     await server.start();
     const url = `postgres://postgres@${server.getServerConn()}/postgres`;

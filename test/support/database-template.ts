@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { adminQuery } from '../../bench/support/database';
-import { startEmbeddedPostgres } from '../../src/db/embedded';
+import { PGLITE_DIR, startEmbeddedPostgres } from '../../src/db/embedded';
 import { openOrm } from '../../src/db/orm';
 import { createLogger } from '../../src/logger';
 
@@ -40,8 +40,6 @@ export interface DatabaseTemplate {
 export const TEMPLATE_ENV = 'ANDORA_TEST_TEMPLATE';
 
 const MIGRATIONS_DIR = resolve(__dirname, '../../migrations');
-/** The PGlite folder inside a DATA_DIR (src/db/embedded.ts). */
-const PGLITE_DIR = 'pg';
 const TEMPLATE_PREFIX = 'andora_template';
 const TMPFS_DIR = '/dev/shm';
 /** statfs f_type of tmpfs (linux/magic.h). */
