@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Client } from 'pg';
 import pino from 'pino';
 import { EMBEDDED_IN_PRODUCTION } from '../src/app';
-import { startTestApp } from './support/test-app';
+import { EMBEDDED_SHARED_BUFFERS, PGLITE_DIR, startEmbeddedPostgres } from '../src/db/embedded';
+import { createTestDatabase, startTestApp } from './support/test-app';
 
 /** Log lines a test app writes, parsed. */
 function capture(): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -33,4 +37,24 @@ describe('the embedded database default', () => {
       expect(warned(lines)).toBe(expected);
     }
   }, TWO_STARTS_TIMEOUT_MS);
+
+  (embedded ? it : it.skip)('opens PGlite with our buffer pool, not the 128 MB its initdb wrote (skipped on PostgreSQL)', async () => {
+    const db = await createTestDatabase();
+    const dataDir = db.env.DATA_DIR!;
+    try {
+      expect(readFileSync(join(dataDir, PGLITE_DIR, 'postgresql.conf'), 'utf8')).toMatch(/^shared_buffers = 128MB/m);
+      const embeddedDb = await startEmbeddedPostgres(dataDir, pino({ level: 'silent' }));
+      const client = new Client({ connectionString: embeddedDb.url });
+      try {
+        await client.connect();
+        const { rows } = await client.query<{ shared_buffers: string }>('show shared_buffers');
+        expect(rows).toEqual([{ shared_buffers: EMBEDDED_SHARED_BUFFERS }]);
+      } finally {
+        await client.end();
+        await embeddedDb.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
 });

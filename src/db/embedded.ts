@@ -20,6 +20,22 @@ const LOCK_FILE = 'andora.lock';
 /** PGlite's own data directory inside DATA_DIR (beside the lock file). */
 export const PGLITE_DIR = 'pg';
 
+/**
+ * PGlite's buffer pool. initdb writes PostgreSQL's default, 128 MB, which every open allocates inside
+ * the WebAssembly memory, and a closed PGlite's memory stays mapped until the garbage collector frees
+ * it. With 32 MB, 20 opens in one process took 140 against 221 ms of CPU each and peaked at 275
+ * against 809 MB of RSS, and the test suite (~70 test apps in process, ~25 test servers and CLIs) took
+ * 18 % less CPU. The embedded database is for trials and development, where the data is a few MB: on a
+ * 45 MB table, random reads through an index took 1.21 times the CPU, single-row writes 1.02
+ * (`npm run bench:embedded`, BENCHMARKS.md).
+ */
+export const EMBEDDED_SHARED_BUFFERS = '32MB';
+
+/** PGlite's own start parameters with our buffer pool. */
+export function pgliteStartParams(defaults: readonly string[], sharedBuffers: string = EMBEDDED_SHARED_BUFFERS): string[] {
+  return [...defaults, '-c', `shared_buffers=${sharedBuffers}`];
+}
+
 export class DataDirLockedError extends Error {}
 
 /**
@@ -68,7 +84,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     const { PGlite } = await import('@electric-sql/pglite');
     const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
     const started = Date.now();
-    const db = await PGlite.create(join(dir, PGLITE_DIR));
+    const db = await PGlite.create(join(dir, PGLITE_DIR), { startParams: pgliteStartParams(PGlite.defaultStartParams) });
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
     await server.start();
     const url = `postgres://postgres@${server.getServerConn()}/postgres`;
