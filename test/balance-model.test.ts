@@ -7,6 +7,7 @@ import { BalanceService } from '../src/balance/service';
 import type { BalanceConfig } from '../src/config';
 import { settleOpArb, usageFor, usageOf, type SettleOp } from './support/model-ops';
 import { startTestApp, type TestApp } from './support/test-app';
+import { check } from './support/check';
 
 /**
  * The balance actor against a reference model a reader can check by eye. Both are driven by the same
@@ -162,15 +163,15 @@ describe('BalanceActor against the reference model', () => {
               const expected = model.refusal(op.amount);
               const outcome = actor.reserve(op.amount, { taskType: 'test' }, now);
               if (expected === null) {
-                expect(outcome.ok).toBe(true);
+                check(outcome.ok).toBe(true);
                 if (!outcome.ok) break;
-                expect(outcome.hold).toMatchObject({ userId: actor.userId, amount: op.amount, expiresAtMs: now + TTL_MS });
+                check(outcome.hold).toMatchObject({ userId: actor.userId, amount: op.amount, expiresAtMs: now + TTL_MS });
                 model.holds.set(outcome.hold.id, { amount: op.amount, expiresAtMs: now + TTL_MS });
                 issued.push(outcome.hold);
               } else if (expected.code === 'INSUFFICIENT_TOKENS') {
-                expect(outcome).toEqual({ ok: false, ...expected });
+                check(outcome).toEqual({ ok: false, ...expected });
               } else {
-                expect(outcome).toEqual({ ok: false, code: 'TOO_MANY_HOLDS', holdsMax: HOLDS_MAX });
+                check(outcome).toEqual({ ok: false, code: 'TOO_MANY_HOLDS', holdsMax: HOLDS_MAX });
               }
               seen.add(expected?.code ?? 'reserved');
               break;
@@ -182,10 +183,10 @@ describe('BalanceActor against the reference model', () => {
               const usage = op.t === 'settle' ? usageFor(op, hold?.amount ?? 0) : op.tokens;
               const expected = model.settle(holdId, usage);
               const outcome = actor.settle(holdId, usageOf(usage), hold?.meta ?? {}, {});
-              expect({ charged: outcome.charged, overage: outcome.overage }).toEqual({ charged: expected.charged, overage: expected.overage });
-              expect(outcome.entry).toMatchObject({ kind: 'CHARGE', balanceAfter: model.tokens, holdId });
-              expect(n(outcome.entry.amount)).toBe(n(-expected.charged));
-              expect(outcome.entry.metadata).toEqual(expected.overage > 0 ? { held: expected.held, overage: expected.overage } : { held: expected.held });
+              check({ charged: outcome.charged, overage: outcome.overage }).toEqual({ charged: expected.charged, overage: expected.overage });
+              check(outcome.entry).toMatchObject({ kind: 'CHARGE', balanceAfter: model.tokens, holdId });
+              check(n(outcome.entry.amount)).toBe(n(-expected.charged));
+              check(outcome.entry.metadata).toEqual(expected.overage > 0 ? { held: expected.held, overage: expected.overage } : { held: expected.held });
               journal.push(outcome.entry);
               if (expected.overage > 0) seen.add('overage');
               if (expected.held === 0) seen.add('settle without a hold');
@@ -194,37 +195,37 @@ describe('BalanceActor against the reference model', () => {
             case 'release':
             case 'releaseUnknown': {
               const holdId = (op.t === 'release' ? pick(op.pick)?.id : undefined) ?? randomUUID();
-              expect(actor.release(holdId)).toBe(model.release(holdId));
+              check(actor.release(holdId)).toBe(model.release(holdId));
               break;
             }
             case 'grant': {
               const entry = actor.grant(op.amount, { reason: 'test' }, undefined);
               model.tokens += op.amount;
-              expect(entry).toMatchObject({ kind: 'GRANT', amount: op.amount, balanceAfter: model.tokens });
+              check(entry).toMatchObject({ kind: 'GRANT', amount: op.amount, balanceAfter: model.tokens });
               journal.push(entry);
               break;
             }
             case 'adjust': {
               const applied = model.adjust(op.delta);
               const entry = actor.adjust(op.delta, 'test');
-              expect(entry).toMatchObject({ kind: 'ADJUST', balanceAfter: model.tokens, metadata: { reason: 'test', requested: op.delta } });
-              expect(n(entry.amount)).toBe(n(applied));
+              check(entry).toMatchObject({ kind: 'ADJUST', balanceAfter: model.tokens, metadata: { reason: 'test', requested: op.delta } });
+              check(n(entry.amount)).toBe(n(applied));
               journal.push(entry);
               break;
             }
             case 'revoke': {
               const expected = model.revoke(op.amount);
               const outcome = actor.revoke(op.amount, { reason: 'test' }, undefined, (taken, deficit) => ({ test: { taken, deficit } }));
-              expect({ taken: outcome.taken, deficit: outcome.deficit }).toEqual(expected);
-              expect(outcome.entry).toMatchObject({ kind: 'REVOKE', balanceAfter: model.tokens, metadata: { requested: op.amount, deficit: expected.deficit }, attachments: { test: expected } });
-              expect(n(outcome.entry.amount)).toBe(n(-expected.taken));
+              check({ taken: outcome.taken, deficit: outcome.deficit }).toEqual(expected);
+              check(outcome.entry).toMatchObject({ kind: 'REVOKE', balanceAfter: model.tokens, metadata: { requested: op.amount, deficit: expected.deficit }, attachments: { test: expected } });
+              check(n(outcome.entry.amount)).toBe(n(-expected.taken));
               journal.push(outcome.entry);
               break;
             }
             case 'expire': {
               now += op.advanceMs;
               const expected = model.expire(now);
-              expect(actor.expireHolds(now).map((h) => h.id).sort()).toEqual(expected.sort());
+              check(actor.expireHolds(now).map((h) => h.id).sort()).toEqual(expected.sort());
               if (expected.length > 0) seen.add('expired');
               break;
             }
@@ -232,15 +233,15 @@ describe('BalanceActor against the reference model', () => {
               break;
           }
 
-          expect(actor.snapshot()).toEqual({ tokens: model.tokens, reserved: model.reserved, available: model.available, plan: 'free' });
+          check(actor.snapshot()).toEqual({ tokens: model.tokens, reserved: model.reserved, available: model.available, plan: 'free' });
           const open = actor.openHolds().map((h) => [h.id, { amount: h.amount, expiresAtMs: h.expiresAtMs }]);
-          expect(new Map(open as Array<[string, { amount: number; expiresAtMs: number }]>)).toEqual(model.holds);
-          expect(actor.holdsTotal()).toBe(actor.reserved);
-          expect(actor.tokens).toBeGreaterThanOrEqual(0);
-          expect(actor.reserved).toBeLessThanOrEqual(actor.tokens);
-          expect(start + journal.reduce((sum, e) => sum + e.amount, 0)).toBe(actor.tokens);
-          expect(actor.unflushed).toBe(journal.length);
-          expect(journal.every((e) => e.actor === actor && e.balanceAfter >= 0)).toBe(true);
+          check(new Map(open as Array<[string, { amount: number; expiresAtMs: number }]>)).toEqual(model.holds);
+          check(actor.holdsTotal()).toBe(actor.reserved);
+          check(actor.tokens).toBeGreaterThanOrEqual(0);
+          check(actor.reserved).toBeLessThanOrEqual(actor.tokens);
+          check(start + journal.reduce((sum, e) => sum + e.amount, 0)).toBe(actor.tokens);
+          check(actor.unflushed).toBe(journal.length);
+          check(journal.every((e) => e.actor === actor && e.balanceAfter >= 0)).toBe(true);
         }
       }),
       { numRuns: 1_000, examples: [[1_000, EVERY_BRANCH]] },

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { BalanceActor, type Hold, type JournalEntry } from '../src/balance/actor';
 import { DEFAULT_GRANT_PRIORITY, refundPieces, type Grant, type GrantSource } from '../src/balance/grants';
 import { settleOpArb, usageFor, usageOf, type SettleOp } from './support/model-ops';
+import { check } from './support/check';
 
 /**
  * The balance actor with grants, against a reference model a reader can check by eye, with a clock.
@@ -214,7 +215,7 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
         const afterChange = () => {
           const expected = model.expirePending();
           const entries = actor.expirePending();
-          expect(entries.map((e) => ({ grantId: e.metadata.grantId, took: -e.amount }))).toEqual(expected);
+          check(entries.map((e) => ({ grantId: e.metadata.grantId, took: -e.amount }))).toEqual(expected);
           if (entries.length > 0) seen.add('expired after the hold');
           journal.push(...entries);
         };
@@ -224,7 +225,7 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
             case 'reserve': {
               const fits = op.amount <= model.available && model.holds.size < HOLDS_MAX;
               const outcome = actor.reserve(op.amount, {}, now);
-              expect(outcome.ok).toBe(fits);
+              check(outcome.ok).toBe(fits);
               if (outcome.ok) {
                 model.holds.set(outcome.hold.id, { amount: op.amount, expiresAtMs: now + TTL_MS });
                 issued.push(outcome.hold);
@@ -237,8 +238,8 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
               const usage = usageFor(op, hold?.amount ?? 0);
               const expected = model.settle(holdId, usage);
               const outcome = actor.settle(holdId, usageOf(usage), {}, {});
-              expect({ charged: outcome.charged, overage: outcome.overage }).toEqual({ charged: expected.charged, overage: expected.overage });
-              expect(outcome.entry.burns ?? []).toEqual(expected.burns);
+              check({ charged: outcome.charged, overage: outcome.overage }).toEqual({ charged: expected.charged, overage: expected.overage });
+              check(outcome.entry.burns ?? []).toEqual(expected.burns);
               if (expected.burns.length > 1) seen.add('burned several grants');
               remember([outcome.entry]);
               if (outcome.charged > 0) charges.push({ id: outcome.entry.id, taken: outcome.charged, refunded: 0, burns: outcome.entry.burns ?? [] });
@@ -261,9 +262,9 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
               const entry = actor.grant(op.amount, { reason: 'test' }, undefined, { source, priority: op.priority ?? undefined, expiresAtMs, reason: 'test' }, now);
               const grant = entry.grants?.[0]?.grant;
               remember([entry]);
-              if (op.amount === 0) expect(grant).toBeUndefined();
+              if (op.amount === 0) check(grant).toBeUndefined();
               else {
-                expect(grant).toMatchObject({ source, amount: op.amount, priority: op.priority ?? DEFAULT_GRANT_PRIORITY[source], expiresAtMs });
+                check(grant).toMatchObject({ source, amount: op.amount, priority: op.priority ?? DEFAULT_GRANT_PRIORITY[source], expiresAtMs });
                 model.add(grant!.id, op.amount, grant!.priority, expiresAtMs, now);
               }
               journal.push(entry);
@@ -273,8 +274,8 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
             case 'adjust': {
               const applied = op.delta < 0 ? -Math.min(-op.delta, model.available) : op.delta;
               const entry = actor.adjust(op.delta, 'test');
-              expect(entry.amount + 0).toBe(applied + 0);
-              if (applied < 0) expect(entry.burns ?? []).toEqual(model.burn(-applied));
+              check(entry.amount + 0).toBe(applied + 0);
+              if (applied < 0) check(entry.burns ?? []).toEqual(model.burn(-applied));
               if (applied > 0) model.add(entry.grants![0]!.grant.id, applied, DEFAULT_GRANT_PRIORITY.ADMIN, null, entry.grants![0]!.grant.createdAtMs);
               remember([entry]);
               journal.push(entry);
@@ -290,7 +291,7 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
                 charge.refunded,
                 amount,
               );
-              expect(left).toBe(0);
+              check(left).toBe(0);
               // The model: back into each grant, unless it has expired; that part becomes a REFUND grant.
               let toRefundGrant = 0;
               for (const piece of pieces) {
@@ -300,9 +301,9 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
               }
               const entry = actor.refund(charge.id, pieces, 0, 'test', {}, now);
               charge.refunded += amount;
-              expect(entry).toMatchObject({ kind: 'REFUND', amount, metadata: { refersTo: charge.id } });
+              check(entry).toMatchObject({ kind: 'REFUND', amount, metadata: { refersTo: charge.id } });
               const made = entry.grants?.find((w) => w.grant.source === 'REFUND' && w.grant.ledgerEntryId === entry.id)?.grant;
-              expect(made?.amount ?? 0).toBe(toRefundGrant);
+              check(made?.amount ?? 0).toBe(toRefundGrant);
               if (made) {
                 model.add(made.id, toRefundGrant, DEFAULT_GRANT_PRIORITY.REFUND, null, now);
                 seen.add('refund of an expired grant');
@@ -319,7 +320,7 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
               actor.expireHolds(now);
               const expected = model.expire(now);
               const entries = actor.expireGrants(now);
-              expect(entries.map((e) => ({ grantId: e.metadata.grantId, took: -e.amount }))).toEqual(expected);
+              check(entries.map((e) => ({ grantId: e.metadata.grantId, took: -e.amount }))).toEqual(expected);
               if (expected.some((x) => x.took === 0)) seen.add('expired while all held');
               else if (expected.length > 0) seen.add('expired');
               if (expected.some((x) => {
@@ -334,23 +335,23 @@ describe('BalanceActor with grants and a clock, against the reference model', ()
           }
 
           // The actor and the model agree on everything.
-          expect(actor.snapshot()).toMatchObject({ tokens: model.tokens, reserved: model.reserved, available: model.available });
+          check(actor.snapshot()).toMatchObject({ tokens: model.tokens, reserved: model.reserved, available: model.available });
           const live = actor.grantsView().map((g) => ({ id: g.id, remaining: g.remaining, expired: g.expiredAt !== null }));
-          expect(live).toEqual(model.order().map((g) => ({ id: g.id, remaining: g.remaining, expired: g.expired })));
+          check(live).toEqual(model.order().map((g) => ({ id: g.id, remaining: g.remaining, expired: g.expired })));
           // The invariants.
-          expect(actor.reserved).toBeGreaterThanOrEqual(0);
-          expect(actor.reserved).toBeLessThanOrEqual(actor.tokens);
-          expect(actor.available).toBeGreaterThanOrEqual(0);
-          expect(actor.tokens).toBe(live.reduce((s, g) => s + g.remaining, 0));
+          check(actor.reserved).toBeGreaterThanOrEqual(0);
+          check(actor.reserved).toBeLessThanOrEqual(actor.tokens);
+          check(actor.available).toBeGreaterThanOrEqual(0);
+          check(actor.tokens).toBe(live.reduce((s, g) => s + g.remaining, 0));
           // Nothing held means no expired tokens are left.
-          if (actor.reserved === 0) expect(live.filter((g) => g.expired)).toEqual([]);
+          if (actor.reserved === 0) check(live.filter((g) => g.expired)).toEqual([]);
           // The books: the journal adds up to the balance, every grant to amount - its burns.
-          expect(start + journal.reduce((s, e) => s + e.amount, 0)).toBe(actor.tokens);
+          check(start + journal.reduce((s, e) => s + e.amount, 0)).toBe(actor.tokens);
           const burned = checkEntries(journal, created);
-          for (const g of model.grants) expect(g.amount - (burned.get(g.id) ?? 0)).toBe(g.remaining);
+          for (const g of model.grants) check(g.amount - (burned.get(g.id) ?? 0)).toBe(g.remaining);
           // The next expiry shown is the earliest live one.
           const next = model.grants.filter((g) => !g.expired && g.remaining > 0 && g.expiresAtMs !== null).map((g) => g.expiresAtMs!);
-          expect(actor.snapshot().expiringSoon?.expiresAt.getTime()).toBe(next.length > 0 ? Math.min(...next) : undefined);
+          check(actor.snapshot().expiringSoon?.expiresAt.getTime()).toBe(next.length > 0 ? Math.min(...next) : undefined);
         }
       }),
       { numRuns: 1_000, examples: [[0, EVERY_BRANCH], [0, EXPIRES_ALL_HELD]] },

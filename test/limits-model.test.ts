@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { BalanceActor, type Hold } from '../src/balance/actor';
 import { nextMonthStartMs } from '../src/balance/quotas';
+import { check } from './support/check';
 
 /**
  * The balance actor with brand quotas and per-minute rate buckets against a reference model written
@@ -199,34 +200,34 @@ describe('BalanceActor with quotas and rate buckets against the reference model'
               const outcome = actor.reserve(op.amount, meta, now);
               seen.add(expected ?? 'reserved');
               if (expected === null) {
-                expect(outcome.ok).toBe(true);
+                check(outcome.ok).toBe(true);
                 if (!outcome.ok) break;
                 model.reserve(outcome.hold.id, op.amount, brand, now);
                 issued.push(outcome.hold);
                 if (brand !== undefined) {
                   const quota = model.quota.get(brand) ?? null;
-                  if (quota !== null) expect(model.used(brand, now) + model.reservedFor(brand)).toBeLessThanOrEqual(quota);
+                  if (quota !== null) check(model.used(brand, now) + model.reservedFor(brand)).toBeLessThanOrEqual(quota);
                 }
                 break;
               }
-              expect(outcome.ok).toBe(false);
+              check(outcome.ok).toBe(false);
               if (outcome.ok) break;
               if (outcome.code === 'RATE_LIMITED') {
-                expect(outcome.limit).toBe(expected);
+                check(outcome.limit).toBe(expected);
                 // retryAfterMs is exact: one millisecond earlier it would still be refused, then it fits.
                 if (outcome.retryAfterMs === null) {
-                  expect(outcome.limit).toBe('TOKENS_PER_MINUTE');
-                  expect(op.amount).toBeGreaterThan(TOKENS_MAX);
+                  check(outcome.limit).toBe('TOKENS_PER_MINUTE');
+                  check(op.amount).toBeGreaterThan(TOKENS_MAX);
                 } else {
-                  expect(model.fitsRate(outcome.limit, op.amount, brand, now + outcome.retryAfterMs - 1)).toBe(false);
-                  expect(model.fitsRate(outcome.limit, op.amount, brand, now + outcome.retryAfterMs)).toBe(true);
+                  check(model.fitsRate(outcome.limit, op.amount, brand, now + outcome.retryAfterMs - 1)).toBe(false);
+                  check(model.fitsRate(outcome.limit, op.amount, brand, now + outcome.retryAfterMs)).toBe(true);
                 }
               } else {
-                expect(outcome.code).toBe(expected);
+                check(outcome.code).toBe(expected);
               }
               if (outcome.code === 'QUOTA_EXCEEDED') {
                 const quota = model.quota.get(brand!)!;
-                expect(outcome).toEqual({
+                check(outcome).toEqual({
                   ok: false,
                   code: 'QUOTA_EXCEEDED',
                   brandId: brand,
@@ -243,7 +244,7 @@ describe('BalanceActor with quotas and rate buckets against the reference model'
               const brand = hold?.meta.brandId;
               const expected = model.settle(id, brand, op.usage, now);
               const outcome = actor.settle(id, { tokens: op.usage, promptTokens: op.usage, completionTokens: 0, costNanoUsd: 0 }, hold?.meta ?? {}, {}, now);
-              expect(outcome.charged).toBe(expected);
+              check(outcome.charged).toBe(expected);
               if (outcome.entry.metadata.quotaOverage !== undefined) seen.add('quotaOverage');
               break;
             }
@@ -257,8 +258,8 @@ describe('BalanceActor with quotas and rate buckets against the reference model'
             case 'quota': {
               const brand = BRANDS[op.brand]!;
               version++;
-              expect(actor.quotas.apply(brand, op.tokens, version)).toBe(true);
-              expect(actor.quotas.apply(brand, 12_345, version - 1)).toBe(false);
+              check(actor.quotas.apply(brand, op.tokens, version)).toBe(true);
+              check(actor.quotas.apply(brand, 12_345, version - 1)).toBe(false);
               model.quota.set(brand, op.tokens);
               break;
             }
@@ -267,25 +268,25 @@ describe('BalanceActor with quotas and rate buckets against the reference model'
               now += op.ms;
               const expired = actor.expireHolds(now).map((h) => h.id);
               const expected = [...model.holds].filter(([, h]) => h.expiresAtMs <= now).map(([id]) => id);
-              expect(expired.sort()).toEqual(expected.sort());
+              check(expired.sort()).toEqual(expected.sort());
               for (const id of expected) model.release(id);
               break;
             }
           }
 
-          expect(actor.snapshot()).toEqual({ tokens: model.tokens, reserved: model.reserved, available: model.tokens - model.reserved, plan: 'free' });
+          check(actor.snapshot()).toEqual({ tokens: model.tokens, reserved: model.reserved, available: model.tokens - model.reserved, plan: 'free' });
           for (const brand of BRANDS) {
             const quota = model.quota.get(brand) ?? null;
             const view = actor.quotas.view(brand, now);
             if (quota === null) {
-              expect(view).toBeNull();
+              check(view).toBeNull();
               continue;
             }
             const used = model.used(brand, now);
             const reserved = model.reservedFor(brand);
-            expect(view).toEqual({ monthlyTokens: quota, used, reserved, remaining: Math.max(0, quota - used - reserved), resetsAt: new Date(nextMonthStartMs(now)) });
+            check(view).toEqual({ monthlyTokens: quota, used, reserved, remaining: Math.max(0, quota - used - reserved), resetsAt: new Date(nextMonthStartMs(now)) });
           }
-          for (const count of model.admitted.values()) expect(count).toBeLessThanOrEqual(REQUESTS_MAX);
+          for (const count of model.admitted.values()) check(count).toBeLessThanOrEqual(REQUESTS_MAX);
         }
       }),
       { numRuns: 600, examples: [[20_000, EVERY_BRANCH]] },
