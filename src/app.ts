@@ -28,7 +28,7 @@ import { AlertService } from './monitoring/alerts';
 import { Metrics } from './monitoring/metrics';
 import { PurchaseService } from './purchases/service';
 import { purchaseWriter, stripeEventWriter } from './purchases/store';
-import { StripeGateway } from './purchases/stripe';
+import { createStripeGateway } from './purchases/gateway';
 
 export interface App {
   /** http://host:port/graphql — also the websocket endpoint (ws://). */
@@ -129,7 +129,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions = {}): Pr
     // Pushed after the balance service, so it stops first: cancelled steps are charged before it stops.
     cleanups.push(() => flows.stop());
     if (!config.stripe) log.info('no STRIPE_SECRET_KEY: purchasing token packages is off (the catalog still lists)');
-    const purchases = new PurchaseService(orm, balance, config.stripe && new StripeGateway(config.stripe), log);
+    const purchases = new PurchaseService(orm, balance, config.stripe && createStripeGateway(config.stripe), log);
     const internal = cluster && {
       path: INTERNAL_BALANCE_PATH,
       bodyBytesMax: FORWARD_BODY_BYTES_MAX,

@@ -1,7 +1,5 @@
-import { AnthropicProvider } from './anthropic';
-import { OfflineProvider } from './offline';
-import { OpenAiProvider } from './openai';
 import type { Logger } from 'pino';
+import { OfflineProvider } from './offline';
 import type { Provider, ProviderName } from './provider';
 
 export interface ProvidersConfig {
@@ -15,12 +13,18 @@ export interface ProvidersConfig {
   log: Logger;
 }
 
-/** A vendor without credentials is absent; the offline provider is always there. */
+/**
+ * A vendor without credentials is absent; the offline provider is always there. A vendor's SDK is
+ * loaded only when its provider is made: without API keys the service never loads either (the
+ * Anthropic SDK is 272 modules, OpenAI's 150 more than its zod helper, which tasks/output.ts uses).
+ */
 export function createProviders(cfg: ProvidersConfig): Record<ProviderName, Provider | undefined> {
   const limits = { timeoutMs: cfg.timeoutMs, maxRetries: cfg.maxRetries, log: cfg.log };
+  const openAi = () => (require('./openai') as typeof import('./openai')).OpenAiProvider;
+  const anthropic = () => (require('./anthropic') as typeof import('./anthropic')).AnthropicProvider;
   return {
-    openai: cfg.openai ? new OpenAiProvider({ ...cfg.openai, ...limits }) : undefined,
-    anthropic: cfg.anthropic ? new AnthropicProvider({ ...cfg.anthropic, ...limits }) : undefined,
+    openai: cfg.openai ? new (openAi())({ ...cfg.openai, ...limits }) : undefined,
+    anthropic: cfg.anthropic ? new (anthropic())({ ...cfg.anthropic, ...limits }) : undefined,
     offline: new OfflineProvider(),
   };
 }

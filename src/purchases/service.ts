@@ -13,7 +13,7 @@ import { AppError, notFound } from '../errors';
 import { idempotencyKeyReused, requestFingerprint } from '../idempotency';
 import { parseInput } from '../input';
 import { activePackages, PURCHASE_ATTACHMENT, purchasesPage, type PurchaseAttachment } from './store';
-import { isStripeError, type StripeGateway } from './stripe';
+import type { StripeGateway } from './stripe';
 
 const packageSchema = z.object({
   id: z
@@ -211,7 +211,7 @@ export class PurchaseService {
         cancelUrl,
       });
     } catch (err) {
-      if (!isStripeError(err)) throw err;
+      if (!this.gateway!.isStripeError(err)) throw err;
       this.log.error({ err, purchaseId: purchase.id }, 'Stripe refused or failed to create a checkout session');
       throw new AppError('UPSTREAM_FAILED', 'the payment provider could not start the checkout; retry with the same idempotencyKey', {
         retryable: true,

@@ -67,9 +67,9 @@ export class StripeGateway {
   verify(rawBody: Buffer, signature: string): Stripe.Event {
     return this.stripe.webhooks.constructEvent(rawBody, signature, this.config.webhookSecret, LIMITS.webhookToleranceSeconds);
   }
-}
 
-/** A failure of Stripe's API that is worth telling the user to retry (network, 5xx, rate limit). */
-export function isStripeError(err: unknown): err is Stripe.errors.StripeError {
-  return err instanceof Stripe.errors.StripeError;
+  /** A failure of Stripe's API that is worth telling the user to retry (network, 5xx, rate limit). */
+  isStripeError(err: unknown): err is Stripe.errors.StripeError {
+    return err instanceof Stripe.errors.StripeError;
+  }
 }
