@@ -16,8 +16,9 @@ import { Migration20261130000070_brand_quotas } from './Migration20261130000070_
 import { Migration20261130000080_cluster } from './Migration20261130000080_cluster';
 
 /**
- * Every migration, in order. Listed explicitly (not discovered on disk) so the compiled service
- * and the TypeScript tests run exactly the same list.
+ * Every migration, in order, for MikroORM's Migrator. Listed explicitly (not discovered on disk) so the
+ * compiled service and the TypeScript tests run exactly the same list; ./names.ts holds their names
+ * for the check at start, which needs none of these modules.
  */
 export const MIGRATIONS = [
   { name: 'Migration20261125000001_foundation', class: Migration20261125000001_foundation },

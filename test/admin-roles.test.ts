@@ -1,6 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded';
-import { ormConfig } from '../src/db/orm';
+import { migratorOf, ormConfig } from '../src/db/orm';
 import { createLogger } from '../src/logger';
 import { runAdminCommand } from '../src/accounts/admin-command';
 import { errorCode, gql } from './support/graphql-client';
@@ -66,7 +66,7 @@ describe('emails are normalized everywhere', () => {
     try {
       embeddedDb = db.env.DATABASE_URL ? undefined : await startEmbeddedPostgres(db.env.DATA_DIR!, log);
       orm = await MikroORM.init(ormConfig({ url: db.env.DATABASE_URL ?? embeddedDb!.url, singleConnection: !!embeddedDb, log }));
-      const migrator = orm.getMigrator();
+      const migrator = migratorOf(orm);
       await migrator.up({ to: 'Migration20261125000006_ledger_user_fence' });
       const conn = orm.em.fork().getConnection();
       const add = (email: string) => conn.execute(`insert into users (id, email, password_hash) values (gen_random_uuid(), ?, 'x')`, [email]);

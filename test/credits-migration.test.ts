@@ -1,7 +1,8 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { verifyLedger } from '../src/balance/ledger';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded';
-import { ormConfig } from '../src/db/orm';
+import { MIGRATION_NAMES } from '../migrations/names';
+import { migratorOf, ormConfig, pendingMigrations } from '../src/db/orm';
 import { createLogger } from '../src/logger';
 import { gql } from './support/graphql-client';
 import { createTestDatabase, startTestApp } from './support/test-app';
@@ -24,8 +25,15 @@ describe('migration 50 (grants) on a database of the previous version', () => {
     try {
       embedded = db.env.DATABASE_URL ? undefined : await startEmbeddedPostgres(db.env.DATA_DIR!, log);
       orm = await MikroORM.init(ormConfig({ url: db.env.DATABASE_URL ?? embedded!.url, singleConnection: !!embedded, log }));
-      const migrator = orm.getMigrator();
+      // Before the first migration, half-way and at the end, the check at start (pendingMigrations,
+      // one query) and MikroORM's Migrator see the same migrations pending.
+      expect(await pendingMigrations(orm)).toEqual([...MIGRATION_NAMES]);
+      const migrator = migratorOf(orm);
+      const migratorPending = async () => (await migrator.getPendingMigrations()).map((m) => m.name);
+      expect(await migratorPending()).toEqual([...MIGRATION_NAMES]);
       await migrator.up({ to: BEFORE_GRANTS });
+      expect(await pendingMigrations(orm)).toEqual(MIGRATION_NAMES.slice(MIGRATION_NAMES.indexOf(BEFORE_GRANTS) + 1));
+      expect(await pendingMigrations(orm)).toEqual(await migratorPending());
       const conn = orm.em.fork().getConnection();
       const user = async (email: string, ledger: Array<{ kind: string; amount: number; metadata: Record<string, unknown> }>) => {
         const tokens = ledger.reduce((s, e) => s + e.amount, 0);
@@ -57,6 +65,7 @@ describe('migration 50 (grants) on a database of the previous version', () => {
         { kind: 'CHARGE', amount: -10_000, metadata: { held: 10_000 } },
       ]);
       await migrator.up();
+      expect([await pendingMigrations(orm), await migratorPending()]).toEqual([[], []]);
       const grants = await conn.execute(`select user_id, source, amount, remaining, priority, expires_at, expired_at from token_grants order by amount`);
       expect(grants).toEqual([
         { user_id: ids.signup, source: 'SIGNUP', amount: '8766', remaining: '8766', priority: 50, expires_at: null, expired_at: null },

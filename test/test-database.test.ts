@@ -1,6 +1,9 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { MIGRATIONS } from '../migrations';
+import { MIGRATION_NAMES } from '../migrations/names';
 import { TEMPLATE_ENV, currentTemplate } from './support/database-template';
 import { createTestDatabase, startTestApp, type TestApp } from './support/test-app';
 
@@ -57,10 +60,22 @@ async function appliedMigrations(t: TestApp): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
+const MIGRATIONS_DIR = join(__dirname, '../migrations');
+
 describe('test databases', () => {
   const apps: TestApp[] = [];
   afterAll(async () => {
     for (const app of apps) await app.close();
+  });
+
+  it('list every migration file once, in order, under the same names for the check at start and for the Migrator', () => {
+    const files = readdirSync(MIGRATIONS_DIR)
+      .filter((f) => /^Migration\d+_\w+\.ts$/.test(f))
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort();
+    expect(MIGRATIONS.map((m) => m.name)).toEqual(files);
+    expect([...MIGRATION_NAMES]).toEqual(files);
+    for (const m of MIGRATIONS) expect(m.class.name).toBe(m.name);
   });
 
   it('start as a copy of the migrated template: the migrations at start find nothing to do, and the schema is the one they build', async () => {
