@@ -1,7 +1,7 @@
 /**
  * Every migration's name, in order: what the service compares with the database's table of applied
  * migrations at start, without loading the migrations themselves (they extend @mikro-orm/migrations'
- * class, and that package with umzug is about 250 modules: src/db/orm.ts loads it only when one is
+ * class, and that package with umzug is 224 modules: src/db/orm.ts loads it only when one is
  * pending). ./index.ts lists the same names with their classes; test/test-database.test.ts holds the
  * two lists and the files in this folder to each other.
  */

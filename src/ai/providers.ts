@@ -16,7 +16,8 @@ export interface ProvidersConfig {
 /**
  * A vendor without credentials is absent; the offline provider is always there. A vendor's SDK is
  * loaded only when its provider is made: without API keys the service never loads either (the
- * Anthropic SDK is 272 modules, OpenAI's 150 more than its zod helper, which tasks/output.ts uses).
+ * Anthropic SDK is 272 modules, OpenAI's 150 more than its zod helper, which tasks/output.ts uses;
+ * with Stripe's, 643 modules and about 130 ms of CPU at every start).
  */
 export function createProviders(cfg: ProvidersConfig): Record<ProviderName, Provider | undefined> {
   const limits = { timeoutMs: cfg.timeoutMs, maxRetries: cfg.maxRetries, log: cfg.log };

@@ -44,8 +44,8 @@ export function ormConfig(opts: OrmOptions): Options {
 /**
  * The names of the migrations the database has not applied, from one query on MikroORM's table (all of
  * them when the table does not exist yet). MikroORM's Migrator decides the same from the same table;
- * asking it means loading @mikro-orm/migrations and umzug (about 250 modules, a quarter of a second of
- * CPU at every start and in every test file), which only a database with something to apply needs.
+ * asking it means loading @mikro-orm/migrations and umzug (224 modules, about 50 ms of CPU at every
+ * start, and at every /readyz its own queries), which only a database with something to apply needs.
  */
 export async function pendingMigrations(orm: MikroORM): Promise<string[]> {
   const connection = orm.em.getConnection();
