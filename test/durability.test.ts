@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { verifyLedger } from '../src/balance/ledger';
+import { startEmbeddedPostgres } from '../src/db/embedded';
+import { createLogger } from '../src/logger';
 import { gql, type GraphQLResponse } from './support/graphql-client';
 import { startPgProxy } from './support/pg-proxy';
 import { createPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
@@ -253,16 +255,16 @@ describe('kill -9 of the server under grant load', () => {
 
   /** Adds one token to a balance behind the ledger's back, with the server stopped. */
   async function tamperWithBalance(db: TestDatabase, userId: string): Promise<void> {
-    const sql = 'update users set tokens = tokens + 1 where id = $1';
-    if (db.env.DATABASE_URL) {
-      const client = new Client({ connectionString: db.env.DATABASE_URL });
+    // The embedded database opened as the service opens it (its lock, its start parameters).
+    const embedded = db.env.DATABASE_URL ? undefined : await startEmbeddedPostgres(db.env.DATA_DIR!, createLogger('silent'));
+    const client = new Client({ connectionString: db.env.DATABASE_URL ?? embedded!.url });
+    try {
       await client.connect();
-      await client.query(sql, [userId]).finally(() => client.end());
-      return;
+      await client.query('update users set tokens = tokens + 1 where id = $1', [userId]);
+    } finally {
+      await client.end();
+      await embedded?.close();
     }
-    const { PGlite } = await import('@electric-sql/pglite');
-    const pglite = await PGlite.create(join(db.env.DATA_DIR!, 'pg'));
-    await pglite.query(sql, [userId]).finally(() => pglite.close());
   }
 });
 

@@ -9,17 +9,27 @@ import { createTestDatabase, TEST_JWT_SECRET } from './support/test-app';
  * a fresh Node process on the compiled service, whose require cache is Node's own (jest's registry
  * is not).
  */
-const PROBE = `
+/** What the probes look for in the require cache, by a name each reports. */
+const WATCHED = {
+  anthropic: '@anthropic-ai/sdk/client.js',
+  openai: 'openai/client.js',
+  stripe: 'stripe/',
+  migrator: '@mikro-orm/migrations/Migrator.js',
+  umzug: 'umzug/',
+};
+
+/** Both probes' start: `dist(file)` requires a compiled module; `loaded()` names the watched ones loaded. */
+const PRELUDE = `
 const dist = (file) => require(require('node:path').join(process.argv[1], 'dist/src', file));
+const watched = ${JSON.stringify(WATCHED)};
 const loaded = () => {
   const files = Object.keys(require.cache);
-  return {
-    anthropic: files.some((f) => f.includes('/node_modules/@anthropic-ai/sdk/client.js')),
-    openai: files.some((f) => f.includes('/node_modules/openai/client.js')),
-    stripe: files.some((f) => f.includes('/node_modules/stripe/')),
-    migrator: files.some((f) => f.includes('/node_modules/@mikro-orm/migrations/Migrator.js')),
-  };
+  return Object.keys(watched).filter((name) => files.some((f) => f.includes('/node_modules/' + watched[name])));
 };
+`;
+
+/** Requires the service, then makes providers without and with keys, then Stripe's gateway. */
+const STEPS_PROBE = `${PRELUDE}
 const steps = {};
 dist('app.js');
 steps.service = loaded();
@@ -35,17 +45,13 @@ process.stdout.write(JSON.stringify(steps));
 `;
 
 /** Starts the service on the test database in the environment, offline and without Stripe, and stops it. */
-const STARTED_PROBE = `
-const dist = (file) => require(require('node:path').join(process.argv[1], 'dist/src', file));
+const STARTED_PROBE = `${PRELUDE}
 const { bootstrap } = dist('app.js');
 const { loadConfig } = dist('config.js');
 bootstrap(loadConfig(process.env)).then(async (app) => {
-  const files = Object.keys(require.cache);
-  const loaded = ['@anthropic-ai/sdk/client.js', 'openai/client.js', 'stripe/', '@mikro-orm/migrations/Migrator.js', 'umzug/'].filter((m) =>
-    files.some((f) => f.includes('/node_modules/' + m)),
-  );
+  const started = loaded();
   await app.close();
-  process.stdout.write(JSON.stringify(loaded));
+  process.stdout.write(JSON.stringify(started));
 });
 `;
 
@@ -64,12 +70,12 @@ describe('module loading', () => {
 
   it('loads a vendor SDK or Stripe only once it is configured, and the Migrator not with the service', () => {
     assertBuilt();
-    const out = execFileSync(process.execPath, ['-e', PROBE, PROJECT_ROOT], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['-e', STEPS_PROBE, PROJECT_ROOT], { encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual({
-      service: { anthropic: false, openai: false, stripe: false, migrator: false },
-      noKeys: { anthropic: false, openai: false, stripe: false, migrator: false },
-      withKeys: { anthropic: true, openai: true, stripe: false, migrator: false },
-      withStripe: { anthropic: true, openai: true, stripe: true, migrator: false },
+      service: [],
+      noKeys: [],
+      withKeys: ['anthropic', 'openai'],
+      withStripe: ['anthropic', 'openai', 'stripe'],
     });
   });
 });

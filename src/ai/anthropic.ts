@@ -24,8 +24,8 @@ const SDK_ERRORS = { APIError, APIUserAbortError, APIConnectionTimeoutError, API
 
 /**
  * Requests go to POST /v1/messages through the client's post(), which is all messages.create() does
- * for us, less one thing: create() console.warns on every request to a model in the SDK's deprecation
- * table, outside our logger. The start-up check (lifecycle.ts) reports such a model through pino
+ * for us, less one thing: create() warns on the console at every request to a model in the SDK's
+ * deprecation table, outside our logger. The start-up check (lifecycle.ts) reports such a model through pino
  * instead, and refuses it past its end of life.
  */
 const MESSAGES_PATH = '/v1/messages';
